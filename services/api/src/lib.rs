@@ -1,0 +1,1 @@
+//! eventforge-api

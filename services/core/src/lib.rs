@@ -1,0 +1,2 @@
+//! eventforge-core
+pub mod table_schema;
