@@ -1,2 +1,27 @@
-//! eventforge-core
+//! The EventForge domain: orders, their events, inventory, webhooks, validation and the `Store`
+//! trait every storage backend implements.
+//!
+//! This crate knows nothing of AWS, HTTP or SQL. It must not depend on the AWS SDK, axum,
+//! rusqlite or any runtime: backends and transports depend on it, never the other way round.
+//! Domain operations ([`orders`]) take their dependencies (store, clock) as arguments so they can
+//! be tested directly.
+
+pub mod clock;
+pub mod event;
+pub mod ids;
+pub mod inventory;
+pub mod order;
+pub mod orders;
+pub mod signature;
+pub mod store;
 pub mod table_schema;
+pub mod validation;
+pub mod webhook;
+
+pub use clock::{Clock, SystemClock};
+pub use event::{Event, EventType};
+pub use ids::{EventId, OrderId, Sku, UserId, WebhookId};
+pub use inventory::InventoryItem;
+pub use order::{Currency, Order, OrderItem, OrderStatus};
+pub use store::{Store, StoreError};
+pub use webhook::Webhook;
