@@ -22,6 +22,28 @@
 //! Failures are [`AuthError`]s with messages a client can act on; only an unreachable key set is
 //! [server-side](AuthError::is_server_side).
 //!
+//! ```
+//! use std::time::Duration;
+//! use eventforge_auth::{DevIssuer, JwtVerifier, KeySource, VerifierConfig, cognito_issuer, cognito_jwks_url};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // On AWS: the pool's JWKS, fetched on first use.
+//! let issuer = cognito_issuer("eu-west-1", "eu-west-1_AbC123");
+//! let _cognito = JwtVerifier::new(
+//!     VerifierConfig::new(issuer.clone(), "app-client-id"),
+//!     KeySource::Url(cognito_jwks_url(&issuer)),
+//! );
+//!
+//! // Locally: the development issuer mints tokens its verifier accepts.
+//! let dev = DevIssuer::generate("http://127.0.0.1:8080/dev".into(), "dev-client".into())?;
+//! let token = dev.mint_access_token("alice", Duration::from_secs(3600))?;
+//! let user = dev.verifier().verify(&token).await?;
+//! assert_eq!(user.username.as_deref(), Some("alice"));
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Boundaries
 //!
 //! No HTTP server (no axum) and no AWS SDK: the API crate serves the dev issuer's JWKS and mint
