@@ -211,6 +211,9 @@ struct AccessClaims {
 struct RawHeader {
     alg: Option<String>,
     kid: Option<String>,
+    /// Extensions the recipient must understand or reject (RFC 7515 section 4.1.11); Cognito
+    /// uses none and this crate understands none.
+    crit: Option<serde_json::Value>,
 }
 
 /// Checks the token's shape and header, returning its `kid`.
@@ -239,6 +242,11 @@ fn checked_key_id(token: &str) -> Result<String, AuthError> {
             ));
         }
     }
+    if header.crit.is_some() {
+        return Err(AuthError::Malformed(
+            "the header lists critical extensions, which are not supported".to_owned(),
+        ));
+    }
     header.kid.ok_or(AuthError::MissingKeyId)
 }
 
@@ -256,12 +264,9 @@ fn from_jwt_error(error: jsonwebtoken::errors::Error) -> AuthError {
         ErrorKind::Json(_) | ErrorKind::Utf8(_) => AuthError::Malformed(
             "the claims are not a JSON object of the expected shape".to_owned(),
         ),
-        // The header was checked to say RS256 and only RSA keys are kept, so this is unexpected.
-        ErrorKind::InvalidAlgorithm => {
-            AuthError::UnsupportedAlgorithm(ACCEPTED_ALGORITHM.to_owned())
-        }
-        // Anything else (an unusable published key, a crypto failure) means the signature could
-        // not be confirmed, which for the client is the same as a bad one.
+        // Anything else (an unusable published key, a crypto failure, or an algorithm mismatch,
+        // which the header check and RSA-only key sets already rule out) means the signature
+        // could not be confirmed: for the client, the same as a bad one.
         other => {
             tracing::debug!(error = ?other, "token signature could not be verified");
             AuthError::BadSignature
@@ -297,6 +302,18 @@ mod tests {
         assert!(matches!(
             checked_key_id(&token),
             Err(AuthError::MissingKeyId)
+        ));
+    }
+
+    #[test]
+    fn header_check_refuses_critical_extensions_it_cannot_honour() {
+        let token = format!(
+            "{}.e30.c2ln",
+            encode(r#"{"alg":"RS256","kid":"k","crit":["exp"],"exp":1}"#)
+        );
+        assert!(matches!(
+            checked_key_id(&token),
+            Err(AuthError::Malformed(_))
         ));
     }
 
