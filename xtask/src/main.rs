@@ -4,6 +4,8 @@
 //! it runs the platform locally, synthesises and deploys the stacks, and runs the tests and
 //! benchmarks.
 
+mod codegen;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -19,9 +21,14 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Regenerate the typed CloudFormation resources in stacks/src/generated from cfn-lint's schemas.
+    Codegen(codegen::CodegenArgs),
+}
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::Codegen(args) => codegen::run(args),
+    }
 }

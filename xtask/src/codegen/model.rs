@@ -1,0 +1,335 @@
+//! The language-neutral model of one resource type: its property structs and its attributes,
+//! derived from a CloudFormation resource provider schema.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{Context, Result, bail};
+use heck::{ToSnakeCase, ToUpperCamelCase};
+use serde_json::Value;
+
+/// One resource type, e.g. `AWS::SQS::Queue`.
+pub struct Resource {
+    pub type_name: String,
+    /// Module of the service, e.g. `sqs`.
+    pub service: String,
+    /// Module of the resource, e.g. `queue`.
+    pub module: String,
+    /// The properties struct of the resource itself comes first; property types follow.
+    pub structs: Vec<Struct>,
+    pub attributes: Vec<Attribute>,
+}
+
+pub struct Struct {
+    pub name: String,
+    /// Where the struct comes from in the schema, for its doc comment.
+    pub origin: String,
+    pub fields: Vec<Field>,
+}
+
+pub struct Field {
+    pub json_name: String,
+    pub rust_name: String,
+    pub ty: String,
+    pub required: bool,
+}
+
+/// A read-only property, available through `Fn::GetAtt`.
+pub struct Attribute {
+    /// The `Fn::GetAtt` attribute name, e.g. `Endpoint.Address`.
+    pub name: String,
+    pub method: String,
+    /// The Rust type the attribute evaluates to, e.g. `String`.
+    pub ty: String,
+}
+
+/// Methods of `Handle` that an attribute accessor must not shadow.
+const HANDLE_METHODS: &[&str] = &["logical_id", "stack", "reference", "get_att", "depends_on"];
+
+impl Resource {
+    pub fn from_schema(type_name: &str, schema: &Value) -> Result<Self> {
+        let mut parts = type_name.split("::").skip(1);
+        let (Some(service), Some(name)) = (parts.next(), parts.next()) else {
+            bail!("{type_name} is not of the form AWS::Service::Type");
+        };
+        let read_only: Vec<Vec<String>> = strings(schema.get("readOnlyProperties"))
+            .iter()
+            .filter_map(|pointer| pointer.strip_prefix("/properties/"))
+            .map(|path| path.split('/').map(str::to_owned).collect())
+            .collect();
+        let top_level_read_only: BTreeSet<&str> = read_only
+            .iter()
+            .filter(|path| path.len() == 1)
+            .map(|path| path[0].as_str())
+            .collect();
+
+        let mut builder = Builder {
+            definitions: schema.get("definitions").cloned().unwrap_or(Value::Null),
+            structs: BTreeMap::new(),
+            definition_names: BTreeMap::new(),
+            taken: BTreeSet::from([name.to_upper_camel_case()]),
+        };
+        let properties = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .context("schema has no properties")?;
+        let writable: serde_json::Map<String, Value> = properties
+            .iter()
+            .filter(|(key, _)| !top_level_read_only.contains(key.as_str()))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        let root_name = name.to_upper_camel_case();
+        let root = builder.struct_fields(&writable, &strings(schema.get("required")), &root_name)?;
+        let mut structs = vec![Struct {
+            name: root_name,
+            origin: format!("the properties of `{type_name}`"),
+            fields: root,
+        }];
+        structs.extend(builder.structs.into_values());
+
+        let attributes = read_only
+            .iter()
+            .filter_map(|path| attribute(schema, properties, path))
+            .collect();
+        Ok(Self {
+            type_name: type_name.to_owned(),
+            service: service.to_lowercase(),
+            module: name.to_snake_case(),
+            structs,
+            attributes,
+        })
+    }
+}
+
+struct Builder {
+    definitions: Value,
+    /// Property type structs by Rust name (sorted, so the output order is stable).
+    structs: BTreeMap<String, Struct>,
+    /// Rust name of each `#/definitions/X` already (or being) generated.
+    definition_names: BTreeMap<String, String>,
+    taken: BTreeSet<String>,
+}
+
+impl Builder {
+    fn struct_fields(
+        &mut self,
+        properties: &serde_json::Map<String, Value>,
+        required: &[String],
+        owner: &str,
+    ) -> Result<Vec<Field>> {
+        let mut seen = BTreeSet::new();
+        properties
+            .iter()
+            .map(|(json_name, schema)| {
+                let rust_name = field_name(json_name);
+                if !seen.insert(rust_name.clone()) || rust_name == "new" {
+                    bail!("{owner}.{json_name} maps to a clashing Rust name `{rust_name}`");
+                }
+                let ty = self
+                    .type_of(schema, &format!("{owner}{}", json_name.to_upper_camel_case()))
+                    .with_context(|| format!("in {owner}.{json_name}"))?;
+                Ok(Field {
+                    json_name: json_name.clone(),
+                    rust_name,
+                    ty,
+                    required: required.iter().any(|name| name == json_name),
+                })
+            })
+            .collect()
+    }
+
+    /// The Rust type of a property schema; `inline_name` names a struct for an inline object.
+    fn type_of(&mut self, schema: &Value, inline_name: &str) -> Result<String> {
+        if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+            return self.definition(reference);
+        }
+        let types = strings(schema.get("type"));
+        let has_properties = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|properties| !properties.is_empty());
+        if has_properties && (types.is_empty() || types.iter().any(|t| t == "object")) {
+            let name = self.unique_name(inline_name);
+            return self.object(schema, &name, inline_name);
+        }
+        if types.len() != 1 {
+            return Ok(JSON.to_owned());
+        }
+        Ok(match types[0].as_str() {
+            "string" => "Value<String>".to_owned(),
+            "integer" => "Value<i64>".to_owned(),
+            "number" => "Value<f64>".to_owned(),
+            "boolean" => "Value<bool>".to_owned(),
+            "array" => match schema.get("items") {
+                Some(items) => format!("Vec<{}>", self.type_of(items, inline_name)?),
+                None => format!("Vec<{JSON}>"),
+            },
+            "object" => match single_pattern(schema) {
+                Some(values) => format!(
+                    "BTreeMap<String, {}>",
+                    self.type_of(&values, inline_name)?
+                ),
+                None => JSON.to_owned(),
+            },
+            _ => JSON.to_owned(),
+        })
+    }
+
+    fn definition(&mut self, reference: &str) -> Result<String> {
+        let name = reference
+            .strip_prefix("#/definitions/")
+            .with_context(|| format!("unsupported $ref {reference}"))?;
+        if let Some(rust_name) = self.definition_names.get(name) {
+            return Ok(rust_name.clone());
+        }
+        let schema = self
+            .definitions
+            .get(name)
+            .cloned()
+            .with_context(|| format!("missing definition {name}"))?;
+        let is_struct = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|properties| !properties.is_empty());
+        if !is_struct {
+            let ty = self.type_of(&schema, &name.to_upper_camel_case())?;
+            self.definition_names.insert(name.to_owned(), ty.clone());
+            return Ok(ty);
+        }
+        let rust_name = self.unique_name(&name.to_upper_camel_case());
+        self.definition_names.insert(name.to_owned(), rust_name.clone());
+        self.object(&schema, &rust_name, name)
+    }
+
+    /// Reserves a struct name that no other struct of this resource uses.
+    fn unique_name(&mut self, base: &str) -> String {
+        let mut name = base.to_owned();
+        let mut n = 2;
+        while !self.taken.insert(name.clone()) {
+            name = format!("{base}{n}");
+            n += 1;
+        }
+        name
+    }
+
+    fn object(&mut self, schema: &Value, rust_name: &str, origin: &str) -> Result<String> {
+        let rust_name = rust_name.to_owned();
+        let empty = serde_json::Map::new();
+        let properties = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let fields = self.struct_fields(properties, &strings(schema.get("required")), &rust_name)?;
+        if fields.iter().any(|field| mentions(&field.ty, &rust_name)) {
+            bail!("{rust_name} is recursive; recursive property types are not supported");
+        }
+        self.structs.insert(
+            rust_name.clone(),
+            Struct {
+                name: rust_name.clone(),
+                origin: format!("the `{origin}` property type"),
+                fields,
+            },
+        );
+        Ok(rust_name)
+    }
+}
+
+const JSON: &str = "Json";
+
+fn mentions(ty: &str, name: &str) -> bool {
+    ty.split(|c: char| !c.is_alphanumeric())
+        .any(|word| word == name)
+}
+
+fn single_pattern(schema: &Value) -> Option<Value> {
+    let patterns = schema.get("patternProperties")?.as_object()?;
+    if patterns.len() == 1 {
+        patterns.values().next().cloned()
+    } else {
+        None
+    }
+}
+
+fn attribute(
+    schema: &Value,
+    properties: &serde_json::Map<String, Value>,
+    path: &[String],
+) -> Option<Attribute> {
+    let mut current = properties.get(path.first()?)?.clone();
+    for segment in &path[1..] {
+        current = resolve(schema, &current).get("properties")?.get(segment)?.clone();
+    }
+    let current = resolve(schema, &current);
+    let types = strings(current.get("type"));
+    let ty = match types.as_slice() {
+        [t] if t == "string" => "String".to_owned(),
+        [t] if t == "integer" => "i64".to_owned(),
+        [t] if t == "number" => "f64".to_owned(),
+        [t] if t == "boolean" => "bool".to_owned(),
+        [t] if t == "array" => {
+            let items = resolve(schema, current.get("items")?);
+            if strings(items.get("type")) == ["string"] {
+                "Vec<String>".to_owned()
+            } else {
+                return None;
+            }
+        }
+        // Objects cannot be read with Fn::GetAtt, only their leaves.
+        _ => return None,
+    };
+    let mut method = path.join("_").to_snake_case();
+    if HANDLE_METHODS.contains(&method.as_str()) {
+        method = format!("attr_{method}");
+    }
+    Some(Attribute {
+        name: path.join("."),
+        method,
+        ty,
+    })
+}
+
+fn resolve(schema: &Value, value: &Value) -> Value {
+    match value
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|reference| reference.strip_prefix("#/definitions/"))
+    {
+        Some(name) => schema
+            .get("definitions")
+            .and_then(|definitions| definitions.get(name))
+            .cloned()
+            .unwrap_or(Value::Null),
+        None => value.clone(),
+    }
+}
+
+fn strings(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|item| item.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn field_name(json_name: &str) -> String {
+    let snake = json_name.to_snake_case();
+    if is_keyword(&snake) {
+        format!("r#{snake}")
+    } else {
+        snake
+    }
+}
+
+fn is_keyword(word: &str) -> bool {
+    matches!(
+        word,
+        "as" | "async" | "await" | "box" | "break" | "const" | "continue" | "crate" | "dyn"
+            | "else" | "enum" | "extern" | "false" | "fn" | "for" | "gen" | "if" | "impl" | "in"
+            | "let" | "loop" | "match" | "mod" | "move" | "mut" | "priv" | "pub" | "ref"
+            | "return" | "static" | "struct" | "super" | "trait" | "true" | "type" | "unsafe"
+            | "use" | "where" | "while" | "yield"
+    )
+}
