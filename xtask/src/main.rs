@@ -4,7 +4,9 @@
 //! it runs the platform locally, synthesises and deploys the stacks, and runs the tests and
 //! benchmarks.
 
+mod bench;
 mod codegen;
+mod synth;
 
 use clap::{Parser, Subcommand};
 
@@ -24,11 +26,17 @@ struct Cli {
 enum Command {
     /// Regenerate the typed CloudFormation resources in stacks/src/generated from cfn-lint's schemas.
     Codegen(codegen::CodegenArgs),
+    /// Synthesise the platform's CloudFormation templates and manifest.json (deploy order, assets).
+    Synth(synth::SynthArgs),
+    /// Measure the platform: `bench synth` times synthesising every stack.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Codegen(args) => codegen::run(args),
+        Command::Synth(args) => synth::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }

@@ -117,7 +117,8 @@ fn write_all(out: &Path, files: &[(PathBuf, String)]) -> Result<()> {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
         }
-        std::fs::write(&path, source).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(&path, source)
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
 }

@@ -78,7 +78,8 @@ impl Resource {
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect();
         let root_name = name.to_upper_camel_case();
-        let root = builder.struct_fields(&writable, &strings(schema.get("required")), &root_name)?;
+        let root =
+            builder.struct_fields(&writable, &strings(schema.get("required")), &root_name)?;
         let mut structs = vec![Struct {
             name: root_name,
             origin: format!("the properties of `{type_name}`"),
@@ -125,7 +126,10 @@ impl Builder {
                     bail!("{owner}.{json_name} maps to a clashing Rust name `{rust_name}`");
                 }
                 let ty = self
-                    .type_of(schema, &format!("{owner}{}", json_name.to_upper_camel_case()))
+                    .type_of(
+                        schema,
+                        &format!("{owner}{}", json_name.to_upper_camel_case()),
+                    )
                     .with_context(|| format!("in {owner}.{json_name}"))?;
                 Ok(Field {
                     json_name: json_name.clone(),
@@ -164,10 +168,9 @@ impl Builder {
                 None => format!("Vec<{JSON}>"),
             },
             "object" => match single_pattern(schema) {
-                Some(values) => format!(
-                    "BTreeMap<String, {}>",
-                    self.type_of(&values, inline_name)?
-                ),
+                Some(values) => {
+                    format!("BTreeMap<String, {}>", self.type_of(&values, inline_name)?)
+                }
                 None => JSON.to_owned(),
             },
             _ => JSON.to_owned(),
@@ -196,7 +199,8 @@ impl Builder {
             return Ok(ty);
         }
         let rust_name = self.unique_name(&name.to_upper_camel_case());
-        self.definition_names.insert(name.to_owned(), rust_name.clone());
+        self.definition_names
+            .insert(name.to_owned(), rust_name.clone());
         self.object(&schema, &rust_name, name)
     }
 
@@ -218,7 +222,8 @@ impl Builder {
             .get("properties")
             .and_then(Value::as_object)
             .unwrap_or(&empty);
-        let fields = self.struct_fields(properties, &strings(schema.get("required")), &rust_name)?;
+        let fields =
+            self.struct_fields(properties, &strings(schema.get("required")), &rust_name)?;
         if fields.iter().any(|field| mentions(&field.ty, &rust_name)) {
             bail!("{rust_name} is recursive; recursive property types are not supported");
         }
@@ -257,7 +262,10 @@ fn attribute(
 ) -> Option<Attribute> {
     let mut current = properties.get(path.first()?)?.clone();
     for segment in &path[1..] {
-        current = resolve(schema, &current).get("properties")?.get(segment)?.clone();
+        current = resolve(schema, &current)
+            .get("properties")?
+            .get(segment)?
+            .clone();
     }
     let current = resolve(schema, &current);
     let types = strings(current.get("type"));
@@ -314,8 +322,23 @@ fn strings(value: Option<&Value>) -> Vec<String> {
     }
 }
 
+/// Acronyms whose plural or mixed case would split badly (`CallbackURLs` -> `callback_ur_ls`).
+const ACRONYMS: &[(&str, &str)] = &[
+    ("CNAMEs", "Cnames"),
+    ("URLs", "Urls"),
+    ("ARNs", "Arns"),
+    ("OAuth", "Oauth"),
+    ("IPv4", "Ipv4"),
+    ("IPv6", "Ipv6"),
+];
+
 fn field_name(json_name: &str) -> String {
-    let snake = json_name.to_snake_case();
+    let words = ACRONYMS
+        .iter()
+        .fold(json_name.to_owned(), |name, (from, to)| {
+            name.replace(from, to)
+        });
+    let snake = words.to_snake_case();
     if is_keyword(&snake) {
         format!("r#{snake}")
     } else {
@@ -326,10 +349,44 @@ fn field_name(json_name: &str) -> String {
 fn is_keyword(word: &str) -> bool {
     matches!(
         word,
-        "as" | "async" | "await" | "box" | "break" | "const" | "continue" | "crate" | "dyn"
-            | "else" | "enum" | "extern" | "false" | "fn" | "for" | "gen" | "if" | "impl" | "in"
-            | "let" | "loop" | "match" | "mod" | "move" | "mut" | "priv" | "pub" | "ref"
-            | "return" | "static" | "struct" | "super" | "trait" | "true" | "type" | "unsafe"
-            | "use" | "where" | "while" | "yield"
+        "as" | "async"
+            | "await"
+            | "box"
+            | "break"
+            | "const"
+            | "continue"
+            | "crate"
+            | "dyn"
+            | "else"
+            | "enum"
+            | "extern"
+            | "false"
+            | "fn"
+            | "for"
+            | "gen"
+            | "if"
+            | "impl"
+            | "in"
+            | "let"
+            | "loop"
+            | "match"
+            | "mod"
+            | "move"
+            | "mut"
+            | "priv"
+            | "pub"
+            | "ref"
+            | "return"
+            | "static"
+            | "struct"
+            | "super"
+            | "trait"
+            | "true"
+            | "type"
+            | "unsafe"
+            | "use"
+            | "where"
+            | "while"
+            | "yield"
     )
 }

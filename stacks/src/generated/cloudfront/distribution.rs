@@ -635,7 +635,7 @@ pub struct DistributionConfig {
     #[serde(rename = "AnycastIpListId", skip_serializing_if = "Option::is_none")]
     pub anycast_ip_list_id: Option<Value<String>>,
     #[serde(rename = "CNAMEs", skip_serializing_if = "Option::is_none")]
-    pub cnam_es: Option<Vec<Value<String>>>,
+    pub cnames: Option<Vec<Value<String>>>,
     #[serde(rename = "CacheBehaviors", skip_serializing_if = "Option::is_none")]
     pub cache_behaviors: Option<Vec<CacheBehavior>>,
     #[serde(rename = "CacheTagConfig", skip_serializing_if = "Option::is_none")]
@@ -704,7 +704,7 @@ impl DistributionConfig {
         Self {
             aliases: None,
             anycast_ip_list_id: None,
-            cnam_es: None,
+            cnames: None,
             cache_behaviors: None,
             cache_tag_config: None,
             comment: None,
@@ -745,8 +745,8 @@ impl DistributionConfig {
     }
 
     /// Sets `CNAMEs`.
-    pub fn cnam_es(mut self, value: impl Into<Vec<Value<String>>>) -> Self {
-        self.cnam_es = Some(value.into());
+    pub fn cnames(mut self, value: impl Into<Vec<Value<String>>>) -> Self {
+        self.cnames = Some(value.into());
         self
     }
 

@@ -17,14 +17,14 @@ pub struct UserPoolClient {
     )]
     pub access_token_validity: Option<Value<i64>>,
     #[serde(rename = "AllowedOAuthFlows", skip_serializing_if = "Option::is_none")]
-    pub allowed_o_auth_flows: Option<Vec<Value<String>>>,
+    pub allowed_oauth_flows: Option<Vec<Value<String>>>,
     #[serde(
         rename = "AllowedOAuthFlowsUserPoolClient",
         skip_serializing_if = "Option::is_none"
     )]
-    pub allowed_o_auth_flows_user_pool_client: Option<Value<bool>>,
+    pub allowed_oauth_flows_user_pool_client: Option<Value<bool>>,
     #[serde(rename = "AllowedOAuthScopes", skip_serializing_if = "Option::is_none")]
-    pub allowed_o_auth_scopes: Option<Vec<Value<String>>>,
+    pub allowed_oauth_scopes: Option<Vec<Value<String>>>,
     #[serde(
         rename = "AnalyticsConfiguration",
         skip_serializing_if = "Option::is_none"
@@ -36,7 +36,7 @@ pub struct UserPoolClient {
     )]
     pub auth_session_validity: Option<Value<i64>>,
     #[serde(rename = "CallbackURLs", skip_serializing_if = "Option::is_none")]
-    pub callback_ur_ls: Option<Vec<Value<String>>>,
+    pub callback_urls: Option<Vec<Value<String>>>,
     #[serde(rename = "ClientName", skip_serializing_if = "Option::is_none")]
     pub client_name: Option<Value<String>>,
     #[serde(rename = "DefaultRedirectURI", skip_serializing_if = "Option::is_none")]
@@ -58,7 +58,7 @@ pub struct UserPoolClient {
     #[serde(rename = "IdTokenValidity", skip_serializing_if = "Option::is_none")]
     pub id_token_validity: Option<Value<i64>>,
     #[serde(rename = "LogoutURLs", skip_serializing_if = "Option::is_none")]
-    pub logout_ur_ls: Option<Vec<Value<String>>>,
+    pub logout_urls: Option<Vec<Value<String>>>,
     #[serde(
         rename = "PreventUserExistenceErrors",
         skip_serializing_if = "Option::is_none"
@@ -94,12 +94,12 @@ impl UserPoolClient {
     pub fn new(user_pool_id: impl Into<Value<String>>) -> Self {
         Self {
             access_token_validity: None,
-            allowed_o_auth_flows: None,
-            allowed_o_auth_flows_user_pool_client: None,
-            allowed_o_auth_scopes: None,
+            allowed_oauth_flows: None,
+            allowed_oauth_flows_user_pool_client: None,
+            allowed_oauth_scopes: None,
             analytics_configuration: None,
             auth_session_validity: None,
-            callback_ur_ls: None,
+            callback_urls: None,
             client_name: None,
             default_redirect_uri: None,
             enable_propagate_additional_user_context_data: None,
@@ -107,7 +107,7 @@ impl UserPoolClient {
             explicit_auth_flows: None,
             generate_secret: None,
             id_token_validity: None,
-            logout_ur_ls: None,
+            logout_urls: None,
             prevent_user_existence_errors: None,
             read_attributes: None,
             refresh_token_rotation: None,
@@ -126,20 +126,20 @@ impl UserPoolClient {
     }
 
     /// Sets `AllowedOAuthFlows`.
-    pub fn allowed_o_auth_flows(mut self, value: impl Into<Vec<Value<String>>>) -> Self {
-        self.allowed_o_auth_flows = Some(value.into());
+    pub fn allowed_oauth_flows(mut self, value: impl Into<Vec<Value<String>>>) -> Self {
+        self.allowed_oauth_flows = Some(value.into());
         self
     }
 
     /// Sets `AllowedOAuthFlowsUserPoolClient`.
-    pub fn allowed_o_auth_flows_user_pool_client(mut self, value: impl Into<Value<bool>>) -> Self {
-        self.allowed_o_auth_flows_user_pool_client = Some(value.into());
+    pub fn allowed_oauth_flows_user_pool_client(mut self, value: impl Into<Value<bool>>) -> Self {
+        self.allowed_oauth_flows_user_pool_client = Some(value.into());
         self
     }
 
     /// Sets `AllowedOAuthScopes`.
-    pub fn allowed_o_auth_scopes(mut self, value: impl Into<Vec<Value<String>>>) -> Self {
-        self.allowed_o_auth_scopes = Some(value.into());
+    pub fn allowed_oauth_scopes(mut self, value: impl Into<Vec<Value<String>>>) -> Self {
+        self.allowed_oauth_scopes = Some(value.into());
         self
     }
 
@@ -156,8 +156,8 @@ impl UserPoolClient {
     }
 
     /// Sets `CallbackURLs`.
-    pub fn callback_ur_ls(mut self, value: impl Into<Vec<Value<String>>>) -> Self {
-        self.callback_ur_ls = Some(value.into());
+    pub fn callback_urls(mut self, value: impl Into<Vec<Value<String>>>) -> Self {
+        self.callback_urls = Some(value.into());
         self
     }
 
@@ -207,8 +207,8 @@ impl UserPoolClient {
     }
 
     /// Sets `LogoutURLs`.
-    pub fn logout_ur_ls(mut self, value: impl Into<Vec<Value<String>>>) -> Self {
-        self.logout_ur_ls = Some(value.into());
+    pub fn logout_urls(mut self, value: impl Into<Vec<Value<String>>>) -> Self {
+        self.logout_urls = Some(value.into());
         self
     }
 

@@ -209,9 +209,9 @@ pub struct SubnetMapping {
     #[serde(rename = "AllocationId", skip_serializing_if = "Option::is_none")]
     pub allocation_id: Option<Value<String>>,
     #[serde(rename = "IPv6Address", skip_serializing_if = "Option::is_none")]
-    pub i_pv6_address: Option<Value<String>>,
+    pub ipv6_address: Option<Value<String>>,
     #[serde(rename = "PrivateIPv4Address", skip_serializing_if = "Option::is_none")]
-    pub private_i_pv4_address: Option<Value<String>>,
+    pub private_ipv4_address: Option<Value<String>>,
     #[serde(
         rename = "SourceNatIpv6Prefix",
         skip_serializing_if = "Option::is_none"
@@ -226,8 +226,8 @@ impl SubnetMapping {
     pub fn new(subnet_id: impl Into<Value<String>>) -> Self {
         Self {
             allocation_id: None,
-            i_pv6_address: None,
-            private_i_pv4_address: None,
+            ipv6_address: None,
+            private_ipv4_address: None,
             source_nat_ipv6_prefix: None,
             subnet_id: subnet_id.into(),
         }
@@ -240,14 +240,14 @@ impl SubnetMapping {
     }
 
     /// Sets `IPv6Address`.
-    pub fn i_pv6_address(mut self, value: impl Into<Value<String>>) -> Self {
-        self.i_pv6_address = Some(value.into());
+    pub fn ipv6_address(mut self, value: impl Into<Value<String>>) -> Self {
+        self.ipv6_address = Some(value.into());
         self
     }
 
     /// Sets `PrivateIPv4Address`.
-    pub fn private_i_pv4_address(mut self, value: impl Into<Value<String>>) -> Self {
-        self.private_i_pv4_address = Some(value.into());
+    pub fn private_ipv4_address(mut self, value: impl Into<Value<String>>) -> Self {
+        self.private_ipv4_address = Some(value.into());
         self
     }
 

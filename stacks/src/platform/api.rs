@@ -1,0 +1,298 @@
+//! Api: the REST API on ECS Fargate (arm64) behind an Application Load Balancer, with target
+//! tracking autoscaling and a task role scoped to what the API uses.
+
+use std::collections::BTreeMap;
+
+use crate::generated::applicationautoscaling::scaling_policy as scaling;
+use crate::generated::ecs::{service as svc, task_definition as td};
+use crate::generated::elasticloadbalancingv2::{listener, load_balancer, target_group};
+use crate::generated::{
+    applicationautoscaling, ec2, ecs, elasticloadbalancingv2, logs, secretsmanager,
+};
+use crate::handle::Handle;
+use crate::iam::{Grants, Unscoped, add_role};
+use crate::stack::{AssetKind, ResourceOptions};
+use crate::sub;
+use crate::synth::App;
+use crate::value::{Pseudo, Value};
+
+use super::components::grant_log_writes;
+use super::{Built, Config, auth, bootstrap, data, messaging, network};
+
+/// The port the API listens on inside its container.
+pub const CONTAINER_PORT: i32 = 8080;
+/// The path the load balancer probes.
+pub const HEALTH_CHECK_PATH: &str = "/health";
+/// Average CPU the autoscaler aims for.
+const TARGET_CPU_PERCENT: f64 = 60.0;
+
+pub struct Uses<'a> {
+    pub assets: &'a bootstrap::Outputs,
+    pub network: &'a network::Outputs,
+    pub data: &'a data::Outputs,
+    pub messaging: &'a messaging::Outputs,
+    pub auth: &'a auth::Outputs,
+}
+
+pub struct Outputs {
+    pub load_balancer: Handle<elasticloadbalancingv2::LoadBalancer>,
+}
+
+fn env(name: &str, value: impl Into<Value<String>>) -> td::KeyValuePair {
+    td::KeyValuePair::new().name(name).value(value)
+}
+
+pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
+    let mut stack = app.new_stack("api", "EventForge API: ECS Fargate service behind an ALB");
+    let image_tag = stack.asset_parameter(
+        "ApiImageTag",
+        "Tag (content digest) of the API image in the bootstrap repository",
+        AssetKind::ContainerImage {
+            name: "api".to_owned(),
+        },
+    );
+    let vpc = uses.network.vpc.reference();
+
+    let alb_group = stack.add(
+        "LoadBalancerSecurityGroup",
+        ec2::SecurityGroup::new("EventForge API load balancer: HTTP from anywhere")
+            .vpc_id(vpc.clone())
+            .security_group_ingress(vec![
+                ec2::security_group::Ingress::new("tcp")
+                    .cidr_ip("0.0.0.0/0")
+                    .from_port(80)
+                    .to_port(80)
+                    .description("HTTP"),
+            ]),
+    );
+    let task_group = stack.add(
+        "ServiceSecurityGroup",
+        ec2::SecurityGroup::new("EventForge API tasks: traffic from the load balancer only")
+            .vpc_id(vpc.clone())
+            .security_group_ingress(vec![
+                ec2::security_group::Ingress::new("tcp")
+                    .source_security_group_id(alb_group.group_id())
+                    .from_port(CONTAINER_PORT)
+                    .to_port(CONTAINER_PORT)
+                    .description("API from the load balancer"),
+            ]),
+    );
+    let load_balancer = stack.add(
+        "LoadBalancer",
+        elasticloadbalancingv2::LoadBalancer::new()
+            .scheme("internet-facing")
+            .r#type("application")
+            .subnets(uses.network.subnet_ids())
+            .security_groups(vec![alb_group.group_id()])
+            .load_balancer_attributes(vec![
+                load_balancer::LoadBalancerAttribute::new()
+                    .key("routing.http.drop_invalid_header_fields.enabled")
+                    .value("true"),
+            ]),
+    );
+    let target_group = stack.add(
+        "TargetGroup",
+        elasticloadbalancingv2::TargetGroup::new()
+            .vpc_id(vpc)
+            .port(CONTAINER_PORT)
+            .protocol("HTTP")
+            .target_type("ip")
+            .health_check_path(HEALTH_CHECK_PATH)
+            .health_check_interval_seconds(15)
+            .healthy_threshold_count(2)
+            .matcher(target_group::Matcher::new().http_code("200"))
+            .target_group_attributes(vec![
+                target_group::TargetGroupAttribute::new()
+                    .key("deregistration_delay.timeout_seconds")
+                    .value("30"),
+            ]),
+    );
+    let http = stack.add(
+        "HttpListener",
+        elasticloadbalancingv2::Listener::new(
+            vec![
+                listener::Action::new("forward").target_group_arn(target_group.target_group_arn()),
+            ],
+            load_balancer.reference(),
+        )
+        .port(80)
+        .protocol("HTTP"),
+    );
+
+    let cluster = stack.add(
+        "Cluster",
+        ecs::Cluster::new().cluster_settings(vec![
+            ecs::cluster::ClusterSettings::new()
+                .name("containerInsights")
+                .value("enabled"),
+        ]),
+    );
+    let log_group = stack.add(
+        "ApiLogGroup",
+        logs::LogGroup::new()
+            .log_group_name(format!("/ecs/{}-api", config.prefix()))
+            .retention_in_days(config.log_retention_days),
+    );
+    let ingest_secret = stack.add(
+        "IngestSecret",
+        secretsmanager::Secret::new()
+            .description("HMAC key for signed POST /webhooks/ingest requests")
+            .generate_secret_string(
+                secretsmanager::secret::GenerateSecretString::new()
+                    .password_length(48)
+                    .exclude_punctuation(true),
+            ),
+    );
+
+    // Pulling the image, writing logs and reading the secret happen before the app starts.
+    let mut execution = Grants::new();
+    execution.allow(
+        &[
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:BatchGetImage",
+            "ecr:GetDownloadUrlForLayer",
+        ],
+        vec![uses.assets.repository.arn()],
+    );
+    execution.allow_unscoped(Unscoped::EcrAuthorizationToken);
+    grant_log_writes(&log_group, &mut execution);
+    execution.allow(
+        &["secretsmanager:GetSecretValue"],
+        vec![ingest_secret.reference()],
+    );
+    let execution_role = add_role(
+        &mut stack,
+        "ExecutionRole",
+        "ecs-tasks.amazonaws.com",
+        "Starts the API tasks: image pull, logs, secret injection",
+        &execution,
+    );
+
+    // What the API itself does.
+    let mut task = Grants::new();
+    uses.data.table.grant_read_write(&mut task);
+    uses.messaging.bus.grant_put_events(&mut task);
+    uses.data.receipts.grant_read(&mut task);
+    let task_role = add_role(
+        &mut stack,
+        "TaskRole",
+        "ecs-tasks.amazonaws.com",
+        "The API's own permissions",
+        &task,
+    );
+
+    let mut log_options = BTreeMap::new();
+    log_options.insert("awslogs-group".to_owned(), log_group.reference());
+    log_options.insert("awslogs-region".to_owned(), Pseudo::Region.value());
+    log_options.insert("awslogs-stream-prefix".to_owned(), Value::from("api"));
+    let container = td::ContainerDefinition::new(
+        sub![
+            uses.assets.repository.repository_uri(),
+            ":",
+            image_tag.value()
+        ],
+        "api",
+    )
+    .essential(true)
+    .port_mappings(vec![
+        td::PortMapping::new()
+            .container_port(CONTAINER_PORT)
+            .protocol("tcp"),
+    ])
+    .environment(vec![
+        env("EVENTFORGE_STORE", "dynamodb"),
+        env("EVENTFORGE_TABLE", uses.data.table.handle.reference()),
+        env("EVENTFORGE_EVENT_BUS", uses.messaging.bus.name()),
+        env("EVENTFORGE_JWKS_URL", uses.auth.jwks_url()),
+        env("EVENTFORGE_ISSUER", uses.auth.issuer()),
+        env("EVENTFORGE_CLIENT_ID", uses.auth.client.reference()),
+        env("EVENTFORGE_RECEIPTS_BUCKET", uses.data.receipts.name()),
+        env("PORT", CONTAINER_PORT.to_string()),
+    ])
+    .secrets(vec![td::Secret::new(
+        "EVENTFORGE_INGEST_SECRET",
+        ingest_secret.reference(),
+    )])
+    .readonly_root_filesystem(true)
+    .log_configuration(td::LogConfiguration::new("awslogs").options(log_options));
+    let task_definition = stack.add(
+        "TaskDefinition",
+        ecs::TaskDefinition::new()
+            .family(format!("{}-api", config.prefix()))
+            .cpu(config.api_cpu.to_string())
+            .memory(config.api_memory_mib.to_string())
+            .network_mode("awsvpc")
+            .requires_compatibilities(vec![Value::from("FARGATE")])
+            .runtime_platform(
+                td::RuntimePlatform::new()
+                    .cpu_architecture("ARM64")
+                    .operating_system_family("LINUX"),
+            )
+            .execution_role_arn(execution_role.arn())
+            .task_role_arn(task_role.arn())
+            .container_definitions(vec![container]),
+    );
+    let service = stack.add_with(
+        "Service",
+        ecs::Service::new()
+            .cluster(cluster.reference())
+            .task_definition(task_definition.reference())
+            .launch_type("FARGATE")
+            .desired_count(config.api_desired_count)
+            .health_check_grace_period_seconds(30)
+            .deployment_configuration(
+                svc::DeploymentConfiguration::new()
+                    .minimum_healthy_percent(100)
+                    .maximum_percent(200)
+                    .deployment_circuit_breaker(svc::DeploymentCircuitBreaker::new(true, true)),
+            )
+            .network_configuration(
+                svc::NetworkConfiguration::new().awsvpc_configuration(
+                    svc::AwsVpcConfiguration::new()
+                        .assign_public_ip("ENABLED")
+                        .subnets(uses.network.subnet_ids())
+                        .security_groups(vec![task_group.group_id()]),
+                ),
+            )
+            .load_balancers(vec![
+                svc::LoadBalancer::new()
+                    .container_name("api")
+                    .container_port(CONTAINER_PORT)
+                    .target_group_arn(target_group.target_group_arn()),
+            ]),
+        // A target group can only receive tasks once a listener forwards to it.
+        ResourceOptions::default().depends_on(&http),
+    );
+    let scalable = stack.add(
+        "ScalableTarget",
+        applicationautoscaling::ScalableTarget::new(
+            config.api_max_count,
+            config.api_desired_count,
+            sub!["service/", cluster.reference(), "/", service.name()],
+            "ecs:service:DesiredCount",
+            "ecs",
+        ),
+    );
+    stack.add(
+        "CpuScaling",
+        applicationautoscaling::ScalingPolicy::new("cpu-target-tracking", "TargetTrackingScaling")
+            .scaling_target_id(scalable.reference())
+            .target_tracking_scaling_policy_configuration(
+                scaling::TargetTrackingScalingPolicyConfiguration::new(TARGET_CPU_PERCENT)
+                    .predefined_metric_specification(scaling::PredefinedMetricSpecification::new(
+                        "ECSServiceAverageCPUUtilization",
+                    ))
+                    .scale_in_cooldown(120)
+                    .scale_out_cooldown(60),
+            ),
+    );
+    stack.output(
+        "ApiUrl",
+        "The API's public endpoint",
+        sub!["http://", load_balancer.dns_name()],
+    );
+    Built {
+        stack,
+        outputs: Outputs { load_balancer },
+    }
+}

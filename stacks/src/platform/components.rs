@@ -1,0 +1,168 @@
+//! The platform's building blocks: a resource (or a few) plus the permissions that using it
+//! requires. Each `grant_*` adds exactly the actions that use needs on exactly its ARNs.
+
+use crate::generated::{dynamodb, events, logs, s3, sqs};
+use crate::handle::Handle;
+use crate::iam::Grants;
+use crate::sub;
+use crate::value::{Value, select, split};
+
+/// The single table and the names of its global secondary indexes.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub handle: Handle<dynamodb::Table>,
+    pub index_names: Vec<&'static str>,
+}
+
+impl Table {
+    /// The table's ARN and the ARN of each of its indexes: queries on an index need the index's
+    /// own ARN.
+    fn arns(&self) -> Vec<Value<String>> {
+        let mut arns = vec![self.handle.arn()];
+        arns.extend(
+            self.index_names
+                .iter()
+                .map(|index| sub![self.handle.arn(), "/index/", *index]),
+        );
+        arns
+    }
+
+    pub fn grant_read(&self, grants: &mut Grants) {
+        grants.allow(
+            &[
+                "dynamodb:BatchGetItem",
+                "dynamodb:ConditionCheckItem",
+                "dynamodb:DescribeTable",
+                "dynamodb:GetItem",
+                "dynamodb:Query",
+            ],
+            self.arns(),
+        );
+    }
+
+    /// Reads plus item writes, including the conditional and transactional writes the store
+    /// uses (transactions need the per-item actions, there is no separate permission).
+    pub fn grant_read_write(&self, grants: &mut Grants) {
+        self.grant_read(grants);
+        grants.allow(
+            &[
+                "dynamodb:BatchWriteItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+            ],
+            vec![self.handle.arn()],
+        );
+    }
+
+    /// Reading the table's stream, for an event source mapping.
+    pub fn grant_stream_read(&self, grants: &mut Grants) {
+        grants.allow(
+            &[
+                "dynamodb:DescribeStream",
+                "dynamodb:GetRecords",
+                "dynamodb:GetShardIterator",
+                "dynamodb:ListStreams",
+            ],
+            vec![self.handle.stream_arn()],
+        );
+    }
+}
+
+/// A work queue with its dead-letter queue.
+#[derive(Debug, Clone)]
+pub struct QueueWithDlq {
+    pub name: &'static str,
+    pub queue: Handle<sqs::Queue>,
+    pub dlq: Handle<sqs::Queue>,
+}
+
+impl QueueWithDlq {
+    /// What a Lambda event source mapping needs to poll, delete and extend messages.
+    pub fn grant_consume(&self, grants: &mut Grants) {
+        grants.allow(
+            &[
+                "sqs:ChangeMessageVisibility",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ReceiveMessage",
+            ],
+            vec![self.queue.arn()],
+        );
+    }
+
+    /// The dead-letter queue's name, taken from its ARN (`arn:partition:sqs:region:account:name`)
+    /// so that it stays a reference to the queue rather than a copied string.
+    pub fn dlq_name(&self) -> Value<String> {
+        select(5, split(":", self.dlq.arn()))
+    }
+}
+
+/// The custom event bus.
+#[derive(Debug, Clone)]
+pub struct Bus {
+    pub handle: Handle<events::EventBus>,
+}
+
+impl Bus {
+    pub fn name(&self) -> Value<String> {
+        self.handle.reference()
+    }
+
+    pub fn grant_put_events(&self, grants: &mut Grants) {
+        grants.allow(&["events:PutEvents"], vec![self.handle.arn()]);
+    }
+}
+
+/// A private bucket.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    pub handle: Handle<s3::Bucket>,
+}
+
+impl Bucket {
+    pub fn name(&self) -> Value<String> {
+        self.handle.reference()
+    }
+
+    fn objects(&self) -> Value<String> {
+        sub![self.handle.arn(), "/*"]
+    }
+
+    pub fn grant_read(&self, grants: &mut Grants) {
+        grants.allow(&["s3:GetObject"], vec![self.objects()]);
+    }
+
+    pub fn grant_write(&self, grants: &mut Grants) {
+        grants.allow(&["s3:PutObject"], vec![self.objects()]);
+    }
+}
+
+/// Writing to a log group (the group exists: nothing may create it).
+pub fn grant_log_writes(log_group: &Handle<logs::LogGroup>, grants: &mut Grants) {
+    grants.allow(
+        &["logs:CreateLogStream", "logs:PutLogEvents"],
+        vec![log_group.arn()],
+    );
+}
+
+/// A private bucket: no public access, encrypted at rest, owner-enforced object ownership, and
+/// TLS-only access (the policy is added by whoever owns the bucket's policy).
+pub fn private_bucket() -> s3::Bucket {
+    s3::Bucket::new()
+        .public_access_block_configuration(
+            s3::bucket::PublicAccessBlockConfiguration::new()
+                .block_public_acls(true)
+                .block_public_policy(true)
+                .ignore_public_acls(true)
+                .restrict_public_buckets(true),
+        )
+        .bucket_encryption(s3::bucket::BucketEncryption::new(vec![
+            s3::bucket::ServerSideEncryptionRule::new().server_side_encryption_by_default(
+                s3::bucket::ServerSideEncryptionByDefault::new("AES256"),
+            ),
+        ]))
+        .ownership_controls(s3::bucket::OwnershipControls::new(vec![
+            s3::bucket::OwnershipControlsRule::new().object_ownership("BucketOwnerEnforced"),
+        ]))
+}

@@ -1,0 +1,97 @@
+//! Data: the single DynamoDB table, built from the key schema in `eventforge_core::table_schema`
+//! so the deployed table and the one the store tests create cannot drift apart; and the receipts
+//! bucket.
+
+use eventforge_core::table_schema::{
+    GLOBAL_INDEXES, PARTITION_KEY, SORT_KEY, TIME_TO_LIVE_ATTRIBUTE,
+};
+use serde_json::json;
+
+use crate::generated::dynamodb::{self, table};
+use crate::stack::ResourceOptions;
+use crate::synth::App;
+
+use super::components::{Bucket, Table, private_bucket};
+use super::{Built, Config};
+
+pub struct Outputs {
+    pub table: Table,
+    pub receipts: Bucket,
+}
+
+/// Every key attribute of the table and its indexes, once each, in declaration order.
+fn key_attributes() -> Vec<&'static str> {
+    let mut attributes = vec![PARTITION_KEY, SORT_KEY];
+    for index in GLOBAL_INDEXES {
+        for attribute in [index.partition_key, index.sort_key] {
+            if !attributes.contains(&attribute) {
+                attributes.push(attribute);
+            }
+        }
+    }
+    attributes
+}
+
+pub fn table_properties() -> dynamodb::Table {
+    dynamodb::Table::new(json!([
+        { "AttributeName": PARTITION_KEY, "KeyType": "HASH" },
+        { "AttributeName": SORT_KEY, "KeyType": "RANGE" },
+    ]))
+    .billing_mode("PAY_PER_REQUEST")
+    .attribute_definitions(
+        key_attributes()
+            .into_iter()
+            .map(|name| table::AttributeDefinition::new(name, "S"))
+            .collect::<Vec<_>>(),
+    )
+    .global_secondary_indexes(
+        GLOBAL_INDEXES
+            .iter()
+            .map(|index| {
+                table::GlobalSecondaryIndex::new(
+                    index.name,
+                    vec![
+                        table::GlobalSecondaryIndexKeySchema::new(index.partition_key, "HASH"),
+                        table::GlobalSecondaryIndexKeySchema::new(index.sort_key, "RANGE"),
+                    ],
+                    table::Projection::new().projection_type("ALL"),
+                )
+            })
+            .collect::<Vec<_>>(),
+    )
+    .point_in_time_recovery_specification(
+        table::PointInTimeRecoverySpecification::new().point_in_time_recovery_enabled(true),
+    )
+    // The outbox publisher reads new items from the stream.
+    .stream_specification(table::StreamSpecification::new("NEW_IMAGE"))
+    .time_to_live_specification(
+        table::TimeToLiveSpecification::new(true).attribute_name(TIME_TO_LIVE_ATTRIBUTE),
+    )
+}
+
+pub fn stack(app: &App, config: &Config) -> Built<Outputs> {
+    let mut stack = app.new_stack(
+        "data",
+        "EventForge data: the single table and the receipts bucket",
+    );
+    let table = stack.add_with(
+        "Table",
+        table_properties().table_name(format!("{}-orders", config.prefix())),
+        ResourceOptions::retain(),
+    );
+    let receipts = stack.add_with(
+        "ReceiptsBucket",
+        private_bucket(),
+        ResourceOptions::retain(),
+    );
+    Built {
+        stack,
+        outputs: Outputs {
+            table: Table {
+                handle: table,
+                index_names: GLOBAL_INDEXES.iter().map(|index| index.name).collect(),
+            },
+            receipts: Bucket { handle: receipts },
+        },
+    }
+}

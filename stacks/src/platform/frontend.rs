@@ -1,0 +1,109 @@
+//! Frontend: the dashboard's private bucket behind CloudFront with origin access control.
+//!
+//! The bucket admits reads from this distribution only (signed by CloudFront with SigV4); the
+//! single-page app's client-side routes are served by answering S3's 403/404 with
+//! `/index.html`.
+
+use serde_json::json;
+
+use crate::generated::cloudfront::distribution as cf;
+use crate::generated::{cloudfront, s3};
+use crate::handle::Handle;
+use crate::sub;
+use crate::synth::App;
+use crate::value::Pseudo;
+
+use super::Built;
+use super::components::private_bucket;
+
+/// AWS's managed `CachingOptimized` cache policy.
+const CACHING_OPTIMIZED: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";
+
+pub struct Outputs {
+    pub bucket: Handle<s3::Bucket>,
+    pub distribution: Handle<cloudfront::Distribution>,
+}
+
+pub fn stack(app: &App) -> Built<Outputs> {
+    let mut stack = app.new_stack(
+        "frontend",
+        "EventForge frontend: dashboard bucket and CloudFront",
+    );
+    let bucket = stack.add("SiteBucket", private_bucket());
+    let access = stack.add(
+        "SiteOriginAccessControl",
+        cloudfront::OriginAccessControl::new(
+            cloudfront::origin_access_control::OriginAccessControlConfig::new(
+                sub![Pseudo::StackName.value(), "-site"],
+                "s3",
+                "always",
+                "sigv4",
+            )
+            .description("CloudFront reads the dashboard bucket"),
+        ),
+    );
+    let spa_fallback = |code: i32| {
+        cf::CustomErrorResponse::new(code)
+            .response_code(200)
+            .response_page_path("/index.html")
+            .error_caching_min_ttl(10.0)
+    };
+    let distribution = stack.add(
+        "SiteDistribution",
+        cloudfront::Distribution::new(
+            cf::DistributionConfig::new(
+                cf::DefaultCacheBehavior::new("site", "redirect-to-https")
+                    .cache_policy_id(CACHING_OPTIMIZED)
+                    .compress(true),
+                true,
+            )
+            .comment("EventForge dashboard")
+            .default_root_object("index.html")
+            .http_version("http2and3")
+            .price_class("PriceClass_100")
+            .origins(vec![
+                cf::Origin::new(bucket.regional_domain_name(), "site")
+                    .origin_access_control_id(access.id())
+                    // Origin access control replaces the legacy identity, which must be empty.
+                    .s3_origin_config(cf::S3OriginConfig::new().origin_access_identity("")),
+            ])
+            .custom_error_responses(vec![spa_fallback(403), spa_fallback(404)])
+            .viewer_certificate(cf::ViewerCertificate::new().cloud_front_default_certificate(true)),
+        ),
+    );
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "CloudFrontReadsSite",
+            "Effect": "Allow",
+            "Principal": { "Service": "cloudfront.amazonaws.com" },
+            "Action": "s3:GetObject",
+            "Resource": sub![bucket.arn(), "/*"].to_json(),
+            "Condition": { "StringEquals": { "AWS:SourceArn": sub![
+                "arn:", Pseudo::Partition.value(), ":cloudfront::", Pseudo::AccountId.value(),
+                ":distribution/", distribution.id()
+            ].to_json() } },
+        }],
+    });
+    stack.add(
+        "SiteBucketPolicy",
+        s3::BucketPolicy::new(bucket.reference(), policy),
+    );
+    stack.output(
+        "SiteBucketName",
+        "Bucket the dashboard build is uploaded to",
+        bucket.reference(),
+    );
+    stack.output(
+        "SiteUrl",
+        "The dashboard",
+        sub!["https://", distribution.domain_name()],
+    );
+    Built {
+        stack,
+        outputs: Outputs {
+            bucket,
+            distribution,
+        },
+    }
+}

@@ -1,0 +1,242 @@
+//! Functions: the saga steps, the queue processors and the outbox publisher, each an arm64
+//! `provided.al2023` Lambda running the `bootstrap` binary of its own zip, with its own log group
+//! and a role holding exactly what its uses grant.
+
+use std::collections::BTreeMap;
+
+use crate::generated::{iam, lambda, logs};
+use crate::handle::Handle;
+use crate::iam::{Grants, Unscoped, add_role};
+use crate::stack::{AssetKind, ResourceOptions, Stack};
+use crate::synth::App;
+use crate::value::{Json, Value};
+
+use super::components::grant_log_writes;
+use super::messaging::PROCESSOR_TIMEOUT_SECONDS;
+use super::{Built, Config, bootstrap, data, messaging};
+
+/// What invokes a function besides the state machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// A saga step, invoked by the state machine.
+    Saga,
+    /// A processor of one of the work queues.
+    Queue(&'static str),
+    /// The table's stream (the outbox publisher).
+    TableStream,
+}
+
+/// One function of the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FunctionSpec {
+    /// Also the name of its binary and of its zip asset.
+    pub name: &'static str,
+    pub description: &'static str,
+    pub timeout_seconds: u32,
+    pub trigger: Trigger,
+}
+
+/// Saga steps answer quickly; their Task timeouts in the state machine are a little longer.
+pub const SAGA_STEP_TIMEOUT_SECONDS: u32 = 10;
+
+pub fn functions() -> Vec<FunctionSpec> {
+    let step = |name, description| FunctionSpec {
+        name,
+        description,
+        timeout_seconds: SAGA_STEP_TIMEOUT_SECONDS,
+        trigger: Trigger::Saga,
+    };
+    let processor = |name, description, queue| FunctionSpec {
+        name,
+        description,
+        timeout_seconds: PROCESSOR_TIMEOUT_SECONDS,
+        trigger: Trigger::Queue(queue),
+    };
+    vec![
+        step("validate-order", "Saga: validate an order"),
+        step("reserve-inventory", "Saga: reserve stock for an order"),
+        step("charge-payment", "Saga: charge the payment, idempotently"),
+        step("confirm-order", "Saga: confirm an order"),
+        step(
+            "release-inventory",
+            "Saga compensation: release reserved stock",
+        ),
+        step(
+            "mark-order-failed",
+            "Saga compensation: mark an order failed",
+        ),
+        processor("email-processor", "Sends order emails", "email"),
+        processor("receipt-processor", "Renders PDF receipts", "receipt"),
+        processor("webhook-processor", "Delivers signed webhooks", "webhook"),
+        FunctionSpec {
+            name: "outbox-publisher",
+            description: "Publishes outbox events from the table stream to the bus",
+            timeout_seconds: 30,
+            trigger: Trigger::TableStream,
+        },
+    ]
+}
+
+pub struct Uses<'a> {
+    pub assets: &'a bootstrap::Outputs,
+    pub data: &'a data::Outputs,
+    pub messaging: &'a messaging::Outputs,
+}
+
+pub struct Outputs {
+    /// Every function by name.
+    pub functions: BTreeMap<&'static str, Handle<lambda::Function>>,
+}
+
+pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
+    let mut stack = app.new_stack(
+        "functions",
+        "EventForge functions: saga steps, processors, outbox publisher",
+    );
+    let functions = functions()
+        .into_iter()
+        .map(|spec| (spec.name, add_function(&mut stack, config, uses, spec)))
+        .collect();
+    Built {
+        stack,
+        outputs: Outputs { functions },
+    }
+}
+
+/// What the function's code is given and allowed, by what it does.
+fn environment_and_grants(uses: &Uses<'_>, spec: FunctionSpec) -> (BTreeMap<String, Json>, Grants) {
+    let mut grants = Grants::new();
+    let mut environment = BTreeMap::new();
+    let table = &uses.data.table;
+    environment.insert("TABLE_NAME".to_owned(), table.handle.reference().to_json());
+    environment.insert(
+        "EVENT_BUS_NAME".to_owned(),
+        uses.messaging.bus.name().to_json(),
+    );
+    // Every function records state and events in the table (the outbox makes that one write).
+    table.grant_read_write(&mut grants);
+    match spec.trigger {
+        Trigger::Saga => {}
+        Trigger::Queue(name) => {
+            if let Some(queue) = uses.messaging.queue(name) {
+                queue.grant_consume(&mut grants);
+            }
+            if name == "receipt" {
+                uses.data.receipts.grant_write(&mut grants);
+                environment.insert(
+                    "RECEIPTS_BUCKET".to_owned(),
+                    uses.data.receipts.name().to_json(),
+                );
+            }
+            if name == "email" {
+                grants.allow(
+                    &["ses:SendEmail", "ses:SendRawEmail"],
+                    vec![crate::sub![
+                        "arn:",
+                        crate::value::Pseudo::Partition.value(),
+                        ":ses:",
+                        crate::value::Pseudo::Region.value(),
+                        ":",
+                        crate::value::Pseudo::AccountId.value(),
+                        ":identity/*"
+                    ]],
+                );
+            }
+        }
+        Trigger::TableStream => {
+            table.grant_stream_read(&mut grants);
+            uses.messaging.bus.grant_put_events(&mut grants);
+        }
+    }
+    grants.allow_unscoped(Unscoped::XRayTracing);
+    (environment, grants)
+}
+
+fn add_function(
+    stack: &mut Stack,
+    config: &Config,
+    uses: &Uses<'_>,
+    spec: FunctionSpec,
+) -> Handle<lambda::Function> {
+    let id = crate::asl::upper_camel(spec.name);
+    let function_name = format!("{}-{}", config.prefix(), spec.name);
+    let code_key = stack.asset_parameter(
+        &format!("{id}CodeKey"),
+        &format!("S3 key of the {} zip in the asset bucket", spec.name),
+        AssetKind::LambdaZip {
+            function: spec.name.to_owned(),
+        },
+    );
+    let log_group = stack.add(
+        &format!("{id}LogGroup"),
+        logs::LogGroup::new()
+            .log_group_name(format!("/aws/lambda/{function_name}"))
+            .retention_in_days(config.log_retention_days),
+    );
+    let (environment, mut grants) = environment_and_grants(uses, spec);
+    grant_log_writes(&log_group, &mut grants);
+    let role: Handle<iam::Role> = add_role(
+        stack,
+        &format!("{id}Role"),
+        "lambda.amazonaws.com",
+        spec.description,
+        &grants,
+    );
+    let function = stack.add(
+        &format!("{id}Function"),
+        lambda::Function::new(
+            lambda::function::Code::new()
+                .s3_bucket(uses.assets.asset_bucket.name())
+                .s3_key(code_key.value()),
+            role.arn(),
+        )
+        .function_name(function_name)
+        .description(spec.description)
+        .runtime("provided.al2023")
+        .handler("bootstrap")
+        .architectures(vec![Value::from("arm64")])
+        .memory_size(config.function_memory_mib)
+        .timeout(spec.timeout_seconds)
+        .tracing_config(lambda::function::TracingConfig::new().mode("Active"))
+        .logging_config(
+            lambda::function::LoggingConfig::new()
+                .log_format("JSON")
+                .log_group(log_group.reference()),
+        )
+        .environment(lambda::function::Environment::new().variables(environment)),
+    );
+    match spec.trigger {
+        Trigger::Saga => {}
+        Trigger::Queue(name) => {
+            if let (Some(queue), Some(settings)) = (
+                uses.messaging.queue(name),
+                messaging::queues().into_iter().find(|q| q.name == name),
+            ) {
+                stack.add_with(
+                    &format!("{id}Source"),
+                    lambda::EventSourceMapping::new(function.reference())
+                        .event_source_arn(queue.queue.arn())
+                        .batch_size(settings.batch_size)
+                        .function_response_types(vec![Value::from("ReportBatchItemFailures")]),
+                    // The role must allow polling before the mapping is validated.
+                    ResourceOptions::default().depends_on(&role),
+                );
+            }
+        }
+        Trigger::TableStream => {
+            stack.add_with(
+                &format!("{id}Source"),
+                lambda::EventSourceMapping::new(function.reference())
+                    .event_source_arn(uses.data.table.handle.stream_arn())
+                    .starting_position("TRIM_HORIZON")
+                    .batch_size(100)
+                    .maximum_batching_window_in_seconds(1)
+                    .bisect_batch_on_function_error(true)
+                    .maximum_retry_attempts(10)
+                    .function_response_types(vec![Value::from("ReportBatchItemFailures")]),
+                ResourceOptions::default().depends_on(&role),
+            );
+        }
+    }
+    function
+}
