@@ -377,10 +377,9 @@ impl Definition {
                     .catch
                     .iter()
                     .position(|c| c.error_equals.iter().any(|e| e == ALL_ERRORS))
+                    && position + 1 != task.catch.len()
                 {
-                    if position + 1 != task.catch.len() {
-                        problems.push(format!("{name}: the {ALL_ERRORS} catcher must be last"));
-                    }
+                    problems.push(format!("{name}: the {ALL_ERRORS} catcher must be last"));
                 }
             }
         }

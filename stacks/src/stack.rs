@@ -136,10 +136,6 @@ impl ConditionExpr {
         Self::Equals(left.to_expr(), right.to_expr())
     }
 
-    pub fn not(self) -> Self {
-        Self::Not(Box::new(self))
-    }
-
     pub(crate) fn to_json(&self) -> Json {
         match self {
             Self::Equals(left, right) => json!({ "Fn::Equals": [left.to_json(), right.to_json()] }),
@@ -152,6 +148,15 @@ impl ConditionExpr {
                 json!({ CONDITION_MARKER: [target.stack, target.logical_id] })
             }
         }
+    }
+}
+
+impl std::ops::Not for ConditionExpr {
+    type Output = Self;
+
+    /// `Fn::Not`.
+    fn not(self) -> Self {
+        Self::Not(Box::new(self))
     }
 }
 

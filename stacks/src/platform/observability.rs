@@ -69,7 +69,7 @@ pub fn stack(app: &App, config: &Config, watches: &Watches<'_>) -> Built<Outputs
     );
     let has_email = stack.condition(
         "HasAlarmEmail",
-        ConditionExpr::equals(email.value(), Value::from(String::new())).not(),
+        !ConditionExpr::equals(email.value(), Value::from(String::new())),
     );
     let topic = stack.add(
         "AlarmTopic",

@@ -1,0 +1,205 @@
+//! Permissions come from use, name exact actions and ARNs, and `*` appears only where AWS offers
+//! nothing narrower.
+
+use eventforge_stacks::iam::{Grants, Unscoped};
+use eventforge_stacks::platform::components::Table;
+use eventforge_stacks::platform::{self, Config, Stage};
+use eventforge_stacks::stack::Stack;
+use serde_json::{Value as Json, json};
+
+fn table() -> Table {
+    let mut stack = Stack::new("test-data", "data");
+    Table {
+        handle: stack.add("Table", platform::data::table_properties()),
+        index_names: vec!["GSI1", "GSI2"],
+    }
+}
+
+#[test]
+fn read_write_on_the_table_grants_item_actions_on_the_table_and_reads_on_each_index() {
+    let mut grants = Grants::new();
+    table().grant_read_write(&mut grants);
+    let document = grants.policy_document();
+    let statements = document["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 2);
+    assert_eq!(
+        statements[0]["Action"],
+        json!([
+            "dynamodb:BatchGetItem",
+            "dynamodb:ConditionCheckItem",
+            "dynamodb:DescribeTable",
+            "dynamodb:GetItem",
+            "dynamodb:Query"
+        ])
+    );
+    let read_resources = statements[0]["Resource"].to_string();
+    assert!(read_resources.contains("/index/GSI1") && read_resources.contains("/index/GSI2"));
+    assert_eq!(
+        statements[1]["Action"],
+        json!([
+            "dynamodb:BatchWriteItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem"
+        ])
+    );
+    // Writes go to the table only: indexes are read-only by nature.
+    assert!(!statements[1]["Resource"].to_string().contains("/index/"));
+}
+
+#[test]
+fn read_only_use_grants_no_write_action() {
+    let mut grants = Grants::new();
+    table().grant_read(&mut grants);
+    let document = grants.policy_document().to_string();
+    for write in ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"] {
+        assert!(!document.contains(write), "{write} granted for a read");
+    }
+}
+
+#[test]
+fn the_tables_stream_is_read_through_its_stream_arn() {
+    let mut grants = Grants::new();
+    table().grant_stream_read(&mut grants);
+    let document = grants.policy_document();
+    assert_eq!(
+        document["Statement"][0]["Resource"][0],
+        json!({ "EventForge::GetAtt": ["test-data", "Table", "StreamArn"] })
+    );
+}
+
+/// Every policy statement of every synthesised template.
+fn statements(stage: Stage) -> Vec<(String, Json)> {
+    let assembly = platform::synth(&Config::for_stage(stage)).unwrap();
+    let mut found = Vec::new();
+    for stack in &assembly.stacks {
+        let resources = stack.template["Resources"].as_object().unwrap();
+        for (id, resource) in resources {
+            collect(&format!("{}/{id}", stack.name), resource, &mut found);
+        }
+    }
+    found
+}
+
+fn collect(at: &str, value: &Json, found: &mut Vec<(String, Json)>) {
+    match value {
+        Json::Object(map) => {
+            if map.contains_key("Effect") && map.contains_key("Action") {
+                found.push((at.to_owned(), value.clone()));
+            }
+            map.values().for_each(|inner| collect(at, inner, found));
+        }
+        Json::Array(items) => items.iter().for_each(|inner| collect(at, inner, found)),
+        _ => {}
+    }
+}
+
+fn as_strings(value: &Json) -> Vec<String> {
+    match value {
+        Json::String(text) => vec![text.clone()],
+        Json::Array(items) => items
+            .iter()
+            .filter_map(|item| item.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn no_policy_in_the_platform_allows_a_wildcard_action() {
+    for stage in [Stage::Dev, Stage::Prod] {
+        for (at, statement) in statements(stage) {
+            for action in as_strings(&statement["Action"]) {
+                assert!(!action.contains('*'), "{at} allows {action}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_star_resource_is_granted_only_for_actions_aws_cannot_scope() {
+    let unscoped: Vec<&str> = [
+        Unscoped::XRayTracing,
+        Unscoped::EcrAuthorizationToken,
+        Unscoped::LogDelivery,
+    ]
+    .iter()
+    .flat_map(|u| u.actions().iter().copied())
+    .collect();
+    for (at, statement) in statements(Stage::Prod) {
+        if statement["Resource"] == json!("*") {
+            for action in as_strings(&statement["Action"]) {
+                assert!(
+                    unscoped.contains(&action.as_str()),
+                    "{at} allows {action} on *"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_saga_role_may_invoke_exactly_the_functions_its_tasks_name() {
+    let assembly = platform::synth(&Config::for_stage(Stage::Dev)).unwrap();
+    let workflow = assembly
+        .stacks
+        .iter()
+        .find(|s| s.name.ends_with("-workflow"))
+        .unwrap();
+    let policy =
+        &workflow.template["Resources"]["SagaRole"]["Properties"]["Policies"][0]["PolicyDocument"];
+    let invoke = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Action"] == json!(["lambda:InvokeFunction"]))
+        .unwrap();
+    let mut imported: Vec<String> = invoke["Resource"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Fn::ImportValue"].as_str().unwrap().to_owned())
+        .collect();
+    imported.sort();
+    let expected: Vec<String> = platform::workflow::saga_definition()
+        .invoked_functions()
+        .iter()
+        .map(|f| {
+            format!(
+                "eventforge-dev-functions:{}Function-Arn",
+                eventforge_stacks::asl::placeholder(f).trim_end_matches("FunctionArn")
+            )
+        })
+        .collect();
+    assert_eq!(imported, expected);
+}
+
+#[test]
+fn the_api_task_role_reads_and_writes_the_table_publishes_to_the_bus_and_reads_receipts_only() {
+    let assembly = platform::synth(&Config::for_stage(Stage::Dev)).unwrap();
+    let api = assembly
+        .stacks
+        .iter()
+        .find(|s| s.name.ends_with("-api"))
+        .unwrap();
+    let policy =
+        &api.template["Resources"]["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"];
+    let mut actions: Vec<String> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| as_strings(&s["Action"]))
+        .collect();
+    actions.sort();
+    let services: std::collections::BTreeSet<&str> = actions
+        .iter()
+        .map(|a| a.split(':').next().unwrap())
+        .collect();
+    assert_eq!(
+        services.into_iter().collect::<Vec<_>>(),
+        ["dynamodb", "events", "s3"]
+    );
+    assert!(actions.contains(&"events:PutEvents".to_owned()));
+    assert!(actions.contains(&"s3:GetObject".to_owned()));
+    assert!(!actions.contains(&"s3:PutObject".to_owned()));
+}
