@@ -56,8 +56,10 @@
 //! # How the outbox reaches the bus
 //!
 //! On AWS the table's stream (new images) feeds the outbox-publisher Lambda, which publishes
-//! every new event item (`entity = event`) to EventBridge and then calls
-//! [`Store::mark_published`], removing the item's `GSI2` attributes. The sparse `GSI2` outbox
+//! every inserted event item (`INSERT` records with `entity = event`; the `data` attribute is
+//! the event) to EventBridge and then calls [`Store::mark_published`], removing the item's
+//! `GSI2` attributes (that change reaches the stream as a `MODIFY` record, which the publisher
+//! ignores). The sparse `GSI2` outbox
 //! index therefore holds exactly the events not yet published: it is how the local runtime
 //! drains the outbox and how a sweeper finds events the stream consumer missed. Consumers are
 //! idempotent on the event id, since an event can be published twice (stream and sweeper).

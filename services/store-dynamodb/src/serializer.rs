@@ -87,11 +87,36 @@ fn relay(client: TcpStream, upstream: SocketAddr, gate: &Mutex<()>) -> io::Resul
     Ok(())
 }
 
-/// One HTTP/1.1 message (request or response) with a `Content-Length` body, as raw bytes.
+/// One HTTP/1.1 message (request or response), as raw bytes.
 struct Message {
     bytes: Vec<u8>,
     /// The message carries `Connection: close`.
     closes: bool,
+}
+
+/// Copies a chunked body, chunk by chunk, through the last (empty) chunk and its trailers.
+fn read_chunks(reader: &mut impl BufRead, bytes: &mut Vec<u8>) -> io::Result<()> {
+    loop {
+        let start = bytes.len();
+        reader.read_until(b'\n', bytes)?;
+        let size_line = String::from_utf8_lossy(&bytes[start..]).to_string();
+        let size_hex = size_line.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_hex, 16)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "unparsable chunk size"))?;
+        if size == 0 {
+            // Trailers, if any, then the blank line that ends the message.
+            loop {
+                let start = bytes.len();
+                if reader.read_until(b'\n', bytes)? == 0 || bytes[start..].trim_ascii().is_empty() {
+                    return Ok(());
+                }
+            }
+        }
+        // The chunk and the CRLF after it.
+        let start = bytes.len();
+        bytes.resize(start + size + 2, 0);
+        reader.read_exact(&mut bytes[start..])?;
+    }
 }
 
 /// Reads one message; `None` when the peer closed the connection before sending one. A body
@@ -100,6 +125,7 @@ fn read_message(reader: &mut impl BufRead) -> io::Result<Option<Message>> {
     let mut bytes = Vec::new();
     let mut content_length = None;
     let mut closes = false;
+    let mut chunked = false;
     loop {
         let start = bytes.len();
         if reader.read_until(b'\n', &mut bytes)? == 0 {
@@ -123,11 +149,15 @@ fn read_message(reader: &mut impl BufRead) -> io::Result<Option<Message>> {
                 io::Error::new(io::ErrorKind::InvalidData, "unparsable Content-Length")
             })?);
         }
+        if line.starts_with("transfer-encoding:") && line.contains("chunked") {
+            chunked = true;
+        }
         if line.starts_with("connection:") && line.contains("close") {
             closes = true;
         }
     }
     match content_length {
+        _ if chunked => read_chunks(reader, &mut bytes)?,
         Some(length) => {
             let start = bytes.len();
             bytes.resize(start + length, 0);
@@ -163,6 +193,15 @@ mod tests {
             .expect("message");
         assert!(message.bytes.ends_with(b"body"));
         assert!(message.closes);
+    }
+
+    #[test]
+    fn a_chunked_body_ends_after_its_last_chunk() {
+        let raw = b"PUT /b/k HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /next";
+        let message = read_message(&mut BufReader::new(&raw[..]))
+            .expect("read")
+            .expect("message");
+        assert!(message.bytes.ends_with(b"3\r\nabc\r\n0\r\n\r\n"));
     }
 
     #[test]

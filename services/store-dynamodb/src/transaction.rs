@@ -82,6 +82,12 @@ impl<'a> Write<'a> {
         self
     }
 
+    /// Asks for the item as it was when the condition failed, for conditional writes only.
+    fn old_item_on_failure(&self) -> Option<ReturnValuesOnConditionCheckFailure> {
+        self.condition
+            .map(|_| ReturnValuesOnConditionCheckFailure::AllOld)
+    }
+
     fn name_map(&self) -> Option<HashMap<String, String>> {
         (!self.names.is_empty()).then(|| {
             self.names
@@ -132,7 +138,7 @@ impl<'t> Transaction<'t> {
             .set_condition_expression(write.condition.map(str::to_owned))
             .set_expression_attribute_names(write.name_map())
             .set_expression_attribute_values(write.value_map())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .set_return_values_on_condition_check_failure(write.old_item_on_failure())
             .build()
             .map_err(|e| DynamoError::request("TransactWriteItems", e))?;
         self.items
@@ -155,7 +161,7 @@ impl<'t> Transaction<'t> {
             .set_condition_expression(write.condition.map(str::to_owned))
             .set_expression_attribute_names(write.name_map())
             .set_expression_attribute_values(write.value_map())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .set_return_values_on_condition_check_failure(write.old_item_on_failure())
             .build()
             .map_err(|e| DynamoError::request("TransactWriteItems", e))?;
         self.items
