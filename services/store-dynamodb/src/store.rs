@@ -571,11 +571,12 @@ impl Store for DynamoStore {
     }
 
     async fn put_inventory(&self, inventory: &InventoryItem) -> StoreResult<()> {
-        self.client
+        let request = self
+            .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item::inventory_item(inventory)?))
-            .send()
+            .set_item(Some(item::inventory_item(inventory)?));
+        transaction::retrying_conflicts(|| request.clone().send())
             .await
             .map_err(|e| DynamoError::service("PutItem", e))?;
         Ok(())
@@ -608,15 +609,14 @@ impl Store for DynamoStore {
     }
 
     async fn create_webhook(&self, webhook: &Webhook) -> StoreResult<()> {
-        let result = self
+        let request = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item::webhook_item(webhook)?))
             .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", PARTITION_KEY)
-            .send()
-            .await;
+            .expression_attribute_names("#pk", PARTITION_KEY);
+        let result = transaction::retrying_conflicts(|| request.clone().send()).await;
         match result {
             Ok(_) => Ok(()),
             Err(e)
@@ -648,15 +648,14 @@ impl Store for DynamoStore {
     }
 
     async fn delete_webhook(&self, user: &UserId, id: WebhookId) -> StoreResult<()> {
-        let result = self
+        let request = self
             .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(Key::webhook(user, id).attributes()))
             .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PARTITION_KEY)
-            .send()
-            .await;
+            .expression_attribute_names("#pk", PARTITION_KEY);
+        let result = transaction::retrying_conflicts(|| request.clone().send()).await;
         match result {
             Ok(_) => Ok(()),
             Err(e)
@@ -726,7 +725,7 @@ impl Store for DynamoStore {
             .await?;
         for guard in guards {
             let event_key = item::guarded_event_key(&guard)?;
-            let result = self
+            let request = self
                 .client
                 .update_item()
                 .table_name(&self.table)
@@ -735,9 +734,8 @@ impl Store for DynamoStore {
                 .condition_expression("attribute_exists(#pk)")
                 .expression_attribute_names("#pk", PARTITION_KEY)
                 .expression_attribute_names("#outbox_pk", OUTBOX_INDEX.partition_key)
-                .expression_attribute_names("#outbox_sk", OUTBOX_INDEX.sort_key)
-                .send()
-                .await;
+                .expression_attribute_names("#outbox_sk", OUTBOX_INDEX.sort_key);
+            let result = transaction::retrying_conflicts(|| request.clone().send()).await;
             match result {
                 Ok(_) => {}
                 // The guard outlived its event (never the case for what this crate writes).

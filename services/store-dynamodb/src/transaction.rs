@@ -4,6 +4,7 @@
 use crate::error::DynamoError;
 use crate::item::{self, Item, Key};
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -11,6 +12,7 @@ use aws_sdk_dynamodb::types::{
 use eventforge_core::event::Event;
 use eventforge_core::ids::{EventId, Sku};
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
 
 /// DynamoDB's limit on the writes of one transaction.
@@ -236,6 +238,30 @@ impl<'t> Transaction<'t> {
                 return Err(DynamoError::Contention { attempts: attempt });
             }
             tokio::time::sleep(backoff(attempt)).await;
+        }
+    }
+}
+
+/// Sends a single-item write again while DynamoDB refuses it with
+/// `TransactionConflictException` (the item is part of a transaction in progress), which the
+/// SDK's own retries do not cover.
+pub(crate) async fn retrying_conflicts<T, E, R, Fut>(
+    send: impl Fn() -> Fut,
+) -> Result<T, SdkError<E, R>>
+where
+    Fut: Future<Output = Result<T, SdkError<E, R>>>,
+    E: ProvideErrorMetadata,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match send().await {
+            Err(error)
+                if attempt < ATTEMPTS && error.code() == Some("TransactionConflictException") =>
+            {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            result => return result,
         }
     }
 }

@@ -419,3 +419,17 @@ fn a_dropped_server_stops_and_frees_its_port() {
         "gone once dropped"
     );
 }
+
+#[tokio::test]
+async fn clients_built_from_the_shared_sdk_config_reach_the_server() {
+    let config = support::server().sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let store = fresh_dynamo_store().await;
+    let tables = client.list_tables().send().await.expect("list tables");
+    assert!(
+        tables
+            .table_names()
+            .iter()
+            .any(|name| name == store.table_name())
+    );
+}
