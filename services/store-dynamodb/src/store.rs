@@ -190,8 +190,11 @@ impl DynamoStore {
         &self,
         order: &Order,
         claim: Option<&IdempotencyClaim>,
-        failed: Vec<transaction::Failed>,
+        mut failed: Vec<transaction::Failed>,
     ) -> StoreResult<Option<CreateOutcome>> {
+        // The claim first: a retried request (same order, same claim) is a replay, even though
+        // its order item exists too.
+        failed.sort_by_key(|failure| failure.part != Part::Claim);
         for failure in failed {
             match failure.part {
                 Part::Claim => {
@@ -398,11 +401,10 @@ impl Store for DynamoStore {
         let next_cursor = if items.len() > limit {
             items.truncate(limit);
             items.last().map(cursor::encode).transpose()?
-        } else if items.len() < limit {
-            // The page ended early (DynamoDB's 1 MB page limit): continue where it stopped.
-            last.as_ref().map(cursor::encode).transpose()?
         } else {
-            None
+            // Without the extra item a LastEvaluatedKey means the page was cut short by
+            // DynamoDB's 1 MB page limit: continue where it stopped.
+            last.as_ref().map(cursor::encode).transpose()?
         };
         let items = items
             .iter()

@@ -10,7 +10,7 @@ use eventforge_core::ids::{OrderId, Sku, UserId};
 use eventforge_core::inventory::{InventoryItem, StockLine};
 use eventforge_core::order::{Order, OrderItem, OrderStatus};
 use eventforge_core::store::{
-    IdempotencyClaim, Page, ReleaseOutcome, ReserveOutcome, Store, StoreError,
+    CreateOutcome, IdempotencyClaim, Page, ReleaseOutcome, ReserveOutcome, Store, StoreError,
 };
 use eventforge_store_dynamodb::DynamoStore;
 use eventforge_store_dynamodb::moto::MotoServer;
@@ -358,6 +358,22 @@ async fn an_idempotency_claim_expires_through_the_tables_time_to_live() {
         .expect("describe ttl");
     let description = ttl.time_to_live_description.expect("ttl description");
     assert_eq!(description.attribute_name.as_deref(), Some("expires_at"));
+}
+
+#[tokio::test]
+async fn resending_the_very_same_create_replays_it() {
+    let store = fresh_dynamo_store().await;
+    let order = order("alice", 0);
+    let created = event(&order, EventType::ORDER_CREATED, 0);
+    let claim = IdempotencyClaim {
+        key: "key-1".into(),
+        request_fingerprint: "fp".into(),
+        expires_at: at(86_400_000),
+    };
+    let first = store.create_order(&order, &created, Some(&claim)).await;
+    let again = store.create_order(&order, &created, Some(&claim)).await;
+    assert_eq!(first.expect("first"), CreateOutcome::Created(order.clone()));
+    assert_eq!(again.expect("again"), CreateOutcome::Replayed(order));
 }
 
 #[tokio::test]
