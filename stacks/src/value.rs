@@ -256,8 +256,14 @@ impl Pseudo {
 /// `sub(["arn:", Pseudo::Partition.value().into(), ":s3:::", bucket.reference().into()])`.
 /// The [`crate::sub!`] macro spells the same thing without the conversions.
 pub fn sub(parts: impl IntoIterator<Item = SubPart>) -> Value<String> {
+    // A nested `Fn::Sub` is spliced in: CloudFormation does not accept one inside another's
+    // variables.
+    let flattened = parts.into_iter().flat_map(|part| match part {
+        SubPart::Expr(Expr::Sub(inner)) => inner,
+        other => vec![other],
+    });
     let mut merged: Vec<SubPart> = Vec::new();
-    for part in parts {
+    for part in flattened {
         match (merged.last_mut(), part) {
             (Some(SubPart::Text(previous)), SubPart::Text(text)) => previous.push_str(&text),
             (_, part) => merged.push(part),

@@ -230,3 +230,21 @@ fn a_logical_id_declared_twice_is_an_error() {
         SynthError::DuplicateLogicalId { .. }
     ));
 }
+
+#[test]
+fn a_sub_inside_a_sub_is_spliced_into_one() {
+    let mut app = App::new("test");
+    let mut stack = app.new_stack("solo", "solo");
+    let group = stack.add("Group", logs::LogGroup::new());
+    let inner = sub!["<", group.arn(), ">"];
+    stack.add(
+        "Named",
+        logs::LogGroup::new().log_group_name(sub!["[", inner, "]"]),
+    );
+    app.add(stack);
+    let template = &app.synth().unwrap().stacks[0].template;
+    assert_eq!(
+        template["Resources"]["Named"]["Properties"]["LogGroupName"],
+        json!({ "Fn::Sub": "[<${Group.Arn}>]" })
+    );
+}

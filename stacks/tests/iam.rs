@@ -138,19 +138,21 @@ fn a_star_resource_is_granted_only_for_actions_aws_cannot_scope() {
     }
 }
 
-#[test]
-fn the_saga_role_may_invoke_exactly_the_functions_its_tasks_name() {
+/// The inline policy statements of `role` in the dev stack named `eventforge-dev-<stack>`.
+fn role_statements(stack: &str, role: &str) -> Vec<Json> {
     let assembly = platform::synth(&Config::for_stage(Stage::Dev)).unwrap();
-    let workflow = assembly
-        .stacks
-        .iter()
-        .find(|s| s.name.ends_with("-workflow"))
-        .unwrap();
-    let policy =
-        &workflow.template["Resources"]["SagaRole"]["Properties"]["Policies"][0]["PolicyDocument"];
-    let invoke = policy["Statement"]
+    let name = format!("eventforge-dev-{stack}");
+    let stack = assembly.stacks.iter().find(|s| s.name == name).unwrap();
+    stack.template["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
         .as_array()
         .unwrap()
+        .clone()
+}
+
+#[test]
+fn the_saga_role_may_invoke_exactly_the_functions_its_tasks_name() {
+    let statements = role_statements("workflow", "SagaRole");
+    let invoke = statements
         .iter()
         .find(|s| s["Action"] == json!(["lambda:InvokeFunction"]))
         .unwrap();
@@ -176,17 +178,7 @@ fn the_saga_role_may_invoke_exactly_the_functions_its_tasks_name() {
 
 #[test]
 fn the_api_task_role_reads_and_writes_the_table_publishes_to_the_bus_and_reads_receipts_only() {
-    let assembly = platform::synth(&Config::for_stage(Stage::Dev)).unwrap();
-    let api = assembly
-        .stacks
-        .iter()
-        .find(|s| s.name.ends_with("-api"))
-        .unwrap();
-    let policy =
-        &api.template["Resources"]["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"];
-    let mut actions: Vec<String> = policy["Statement"]
-        .as_array()
-        .unwrap()
+    let mut actions: Vec<String> = role_statements("api", "TaskRole")
         .iter()
         .flat_map(|s| as_strings(&s["Action"]))
         .collect();

@@ -34,6 +34,13 @@ pub struct QueueSettings {
     pub batch_size: u32,
 }
 
+impl QueueSettings {
+    /// The dead-letter queue's name in the platform, e.g. `email-dlq`.
+    pub fn dead_letter_queue(&self) -> String {
+        format!("{}-dlq", self.name)
+    }
+}
+
 /// How long a processor may run per batch.
 pub const PROCESSOR_TIMEOUT_SECONDS: u32 = 30;
 
@@ -156,7 +163,7 @@ pub fn stack(app: &App, config: &Config) -> Built<Outputs> {
             let dlq = stack.add(
                 &format!("{id}DeadLetterQueue"),
                 sqs::Queue::new()
-                    .queue_name(format!("{prefix}-{}-dlq", settings.name))
+                    .queue_name(format!("{prefix}-{}", settings.dead_letter_queue()))
                     .message_retention_period(settings.dlq_retention_seconds)
                     .sqs_managed_sse_enabled(true),
             );
