@@ -195,3 +195,39 @@ fn the_api_task_role_reads_and_writes_the_table_publishes_to_the_bus_and_reads_r
     assert!(actions.contains(&"s3:GetObject".to_owned()));
     assert!(!actions.contains(&"s3:PutObject".to_owned()));
 }
+
+#[test]
+fn the_email_processor_may_send_only_as_the_configured_identity() {
+    let statements = role_statements("functions", "EmailProcessorRole");
+    let send = statements
+        .iter()
+        .find(|s| s["Action"] == json!(["ses:SendEmail", "ses:SendRawEmail"]))
+        .unwrap();
+    assert_eq!(
+        send["Resource"],
+        json!([{ "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${EmailIdentity}" }])
+    );
+}
+
+#[test]
+fn only_the_receipt_processor_writes_receipts() {
+    for role in [
+        "EmailProcessorRole",
+        "WebhookProcessorRole",
+        "ChargePaymentRole",
+    ] {
+        let statements = role_statements("functions", role);
+        assert!(
+            !serde_json::to_string(&statements)
+                .unwrap()
+                .contains("s3:PutObject"),
+            "{role}"
+        );
+    }
+    let receipt = role_statements("functions", "ReceiptProcessorRole");
+    assert!(
+        serde_json::to_string(&receipt)
+            .unwrap()
+            .contains("s3:PutObject")
+    );
+}

@@ -5,15 +5,16 @@
 use std::collections::BTreeMap;
 
 use crate::generated::{iam, lambda, logs};
-use crate::handle::Handle;
+use crate::handle::{Handle, Param};
 use crate::iam::{Grants, Unscoped, add_role};
-use crate::stack::{AssetKind, ResourceOptions, Stack};
+use crate::stack::{AssetKind, Parameter, ResourceOptions, Stack};
+use crate::sub;
 use crate::synth::App;
-use crate::value::{Json, Value};
+use crate::value::{Json, Pseudo, Value};
 
 use super::components::grant_log_writes;
 use super::messaging::PROCESSOR_TIMEOUT_SECONDS;
-use super::{Built, Config, bootstrap, data, messaging};
+use super::{Built, Config, EVENT_SOURCE, bootstrap, data, messaging};
 
 /// What invokes a function besides the state machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,9 +94,26 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
         "functions",
         "EventForge functions: saga steps, processors, outbox publisher",
     );
+    let email = EmailSender {
+        address: stack.parameter(
+            "EmailFromAddress",
+            Parameter::string("Address order emails are sent from")
+                .with_default("orders@example.com"),
+        ),
+        identity: stack.parameter(
+            "EmailIdentity",
+            Parameter::string("SES identity (domain or address) verified for sending the emails")
+                .with_default("example.com"),
+        ),
+    };
     let functions = functions()
         .into_iter()
-        .map(|spec| (spec.name, add_function(&mut stack, config, uses, spec)))
+        .map(|spec| {
+            (
+                spec.name,
+                add_function(&mut stack, config, uses, &email, spec),
+            )
+        })
         .collect();
     Built {
         stack,
@@ -103,8 +121,18 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
     }
 }
 
+/// The SES identity order emails are sent as.
+struct EmailSender {
+    address: Param<String>,
+    identity: Param<String>,
+}
+
 /// What the function's code is given and allowed, by what it does.
-fn environment_and_grants(uses: &Uses<'_>, spec: FunctionSpec) -> (BTreeMap<String, Json>, Grants) {
+fn environment_and_grants(
+    uses: &Uses<'_>,
+    email: &EmailSender,
+    spec: FunctionSpec,
+) -> (BTreeMap<String, Json>, Grants) {
     let mut grants = Grants::new();
     let mut environment = BTreeMap::new();
     let table = &uses.data.table;
@@ -131,21 +159,24 @@ fn environment_and_grants(uses: &Uses<'_>, spec: FunctionSpec) -> (BTreeMap<Stri
             if name == "email" {
                 grants.allow(
                     &["ses:SendEmail", "ses:SendRawEmail"],
-                    vec![crate::sub![
+                    vec![sub![
                         "arn:",
-                        crate::value::Pseudo::Partition.value(),
+                        Pseudo::Partition.value(),
                         ":ses:",
-                        crate::value::Pseudo::Region.value(),
+                        Pseudo::Region.value(),
                         ":",
-                        crate::value::Pseudo::AccountId.value(),
-                        ":identity/*"
+                        Pseudo::AccountId.value(),
+                        ":identity/",
+                        email.identity.value()
                     ]],
                 );
+                environment.insert("EMAIL_FROM".to_owned(), email.address.value().to_json());
             }
         }
         Trigger::TableStream => {
             table.grant_stream_read(&mut grants);
             uses.messaging.bus.grant_put_events(&mut grants);
+            environment.insert("EVENT_SOURCE".to_owned(), Json::from(EVENT_SOURCE));
         }
     }
     grants.allow_unscoped(Unscoped::XRayTracing);
@@ -156,6 +187,7 @@ fn add_function(
     stack: &mut Stack,
     config: &Config,
     uses: &Uses<'_>,
+    email: &EmailSender,
     spec: FunctionSpec,
 ) -> Handle<lambda::Function> {
     let id = crate::asl::upper_camel(spec.name);
@@ -173,7 +205,7 @@ fn add_function(
             .log_group_name(format!("/aws/lambda/{function_name}"))
             .retention_in_days(config.log_retention_days),
     );
-    let (environment, mut grants) = environment_and_grants(uses, spec);
+    let (environment, mut grants) = environment_and_grants(uses, email, spec);
     grant_log_writes(&log_group, &mut grants);
     let role: Handle<iam::Role> = add_role(
         stack,

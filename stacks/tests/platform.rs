@@ -1,0 +1,313 @@
+//! The platform's stacks, checked against the design: what each stack must contain.
+
+use eventforge_core::table_schema::{GLOBAL_INDEXES, PARTITION_KEY, SORT_KEY};
+use eventforge_stacks::manifest::Format;
+use eventforge_stacks::platform::{self, Config, Stage, functions::functions, messaging::queues};
+use eventforge_stacks::stack::AssetKind;
+use eventforge_stacks::synth::Assembly;
+use serde_json::{Value as Json, json};
+
+fn dev() -> Assembly {
+    platform::synth(&Config::for_stage(Stage::Dev)).unwrap()
+}
+
+fn template<'a>(assembly: &'a Assembly, short: &str) -> &'a Json {
+    let name = format!("eventforge-dev-{short}");
+    &assembly
+        .stacks
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap()
+        .template
+}
+
+fn resources_of_type<'a>(template: &'a Json, kind: &str) -> Vec<(&'a String, &'a Json)> {
+    template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, resource)| resource["Type"] == kind)
+        .collect()
+}
+
+#[test]
+fn the_table_follows_the_core_key_schema_with_pitr_stream_and_retention() {
+    let assembly = dev();
+    let table = &template(&assembly, "data")["Resources"]["Table"];
+    assert_eq!(table["DeletionPolicy"], "Retain");
+    assert_eq!(table["UpdateReplacePolicy"], "Retain");
+    let properties = &table["Properties"];
+    assert_eq!(properties["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(properties["KeySchema"][0]["AttributeName"], PARTITION_KEY);
+    assert_eq!(properties["KeySchema"][1]["AttributeName"], SORT_KEY);
+    assert_eq!(
+        properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    assert_eq!(
+        properties["StreamSpecification"]["StreamViewType"],
+        "NEW_IMAGE"
+    );
+    let indexes = properties["GlobalSecondaryIndexes"].as_array().unwrap();
+    assert_eq!(indexes.len(), GLOBAL_INDEXES.len());
+    for (index, expected) in indexes.iter().zip(GLOBAL_INDEXES) {
+        assert_eq!(index["IndexName"], expected.name);
+        assert_eq!(
+            index["KeySchema"][0]["AttributeName"],
+            expected.partition_key
+        );
+        assert_eq!(index["KeySchema"][1]["AttributeName"], expected.sort_key);
+    }
+    for attribute in properties["AttributeDefinitions"].as_array().unwrap() {
+        assert_eq!(attribute["AttributeType"], "S");
+    }
+}
+
+#[test]
+fn every_function_is_an_arm64_custom_runtime_with_tracing_its_own_log_group_and_the_table_and_bus()
+{
+    let assembly = dev();
+    let template = template(&assembly, "functions");
+    let functions_found = resources_of_type(template, "AWS::Lambda::Function");
+    assert_eq!(functions_found.len(), functions().len());
+    for (id, function) in functions_found {
+        let p = &function["Properties"];
+        assert_eq!(p["Architectures"], json!(["arm64"]), "{id}");
+        assert_eq!(p["Runtime"], "provided.al2023", "{id}");
+        assert_eq!(p["Handler"], "bootstrap", "{id}");
+        assert_eq!(p["TracingConfig"]["Mode"], "Active", "{id}");
+        let log_group = p["LoggingConfig"]["LogGroup"]["Ref"].as_str().unwrap();
+        assert!(
+            template["Resources"][log_group]["Properties"]["RetentionInDays"].is_number(),
+            "{id}"
+        );
+        let variables = &p["Environment"]["Variables"];
+        assert!(
+            variables["TABLE_NAME"].is_object() && variables["EVENT_BUS_NAME"].is_object(),
+            "{id}"
+        );
+        assert!(
+            p["Code"]["S3Key"]["Ref"]
+                .as_str()
+                .unwrap()
+                .ends_with("CodeKey"),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn processors_report_partial_batch_failures_and_the_outbox_reads_the_table_stream() {
+    let assembly = dev();
+    let mappings = resources_of_type(
+        template(&assembly, "functions"),
+        "AWS::Lambda::EventSourceMapping",
+    );
+    assert_eq!(mappings.len(), 4);
+    for (id, mapping) in &mappings {
+        assert_eq!(
+            mapping["Properties"]["FunctionResponseTypes"],
+            json!(["ReportBatchItemFailures"]),
+            "{id}"
+        );
+    }
+    let outbox = mappings
+        .iter()
+        .find(|(id, _)| *id == "OutboxPublisherSource")
+        .unwrap()
+        .1;
+    assert_eq!(
+        outbox["Properties"]["EventSourceArn"],
+        json!({ "Fn::ImportValue": "eventforge-dev-data:Table-StreamArn" })
+    );
+}
+
+#[test]
+fn every_work_queue_is_encrypted_and_dead_letters_after_its_max_receive_count() {
+    let assembly = dev();
+    let template = template(&assembly, "messaging");
+    for settings in queues() {
+        let id = format!(
+            "{}{}Queue",
+            settings.name[..1].to_uppercase(),
+            &settings.name[1..]
+        );
+        let p = &template["Resources"][&id]["Properties"];
+        assert_eq!(p["SqsManagedSseEnabled"], true, "{id}");
+        assert_eq!(
+            p["RedrivePolicy"]["maxReceiveCount"], settings.max_receive_count,
+            "{id}"
+        );
+        assert_eq!(
+            p["VisibilityTimeout"], settings.visibility_timeout_seconds,
+            "{id}"
+        );
+        let dlq = p["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+            .as_str()
+            .unwrap();
+        assert_eq!(
+            template["Resources"][dlq]["Properties"]["SqsManagedSseEnabled"],
+            true
+        );
+    }
+    assert_eq!(
+        resources_of_type(template, "AWS::SQS::QueuePolicy").len(),
+        3
+    );
+}
+
+#[test]
+fn the_api_container_gets_exactly_its_configuration_and_the_ingest_secret() {
+    let assembly = dev();
+    let template = template(&assembly, "api");
+    let container =
+        &template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0];
+    let mut names: Vec<&str> = container["Environment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| pair["Name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "EVENTFORGE_CLIENT_ID",
+            "EVENTFORGE_EVENT_BUS",
+            "EVENTFORGE_ISSUER",
+            "EVENTFORGE_JWKS_URL",
+            "EVENTFORGE_RECEIPTS_BUCKET",
+            "EVENTFORGE_STORE",
+            "EVENTFORGE_TABLE",
+            "PORT"
+        ]
+    );
+    assert_eq!(container["Secrets"][0]["Name"], "EVENTFORGE_INGEST_SECRET");
+    assert_eq!(
+        container["Secrets"][0]["ValueFrom"],
+        json!({ "Ref": "IngestSecret" })
+    );
+    let task = &template["Resources"]["TaskDefinition"]["Properties"];
+    assert_eq!(task["RuntimePlatform"]["CpuArchitecture"], "ARM64");
+    assert_eq!(
+        template["Resources"]["TargetGroup"]["Properties"]["HealthCheckPath"],
+        "/health"
+    );
+    assert_eq!(
+        resources_of_type(template, "AWS::ApplicationAutoScaling::ScalingPolicy").len(),
+        1
+    );
+}
+
+#[test]
+fn the_dashboard_bucket_is_private_and_only_the_distribution_may_read_it() {
+    let assembly = dev();
+    let template = template(&assembly, "frontend");
+    let block =
+        &template["Resources"]["SiteBucket"]["Properties"]["PublicAccessBlockConfiguration"];
+    for setting in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(block[setting], true, "{setting}");
+    }
+    let statement =
+        &template["Resources"]["SiteBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+    assert_eq!(
+        statement["Principal"],
+        json!({ "Service": "cloudfront.amazonaws.com" })
+    );
+    assert!(
+        statement["Condition"]["StringEquals"]["AWS:SourceArn"]
+            .to_string()
+            .contains("SiteDistribution.Id")
+    );
+    let errors = &template["Resources"]["SiteDistribution"]["Properties"]["DistributionConfig"]["CustomErrorResponses"];
+    for response in errors.as_array().unwrap() {
+        assert_eq!(response["ResponsePagePath"], "/index.html");
+    }
+}
+
+#[test]
+fn every_dead_letter_queue_the_api_and_the_saga_have_an_alarm_that_notifies_the_topic() {
+    let assembly = dev();
+    let template = template(&assembly, "observability");
+    let alarms = resources_of_type(template, "AWS::CloudWatch::Alarm");
+    assert_eq!(alarms.len(), queues().len() + 2);
+    let metrics: Vec<&str> = alarms
+        .iter()
+        .map(|(_, a)| a["Properties"]["MetricName"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        metrics
+            .iter()
+            .filter(|m| **m == "ApproximateNumberOfMessagesVisible")
+            .count(),
+        3
+    );
+    assert!(
+        metrics.contains(&"HTTPCode_Target_5XX_Count") && metrics.contains(&"ExecutionsFailed")
+    );
+    for (id, alarm) in alarms {
+        assert_eq!(
+            alarm["Properties"]["AlarmActions"],
+            json!([{ "Ref": "AlarmTopic" }]),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn the_manifest_lists_every_asset_with_the_parameter_it_fills() {
+    let assembly = dev();
+    let manifest = assembly.manifest(Format::Json);
+    let assets: Vec<_> = manifest
+        .stacks
+        .iter()
+        .flat_map(|s| s.assets.iter().map(move |a| (s, a)))
+        .collect();
+    assert_eq!(assets.len(), functions().len() + 1);
+    for (stack, asset) in &assets {
+        let parameter = stack
+            .parameters
+            .iter()
+            .find(|p| p.name == asset.parameter)
+            .unwrap();
+        assert!(parameter.from_asset);
+    }
+    assert!(
+        assets
+            .iter()
+            .any(|(_, a)| a.kind == AssetKind::ContainerImage { name: "api".into() })
+    );
+}
+
+#[test]
+fn stacks_deploy_after_the_stacks_they_use() {
+    let assembly = dev();
+    let position = |short: &str| {
+        assembly
+            .stacks
+            .iter()
+            .position(|s| s.name == format!("eventforge-dev-{short}"))
+            .unwrap()
+    };
+    for (user, used) in [
+        ("functions", "bootstrap"),
+        ("functions", "data"),
+        ("functions", "messaging"),
+        ("workflow", "functions"),
+        ("auth", "frontend"),
+        ("api", "network"),
+        ("api", "auth"),
+        ("observability", "api"),
+        ("observability", "workflow"),
+    ] {
+        assert!(
+            position(used) < position(user),
+            "{user} must deploy after {used}"
+        );
+    }
+}
