@@ -43,6 +43,20 @@
 //! such as `"on"` or `"2010-09-09"`), and it serialises straight from `serde_json::Value`.
 //! `serde_norway` would have served too; `serde_yaml_ng` has the longer release history.
 //!
+//! # Prior art, and why the types are generated here
+//! - `stratosphere` pre-generates every resource type from the AWS specifications behind one
+//!   feature per service. It is pre-1.0 and says it exists to serve its author's monorepo with
+//!   breaking changes expected; it models one template at a time (no cross-stack references),
+//!   and it turns on `serde_json`'s `arbitrary_precision` and `indexmap` features, which feature
+//!   unification would impose on every crate of this workspace.
+//! - `rusty-cdk` offers hand-written, validated builders, but for a subset of services (no ECS,
+//!   ELBv2, EC2 networking, Cognito or Step Functions), and its main crate brings the AWS SDK
+//!   and a full tokio runtime into what should be a pure function.
+//!
+//! So we do what both do at heart, with our own constraints: generate typed structs from the
+//! official schemas for the types we use (`cargo xtask codegen`, 40 types, about 20k lines that
+//! compile in seconds), and keep references, exports and ordering in this crate.
+//!
 //! # What this crate must not depend on
 //! No AWS SDK, no async runtime, no network, no clock: synthesis is a pure function of the typed
 //! app. It depends on `eventforge-core` only for the table's key schema

@@ -57,6 +57,16 @@ impl ResourceOptions {
         }
     }
 
+    /// `DeletionPolicy` and `UpdateReplacePolicy` both `Delete`, stated rather than implied: for
+    /// state that may go with the stack (logs, queued messages, generated secrets).
+    pub fn delete() -> Self {
+        Self {
+            deletion_policy: Some(Policy::Delete),
+            update_replace_policy: Some(Policy::Delete),
+            ..Self::default()
+        }
+    }
+
     /// Adds a `DependsOn` on a resource of the same stack.
     pub fn depends_on<R>(mut self, resource: &Handle<R>) -> Self {
         self.depends_on.push(resource.logical_id().to_owned());

@@ -127,13 +127,14 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
                 .value("enabled"),
         ]),
     );
-    let log_group = stack.add(
+    let log_group = stack.add_with(
         "ApiLogGroup",
         logs::LogGroup::new()
             .log_group_name(format!("/ecs/{}-api", config.prefix()))
             .retention_in_days(config.log_retention_days),
+        ResourceOptions::delete(),
     );
-    let ingest_secret = stack.add(
+    let ingest_secret = stack.add_with(
         "IngestSecret",
         secretsmanager::Secret::new()
             .description("HMAC key for signed POST /webhooks/ingest requests")
@@ -142,6 +143,7 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
                     .password_length(48)
                     .exclude_punctuation(true),
             ),
+        ResourceOptions::delete(),
     );
 
     // Pulling the image, writing logs and reading the secret happen before the app starts.

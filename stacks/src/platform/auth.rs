@@ -4,6 +4,7 @@
 use crate::generated::cognito;
 use crate::generated::cognito::user_pool as pool;
 use crate::handle::Handle;
+use crate::stack::ResourceOptions;
 use crate::sub;
 use crate::synth::App;
 use crate::value::{Pseudo, Value};
@@ -33,12 +34,20 @@ impl Outputs {
     }
 }
 
+/// Users outlive a production stack; a dev pool goes with its stack.
+fn user_pool_policy(stage: Stage) -> ResourceOptions {
+    match stage {
+        Stage::Prod => ResourceOptions::retain(),
+        Stage::Dev => ResourceOptions::delete(),
+    }
+}
+
 pub fn stack(app: &App, config: &Config, frontend: &frontend::Outputs) -> Built<Outputs> {
     let mut stack = app.new_stack(
         "auth",
         "EventForge auth: Cognito user pool and dashboard client",
     );
-    let user_pool = stack.add(
+    let user_pool = stack.add_with(
         "UserPool",
         cognito::UserPool::new()
             .user_pool_name(config.prefix())
@@ -63,6 +72,7 @@ pub fn stack(app: &App, config: &Config, frontend: &frontend::Outputs) -> Built<
                 Stage::Prod => "ACTIVE",
                 Stage::Dev => "INACTIVE",
             }),
+        user_pool_policy(config.stage),
     );
     let site = sub!["https://", frontend.distribution.domain_name()];
     let mut callbacks = vec![sub![site.clone(), "/callback"]];

@@ -199,11 +199,12 @@ fn add_function(
             function: spec.name.to_owned(),
         },
     );
-    let log_group = stack.add(
+    let log_group = stack.add_with(
         &format!("{id}LogGroup"),
         logs::LogGroup::new()
             .log_group_name(format!("/aws/lambda/{function_name}"))
             .retention_in_days(config.log_retention_days),
+        ResourceOptions::delete(),
     );
     let (environment, mut grants) = environment_and_grants(uses, email, spec);
     grant_log_writes(&log_group, &mut grants);

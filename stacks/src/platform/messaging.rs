@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::generated::{events, sqs};
 use crate::handle::Handle;
+use crate::stack::ResourceOptions;
 use crate::synth::App;
 use crate::value::{Json, Value};
 
@@ -160,14 +161,15 @@ pub fn stack(app: &App, config: &Config) -> Built<Outputs> {
         .into_iter()
         .map(|settings| {
             let id = crate::asl::upper_camel(settings.name);
-            let dlq = stack.add(
+            let dlq = stack.add_with(
                 &format!("{id}DeadLetterQueue"),
                 sqs::Queue::new()
                     .queue_name(format!("{prefix}-{}", settings.dead_letter_queue()))
                     .message_retention_period(settings.dlq_retention_seconds)
                     .sqs_managed_sse_enabled(true),
+                ResourceOptions::delete(),
             );
-            let queue = stack.add(
+            let queue = stack.add_with(
                 &format!("{id}Queue"),
                 sqs::Queue::new()
                     .queue_name(format!("{prefix}-{}", settings.name))
@@ -179,6 +181,7 @@ pub fn stack(app: &App, config: &Config) -> Built<Outputs> {
                             .dead_letter_target_arn(dlq.arn())
                             .max_receive_count(settings.max_receive_count),
                     ),
+                ResourceOptions::delete(),
             );
             QueueWithDlq {
                 name: settings.name,

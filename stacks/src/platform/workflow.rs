@@ -16,6 +16,7 @@ use crate::asl::{
 use crate::generated::{events, logs, stepfunctions};
 use crate::handle::Handle;
 use crate::iam::{Grants, Unscoped, add_role};
+use crate::stack::ResourceOptions;
 use crate::synth::App;
 use crate::value::Json;
 
@@ -171,7 +172,7 @@ pub fn stack(
 ) -> Built<Outputs> {
     let mut stack = app.new_stack("workflow", "EventForge workflow: the order saga");
     let definition = saga_definition();
-    let log_group = stack.add(
+    let log_group = stack.add_with(
         "SagaLogGroup",
         logs::LogGroup::new()
             .log_group_name(format!(
@@ -179,6 +180,7 @@ pub fn stack(
                 config.prefix()
             ))
             .retention_in_days(config.log_retention_days),
+        ResourceOptions::delete(),
     );
 
     // The role may invoke exactly the functions the definition's tasks name.
