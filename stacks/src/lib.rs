@@ -39,9 +39,10 @@
 //! # YAML
 //! `serde_yaml` is archived (published as `0.9.34+deprecated`) and `serde_yml` is deprecated too.
 //! We use `serde_yaml_ng`: a maintained fork with the same API as `serde_yaml`, so it is a
-//! drop-in with the behaviour CloudFormation users already know (quoting of ambiguous scalars
-//! such as `"on"` or `"2010-09-09"`), and it serialises straight from `serde_json::Value`.
-//! `serde_norway` would have served too; `serde_yaml_ng` has the longer release history.
+//! drop-in that serialises straight from `serde_json::Value`, and it quotes strings that would
+//! otherwise read back as numbers or booleans (a test reads every YAML template back and compares
+//! it with the JSON one). `serde_norway` would have served too; `serde_yaml_ng` keeps
+//! `serde_yaml`'s API unchanged, so nothing here is specific to a fork.
 //!
 //! # Prior art, and why the types are generated here
 //! - `stratosphere` pre-generates every resource type from the AWS specifications behind one
