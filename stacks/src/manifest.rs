@@ -3,7 +3,7 @@
 //!
 //! `manifest.json` lists the stacks in deploy order; each entry names its template file, the
 //! stacks it depends on, its parameters (those filled by assets are marked), its automatic
-//! exports and the assets (Lambda zips, the API image) the deployer must build and upload first.
+//! exports, its outputs for the deployer and the assets (Lambda zips, the API image) the deployer must build and upload first.
 
 use std::path::{Path, PathBuf};
 
@@ -49,8 +49,17 @@ pub struct ManifestStack {
     pub dependencies: Vec<String>,
     pub parameters: Vec<ManifestParameter>,
     pub exports: Vec<ManifestExport>,
+    /// Outputs meant for the deployer and operators (the site bucket, the API URL, ...);
+    /// automatic exports are listed under `exports` instead.
+    pub outputs: Vec<ManifestOutput>,
     pub assets: Vec<Asset>,
     pub resource_count: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestOutput {
+    pub name: String,
+    pub description: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -170,6 +179,24 @@ fn manifest_stack(stack: &SynthesizedStack, format: Format) -> ManifestStack {
                 importers: export.importers.clone(),
             })
             .collect(),
+        outputs: stack
+            .template
+            .get("Outputs")
+            .and_then(Json::as_object)
+            .map(|outputs| {
+                outputs
+                    .iter()
+                    .filter(|(_, output)| output.get("Export").is_none())
+                    .map(|(name, output)| ManifestOutput {
+                        name: name.clone(),
+                        description: output["Description"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
         assets: stack.assets.clone(),
         resource_count: stack.resource_count,
     }

@@ -104,12 +104,20 @@ pub fn stack(app: &App, config: &Config, frontend: &frontend::Outputs) -> Built<
             .enable_token_revocation(true),
     );
     // Hosted UI prefixes are global: the account id makes this one unique per account.
+    let domain_prefix = sub![config.prefix(), "-", Pseudo::AccountId.value()];
     stack.add(
         "UserPoolDomain",
-        cognito::UserPoolDomain::new(
-            sub![config.prefix(), "-", Pseudo::AccountId.value()],
-            user_pool.reference(),
-        ),
+        cognito::UserPoolDomain::new(domain_prefix.clone(), user_pool.reference()),
+    );
+    stack.output(
+        "HostedUiDomain",
+        "Host of the Cognito hosted sign-in pages the dashboard redirects to",
+        sub![
+            domain_prefix,
+            ".auth.",
+            Pseudo::Region.value(),
+            ".amazoncognito.com"
+        ],
     );
     stack.output("UserPoolId", "The user pool", user_pool.reference());
     stack.output(
