@@ -369,3 +369,57 @@ impl JsonText {
         sub(parts)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(stack: &str, id: &str) -> Value<String> {
+        Value::expr(Expr::Ref(Target {
+            stack: stack.to_owned(),
+            logical_id: id.to_owned(),
+        }))
+    }
+
+    #[test]
+    fn json_text_turns_each_token_into_a_sub_variable() {
+        let mut text = JsonText::new();
+        let token = text.value(reference("s", "Queue"));
+        let rendered = text
+            .render(&json!({ "queue": token, "note": "${literal}" }))
+            .to_json();
+        assert_eq!(
+            rendered,
+            json!({ "Fn::Sub": [
+                "{\"note\":\"${!literal}\",\"queue\":\"${EfVar0}\"}",
+                { "EfVar0": { REF_MARKER: ["s", "Queue"] } }
+            ] })
+        );
+    }
+
+    #[test]
+    fn json_text_without_values_is_a_literal() {
+        let text = JsonText::new();
+        assert_eq!(
+            text.render(&json!({ "a": 1 })),
+            Value::Literal("{\"a\":1}".to_owned())
+        );
+    }
+
+    #[test]
+    fn literals_serialise_as_themselves_and_intrinsics_as_functions() {
+        assert_eq!(serde_json::to_value(Value::from(5i64)).unwrap(), json!(5));
+        assert_eq!(
+            serde_json::to_value(select(1, availability_zones())).unwrap(),
+            json!({ "Fn::Select": ["1", { "Fn::GetAZs": "" }] })
+        );
+        assert_eq!(
+            serde_json::to_value(import_value("shared:Vpc")).unwrap(),
+            json!({ "Fn::ImportValue": "shared:Vpc" })
+        );
+        assert_eq!(
+            Pseudo::Region.value().to_json(),
+            json!({ "Ref": "AWS::Region" })
+        );
+    }
+}

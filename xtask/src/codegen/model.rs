@@ -390,3 +390,81 @@ fn is_keyword(word: &str) -> bool {
             | "yield"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn widget() -> Resource {
+        Resource::from_schema(
+            "AWS::Demo::Widget",
+            &json!({
+                "definitions": {
+                    "Tag": {
+                        "type": "object",
+                        "properties": { "Key": { "type": "string" }, "Value": { "type": "string" } },
+                        "required": ["Key"],
+                    },
+                },
+                "properties": {
+                    "Arn": { "type": "string" },
+                    "Name": { "type": "string" },
+                    "Size": { "type": "integer" },
+                    "CallbackURLs": { "type": "array", "items": { "type": "string" } },
+                    "Tags": { "type": "array", "items": { "$ref": "#/definitions/Tag" } },
+                    "Policy": { "type": ["object", "string"] },
+                    "Limits": { "type": "object", "properties": { "Max": { "type": "number" } } },
+                },
+                "required": ["Name"],
+                "readOnlyProperties": ["/properties/Arn"],
+            }),
+        )
+        .unwrap()
+    }
+
+    fn field<'a>(resource: &'a Resource, owner: &str, name: &str) -> &'a Field {
+        resource
+            .structs
+            .iter()
+            .find(|s| s.name == owner)
+            .and_then(|s| s.fields.iter().find(|f| f.json_name == name))
+            .unwrap()
+    }
+
+    #[test]
+    fn required_properties_are_required_and_read_only_ones_are_attributes_not_fields() {
+        let widget = widget();
+        assert!(field(&widget, "Widget", "Name").required);
+        assert!(!field(&widget, "Widget", "Size").required);
+        assert!(
+            widget.structs[0]
+                .fields
+                .iter()
+                .all(|f| f.json_name != "Arn")
+        );
+        assert_eq!(widget.attributes.len(), 1);
+        assert_eq!(widget.attributes[0].name, "Arn");
+        assert_eq!(widget.attributes[0].ty, "String");
+    }
+
+    #[test]
+    fn scalars_are_values_and_objects_become_structs() {
+        let widget = widget();
+        assert_eq!(field(&widget, "Widget", "Size").ty, "Value<i64>");
+        assert_eq!(field(&widget, "Widget", "Tags").ty, "Vec<Tag>");
+        assert_eq!(field(&widget, "Widget", "Policy").ty, "Json");
+        assert_eq!(field(&widget, "Widget", "Limits").ty, "WidgetLimits");
+        assert_eq!(field(&widget, "WidgetLimits", "Max").ty, "Value<f64>");
+        assert!(field(&widget, "Tag", "Key").required);
+    }
+
+    #[test]
+    fn acronyms_make_readable_field_names() {
+        assert_eq!(
+            field(&widget(), "Widget", "CallbackURLs").rust_name,
+            "callback_urls"
+        );
+        assert_eq!(field_name("Type"), "r#type");
+    }
+}
