@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use serde::Serialize;
 use serde_json::{Map, json};
 
+use crate::naming::upper_camel;
 use crate::value::Json;
 
 /// Errors that every Lambda task retries: the service's transient failures and task timeouts.
@@ -127,20 +128,6 @@ impl Task {
 /// The substitution variable of a function's ARN: `validate-order` -> `ValidateOrderFunctionArn`.
 pub fn placeholder(function: &str) -> String {
     format!("{}FunctionArn", upper_camel(function))
-}
-
-/// `kebab-case` to `UpperCamelCase`, the only case conversion the crate needs.
-pub(crate) fn upper_camel(kebab: &str) -> String {
-    kebab
-        .split(['-', '_'])
-        .map(|word| {
-            let mut chars = word.chars();
-            match chars.next() {
-                Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
-                None => String::new(),
-            }
-        })
-        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

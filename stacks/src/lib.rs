@@ -19,7 +19,8 @@
 //!   parameters) and the stack being built.
 //! - [`synth`], [`order`], [`manifest`]: from an [`synth::App`] to templates, deploy order and
 //!   `manifest.json`.
-//! - [`iam`]: grants accumulated from use; [`asl`]: Step Functions states, validated.
+//! - [`iam`]: grants accumulated from use; [`asl`]: Step Functions states, validated;
+//!   [`naming`]: logical ids derived from the platform's kebab-case names.
 //! - [`platform`]: the EventForge stacks and the plain-data views the local runtime reads.
 //!
 //! # How references become exports and deploy order
@@ -70,6 +71,7 @@ pub mod generated;
 pub mod handle;
 pub mod iam;
 pub mod manifest;
+pub mod naming;
 pub mod order;
 pub mod platform;
 pub mod resource;

@@ -169,7 +169,7 @@ fn the_saga_role_may_invoke_exactly_the_functions_its_tasks_name() {
         .map(|f| {
             format!(
                 "eventforge-dev-functions:{}Function-Arn",
-                eventforge_stacks::asl::placeholder(f).trim_end_matches("FunctionArn")
+                eventforge_stacks::naming::upper_camel(f)
             )
         })
         .collect();

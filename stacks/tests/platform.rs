@@ -2,6 +2,7 @@
 
 use eventforge_core::table_schema::{GLOBAL_INDEXES, PARTITION_KEY, SORT_KEY};
 use eventforge_stacks::manifest::Format;
+use eventforge_stacks::naming::upper_camel;
 use eventforge_stacks::platform::{self, Config, Stage, functions::functions, messaging::queues};
 use eventforge_stacks::stack::AssetKind;
 use eventforge_stacks::synth::Assembly;
@@ -127,11 +128,7 @@ fn every_work_queue_is_encrypted_and_dead_letters_after_its_max_receive_count() 
     let assembly = dev();
     let template = template(&assembly, "messaging");
     for settings in queues() {
-        let id = format!(
-            "{}{}Queue",
-            settings.name[..1].to_uppercase(),
-            &settings.name[1..]
-        );
+        let id = format!("{}Queue", upper_camel(settings.name));
         let p = &template["Resources"][&id]["Properties"];
         assert_eq!(p["SqsManagedSseEnabled"], true, "{id}");
         assert_eq!(

@@ -190,7 +190,7 @@ fn add_function(
     email: &EmailSender,
     spec: FunctionSpec,
 ) -> Handle<lambda::Function> {
-    let id = crate::asl::upper_camel(spec.name);
+    let id = crate::naming::upper_camel(spec.name);
     let function_name = format!("{}-{}", config.prefix(), spec.name);
     let code_key = stack.asset_parameter(
         &format!("{id}CodeKey"),

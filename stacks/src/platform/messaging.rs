@@ -160,7 +160,7 @@ pub fn stack(app: &App, config: &Config) -> Built<Outputs> {
     let queues: Vec<QueueWithDlq> = queues()
         .into_iter()
         .map(|settings| {
-            let id = crate::asl::upper_camel(settings.name);
+            let id = crate::naming::upper_camel(settings.name);
             let dlq = stack.add_with(
                 &format!("{id}DeadLetterQueue"),
                 sqs::Queue::new()
@@ -209,7 +209,7 @@ pub fn stack(app: &App, config: &Config) -> Built<Outputs> {
             continue;
         }
         let handle: Handle<events::Rule> = stack.add(
-            &format!("{}Rule", crate::asl::upper_camel(rule.name)),
+            &format!("{}Rule", crate::naming::upper_camel(rule.name)),
             events::Rule::new()
                 .description(rule.description)
                 .event_bus_name(bus.reference())
@@ -236,7 +236,7 @@ pub fn stack(app: &App, config: &Config) -> Built<Outputs> {
             }],
         });
         stack.add(
-            &format!("{}QueuePolicy", crate::asl::upper_camel(queue.name)),
+            &format!("{}QueuePolicy", crate::naming::upper_camel(queue.name)),
             sqs::QueuePolicy::new(policy, vec![queue.queue.reference()]),
         );
     }

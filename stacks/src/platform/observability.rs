@@ -86,7 +86,7 @@ pub fn stack(app: &App, config: &Config, watches: &Watches<'_>) -> Built<Outputs
             &mut stack,
             &topic,
             AlarmSpec {
-                id: format!("{}DeadLetterAlarm", crate::asl::upper_camel(queue.name)),
+                id: format!("{}DeadLetterAlarm", crate::naming::upper_camel(queue.name)),
                 description: format!(
                     "Messages in the {} dead-letter queue: a processor gave up",
                     queue.name

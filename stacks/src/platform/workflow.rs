@@ -253,7 +253,7 @@ pub fn stack(
                 rule_target = rule_target.input_path(path);
             }
             stack.add(
-                &format!("{}Rule", crate::asl::upper_camel(rule.name)),
+                &format!("{}Rule", crate::naming::upper_camel(rule.name)),
                 events::Rule::new()
                     .description(rule.description)
                     .event_bus_name(messaging.bus.name())
