@@ -6,6 +6,13 @@
 //! backoff; business errors (named by the [`errors`] constants, which the functions raise as their
 //! error type) are caught. A compensation that still fails after its retries fails the execution,
 //! which the `ExecutionsFailed` alarm reports.
+//!
+//! Data flow: the execution input is the `detail` of the `order.created` event (the platform's
+//! event record; see [`super::messaging::RuleSpec::input_path`]). Every step receives the whole
+//! state and its result is added under its own path: `$.validation`, `$.reservation`,
+//! `$.payment`, `$.confirmation`; compensations add `$.release` and `$.failure`. A caught error
+//! is recorded at `$.error` (`Error` and `Cause`), so `mark-order-failed` can say why. A step
+//! signals a business outcome by failing with the Lambda `errorType` set to one of [`errors`].
 
 use std::collections::BTreeMap;
 
