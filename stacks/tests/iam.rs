@@ -58,13 +58,15 @@ fn read_only_use_grants_no_write_action() {
 }
 
 #[test]
-fn the_tables_stream_is_read_through_its_stream_arn() {
+fn the_tables_streams_are_read_under_the_tables_own_arn() {
     let mut grants = Grants::new();
     table().grant_stream_read(&mut grants);
     let document = grants.policy_document();
     assert_eq!(
         document["Statement"][0]["Resource"][0],
-        json!({ "EventForge::GetAtt": ["test-data", "Table", "StreamArn"] })
+        json!({ "Fn::Sub": ["${EfVar0}/stream/*", {
+            "EfVar0": { "EventForge::GetAtt": ["test-data", "Table", "Arn"] }
+        }] })
     );
 }
 

@@ -55,7 +55,10 @@ impl Table {
         );
     }
 
-    /// Reading the table's stream, for an event source mapping.
+    /// Reading the table's stream, for an event source mapping. Scoped to the streams of this
+    /// table (`<table arn>/stream/*`, as AWS documents for Lambda stream consumers): a stream ARN
+    /// carries a label that changes whenever the stream is re-enabled, and `ListStreams` is
+    /// evaluated against that pattern rather than one stream.
     pub fn grant_stream_read(&self, grants: &mut Grants) {
         grants.allow(
             &[
@@ -64,7 +67,7 @@ impl Table {
                 "dynamodb:GetShardIterator",
                 "dynamodb:ListStreams",
             ],
-            vec![self.handle.stream_arn()],
+            vec![sub![self.handle.arn(), "/stream/*"]],
         );
     }
 }
