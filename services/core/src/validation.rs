@@ -93,13 +93,13 @@ pub fn check_shape(request: &CreateOrderRequest) -> Result<RequestedLines, Valid
                 None
             }
         };
-        if let Some(sku) = &sku {
-            if !seen.insert(sku.clone()) {
-                errors.push(FieldError {
-                    field: format!("items[{index}].sku"),
-                    message: format!("{sku} is listed twice; give it once with the total quantity"),
-                });
-            }
+        if let Some(sku) = &sku
+            && !seen.insert(sku.clone())
+        {
+            errors.push(FieldError {
+                field: format!("items[{index}].sku"),
+                message: format!("{sku} is listed twice; give it once with the total quantity"),
+            });
         }
         let quantity = u32::try_from(item.quantity)
             .ok()
