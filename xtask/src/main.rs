@@ -6,7 +6,9 @@
 
 mod bench;
 mod codegen;
+mod process;
 mod synth;
+mod testing;
 
 use clap::{Parser, Subcommand};
 
@@ -30,6 +32,8 @@ enum Command {
     Synth(synth::SynthArgs),
     /// Measure the platform: `bench synth` times synthesising every stack.
     Bench(bench::BenchArgs),
+    /// Run every test: Rust (with moto and cfn-lint installed first), dashboard unit and browser tests.
+    Test(testing::TestArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -38,5 +42,6 @@ fn main() -> anyhow::Result<()> {
         Command::Codegen(args) => codegen::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Test(args) => testing::run_all(args),
     }
 }

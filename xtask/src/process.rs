@@ -1,0 +1,78 @@
+//! Shared plumbing of the commands: where the workspace and the user's cache are, and running a
+//! child process with an error that names the command when it fails.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// The workspace root: xtask's manifest directory is `<root>/xtask`.
+pub fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map_or_else(|| manifest_dir.to_path_buf(), Path::to_path_buf)
+}
+
+/// `$EVENTFORGE_CACHE_DIR`, else `$XDG_CACHE_HOME/eventforge`, else `~/.cache/eventforge`.
+pub fn cache_dir() -> Result<PathBuf> {
+    if let Some(dir) = env::var_os("EVENTFORGE_CACHE_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    if let Some(dir) = env::var_os("XDG_CACHE_HOME") {
+        return Ok(PathBuf::from(dir).join("eventforge"));
+    }
+    let home = env::var_os("HOME")
+        .context("neither EVENTFORGE_CACHE_DIR, XDG_CACHE_HOME nor HOME is set; set one of them")?;
+    Ok(PathBuf::from(home).join(".cache/eventforge"))
+}
+
+/// Runs the command with inherited standard streams; an error names it and its exit status.
+pub fn run(command: &mut Command) -> Result<()> {
+    let shown = describe(command);
+    let status = command
+        .status()
+        .with_context(|| format!("cannot run `{shown}` (is it installed and on PATH?)"))?;
+    if !status.success() {
+        bail!("`{shown}` failed ({status})");
+    }
+    Ok(())
+}
+
+fn describe(command: &Command) -> String {
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|part| part.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_command_is_named_in_the_error() {
+        let error = run(Command::new("sh").args(["-c", "exit 3"])).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("`sh -c exit 3` failed"), "{message}");
+        assert!(message.contains('3'), "{message}");
+    }
+
+    #[test]
+    fn a_missing_program_says_to_install_it() {
+        let error = run(&mut Command::new("eventforge-no-such-program")).unwrap_err();
+        assert!(error.to_string().contains("is it installed"), "{error}");
+    }
+
+    #[test]
+    fn the_workspace_root_holds_the_workspace_manifest() {
+        let manifest = fs_read(workspace_root().join("Cargo.toml"));
+        assert!(manifest.contains("[workspace]"));
+    }
+
+    fn fs_read(path: PathBuf) -> String {
+        std::fs::read_to_string(path).expect("workspace Cargo.toml is readable")
+    }
+}

@@ -1,0 +1,239 @@
+//! `cargo xtask test`: every test of the project, with the tools the tests need installed first.
+//!
+//! Stages, in order: the Python tools (moto's AWS emulator, cfn-lint) into a private virtual
+//! environment; `cargo test --workspace`; the dashboard's unit tests and production build; the
+//! browser end-to-end tests against a real `cargo xtask dev` on a free loopback port. A stage that
+//! cannot run says what to install and exits non-zero; nothing is skipped silently.
+
+use std::ffi::OsString;
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+use std::{env, fs, io::Read, io::Write};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use crate::process::{self, run};
+
+#[derive(Args)]
+pub struct TestArgs {
+    /// Skip the dashboard entirely: its unit tests, its build and the browser tests.
+    #[arg(long)]
+    pub skip_frontend: bool,
+    /// Skip only the browser end-to-end tests (they need Debian's `chromium`).
+    #[arg(long)]
+    pub skip_e2e: bool,
+    /// Arguments passed on to `cargo test`, e.g. `cargo xtask test -- -p eventforge-core`.
+    #[arg(last = true, value_name = "CARGO_TEST_ARGS")]
+    pub cargo_args: Vec<String>,
+}
+
+/// Where the browser tests find Chromium unless `EVENTFORGE_CHROMIUM` names another.
+const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
+/// How long `cargo xtask dev` may take to answer /health (it may build the dashboard first).
+const DEV_STARTUP_TIMEOUT: Duration = Duration::from_secs(300);
+
+pub fn run_all(args: TestArgs) -> Result<()> {
+    let root = process::workspace_root();
+    let tools = python_tools(&root)?;
+    let path = prepend_to_path(&tools)?;
+
+    stage("cargo test --workspace");
+    let mut cargo = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cargo
+        .current_dir(&root)
+        .env("PATH", &path)
+        .args(["test", "--workspace"])
+        .args(&args.cargo_args);
+    run(&mut cargo)?;
+
+    if args.skip_frontend {
+        println!("\nskipped the dashboard (--skip-frontend)");
+        return Ok(());
+    }
+    let frontend = root.join("frontend");
+    if !frontend.join("package.json").exists() {
+        bail!(
+            "{} has no package.json: the dashboard is missing from this checkout",
+            frontend.display()
+        );
+    }
+    npm_install(&frontend)?;
+    stage("dashboard unit tests (npm test)");
+    run(Command::new("npm").current_dir(&frontend).args(["test"]))?;
+    stage("dashboard build (npm run build)");
+    run(Command::new("npm")
+        .current_dir(&frontend)
+        .args(["run", "build"]))?;
+
+    if args.skip_e2e {
+        println!("\nskipped the browser tests (--skip-e2e)");
+        return Ok(());
+    }
+    stage("dashboard end-to-end in Chromium against `cargo xtask dev`");
+    browser_tests(&frontend, &path)
+}
+
+fn stage(title: &str) {
+    println!("\n==> {title}");
+}
+
+/// The Python tools of `xtask/tools/requirements.txt` in a virtual environment under the user's
+/// cache; reinstalled only when the requirements change. Returns the environment's `bin` dir.
+fn python_tools(root: &Path) -> Result<PathBuf> {
+    let requirements_file = root.join("xtask/tools/requirements.txt");
+    let requirements = fs::read_to_string(&requirements_file)
+        .with_context(|| format!("cannot read {}", requirements_file.display()))?;
+    let venv = process::cache_dir()?.join("tools/venv");
+    let stamp = venv.join("installed-requirements.txt");
+    let bin = venv.join("bin");
+    if fs::read_to_string(&stamp).ok().as_deref() == Some(requirements.as_str()) {
+        return Ok(bin);
+    }
+    stage(&format!("Python test tools into {}", venv.display()));
+    let python = env::var_os("PYTHON").unwrap_or_else(|| "python3".into());
+    run(Command::new(&python).arg("-m").arg("venv").arg(&venv)).context(
+        "cannot create a Python virtual environment: install Python 3 with its venv module \
+         (Debian: `apt-get install python3 python3-venv`), or name the interpreter in $PYTHON",
+    )?;
+    run(Command::new(bin.join("pip"))
+        .args(["install", "--disable-pip-version-check", "--quiet", "-r"])
+        .arg(&requirements_file))
+    .context("cannot install the Python test tools (is the PyPI registry reachable?)")?;
+    fs::write(&stamp, requirements).with_context(|| format!("cannot write {}", stamp.display()))?;
+    Ok(bin)
+}
+
+fn prepend_to_path(dir: &Path) -> Result<OsString> {
+    let mut dirs = vec![dir.to_path_buf()];
+    dirs.extend(env::split_paths(&env::var_os("PATH").unwrap_or_default()));
+    env::join_paths(dirs).context("a PATH entry contains a separator")
+}
+
+/// `npm ci`, unless node_modules already matches package-lock.json.
+fn npm_install(frontend: &Path) -> Result<()> {
+    let lock = frontend.join("package-lock.json");
+    let installed = frontend.join("node_modules/.package-lock.json");
+    let modified = |path: &Path| fs::metadata(path).and_then(|meta| meta.modified()).ok();
+    if let (Some(lock_time), Some(installed_time)) = (modified(&lock), modified(&installed))
+        && installed_time >= lock_time
+    {
+        return Ok(());
+    }
+    stage("dashboard dependencies (npm ci)");
+    run(Command::new("npm")
+        .current_dir(frontend)
+        .args(["ci", "--no-audit", "--no-fund"]))
+    .context("npm ci failed: Node.js 20+ and npm are needed (Debian: `apt-get install nodejs npm`)")
+}
+
+fn browser_tests(frontend: &Path, path: &OsString) -> Result<()> {
+    let chromium = env::var_os("EVENTFORGE_CHROMIUM")
+        .map_or_else(|| PathBuf::from(DEFAULT_CHROMIUM), PathBuf::from);
+    if !chromium.exists() {
+        bail!(
+            "the browser tests need Chromium at {}: install Debian's package \
+             (`apt-get install chromium`), name another binary in $EVENTFORGE_CHROMIUM, \
+             or pass --skip-e2e",
+            chromium.display()
+        );
+    }
+    let data = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let port = free_port()?;
+    let mut dev = DevServer::start(port, &data.path().join("dev.db"), path)?;
+    dev.wait_until_healthy(port)?;
+    let url = format!("http://127.0.0.1:{port}");
+    let outcome = run(Command::new("npm")
+        .current_dir(frontend)
+        .env("EVENTFORGE_E2E_URL", &url)
+        .env("EVENTFORGE_CHROMIUM", &chromium)
+        .args(["run", "e2e"]));
+    dev.stop();
+    outcome
+}
+
+fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .context("cannot find a free port on 127.0.0.1")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// A `cargo xtask dev` child process, stopped (by its PID) when the tests are done.
+struct DevServer {
+    child: Child,
+}
+
+impl DevServer {
+    fn start(port: u16, db: &Path, path: &OsString) -> Result<Self> {
+        let exe = env::current_exe().context("cannot find the xtask executable")?;
+        let child = Command::new(exe)
+            .env("PATH", path)
+            .args(["dev", "--allow-loopback-webhooks", "--port"])
+            .arg(port.to_string())
+            .arg("--db")
+            .arg(db)
+            .spawn()
+            .context("cannot start `cargo xtask dev`")?;
+        Ok(Self { child })
+    }
+
+    fn wait_until_healthy(&mut self, port: u16) -> Result<()> {
+        let deadline = Instant::now() + DEV_STARTUP_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("`cargo xtask dev` exited ({status}) before it answered /health");
+            }
+            if health_ok(port) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        self.stop();
+        bail!(
+            "`cargo xtask dev` did not answer /health on port {port} within {} s",
+            DEV_STARTUP_TIMEOUT.as_secs()
+        )
+    }
+
+    /// SIGTERM first so the server shuts down gracefully; SIGKILL if it does not within 10 s.
+    fn stop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for DevServer {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.stop();
+        }
+    }
+}
+
+/// A plain HTTP/1.0 GET of /health: no HTTP client needed for one status line.
+fn health_ok(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200")
+}
