@@ -1,1 +1,671 @@
-//! eventforge-store-sqlite
+//! The embedded default backend of [`Store`]: everything in one SQLite file, in WAL mode. This is
+//! what `cargo xtask dev` runs on; on AWS the DynamoDB backend takes its place, and both pass the
+//! one conformance suite (`eventforge-store-conformance`).
+//!
+//! This crate must not depend on anything HTTP- or AWS-facing, nor on another backend.
+//!
+//! # Schema
+//!
+//! | Table | Key | What it holds |
+//! |---|---|---|
+//! | `orders` | `id` | the order as JSON (`data`, kept current), `user_id`, `created_ms`, `status` |
+//! | `events` | `id` (unique), `seq` | the event as JSON, `order_id`, `user_id`, `occurred_ms`, `published` (the outbox flag) |
+//! | `inventory` | `sku` | the item as JSON and `stock`, authoritative, `CHECK (stock >= 0)` |
+//! | `reservations` | `order_id` | the reserved lines as JSON and `state` (`reserved` / `released`) |
+//! | `webhooks` | `id` | the webhook as JSON, `user_id`, insertion order in `seq` |
+//! | `idempotency` | (`user_id`, `key`) | `order_id`, request `fingerprint`, `expires_ms` |
+//!
+//! Orders list newest first by `(created_ms, id)` through an index on `user_id`; histories and the
+//! outbox read oldest first by `(occurred_ms, id)`; event ids are UUID v7, so ties break in
+//! creation order. The schema version is SQLite's `user_version`.
+//!
+//! # Why one writer
+//!
+//! SQLite allows one writer at a time per file. Every state change runs on one writer connection,
+//! inside one `BEGIN IMMEDIATE` transaction that also writes its event with `published = 0` (the
+//! transactional outbox). Conditions (stock never below zero, status only from the expected
+//! state) are checked inside that transaction, and since no other writer can interleave, a check
+//! followed by an update is as good as a conditional write. Reads use a small pool of their own
+//! connections and, thanks to WAL, never wait for the writer. Blocking SQLite calls run on
+//! tokio's blocking pool, never on the async workers.
+
+mod cursor;
+mod error;
+mod schema;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use eventforge_core::event::Event;
+use eventforge_core::ids::{EventId, OrderId, Sku, UserId, WebhookId};
+use eventforge_core::inventory::{InventoryItem, StockLine};
+use eventforge_core::order::{Order, OrderStatus};
+use eventforge_core::store::{
+    CreateOutcome, IdempotencyClaim, MAX_PAGE_SIZE, MAX_RECENT_EVENTS, Page, ReleaseOutcome,
+    ReserveOutcome, Store, StoreError, StoreResult, clamp_limit,
+};
+use eventforge_core::webhook::Webhook;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+
+pub use error::SqliteError;
+
+/// Read connections kept open for reuse; more are opened on demand under load.
+const IDLE_READERS: usize = 4;
+
+/// A [`Store`] on one SQLite file. Cheap to clone; clones share the connections.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its parent directories if needed) the database at `path` and
+    /// brings its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, SqliteError> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| SqliteError::CreateDirectory {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        let writer = schema::connect(&path)?;
+        schema::migrate(&writer)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `change` in one immediate transaction on the writer connection; commits only if it
+    /// returns `Ok`.
+    async fn write<T, F>(&self, change: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        blocking(move || {
+            let mut connection = inner
+                .writer
+                .lock()
+                .map_err(|_| SqliteError::Poisoned)
+                .map_err(StoreError::backend)?;
+            let transaction = connection
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql)?;
+            let value = change(&transaction)?;
+            transaction.commit().map_err(sql)?;
+            Ok(value)
+        })
+        .await
+    }
+
+    /// Runs `query` on a pooled read connection.
+    async fn read<T, F>(&self, query: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        blocking(move || {
+            let pooled = inner.readers.lock().ok().and_then(|mut idle| idle.pop());
+            let connection = match pooled {
+                Some(connection) => connection,
+                None => schema::connect(&inner.path).map_err(StoreError::backend)?,
+            };
+            let value = query(&connection);
+            if let Ok(mut idle) = inner.readers.lock()
+                && idle.len() < IDLE_READERS
+            {
+                idle.push(connection);
+            }
+            value
+        })
+        .await
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> StoreResult<T> + Send + 'static,
+) -> StoreResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|join| StoreError::backend(SqliteError::Task(join.to_string())))?
+}
+
+fn sql(error: rusqlite::Error) -> StoreError {
+    StoreError::backend(SqliteError::Sql(error))
+}
+
+fn to_json<T: Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::backend(SqliteError::Encoding(e)))
+}
+
+fn from_json<T: DeserializeOwned>(text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::backend(SqliteError::Encoding(e)))
+}
+
+fn millis(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// Writes the event (into the outbox too: `published = 0`). An id that exists is an error, so a
+/// state change can never be recorded under another change's event.
+fn insert_event(tx: &Transaction<'_>, event: &Event) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO events (id, order_id, user_id, occurred_ms, event_type, data, published)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
+        params![
+            event.id.to_string(),
+            event.order_id.map(|id| id.to_string()),
+            event.user_id.as_ref().map(|user| user.0.clone()),
+            millis(event.occurred_at),
+            event.event_type.as_str(),
+            to_json(event)?,
+        ],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
+
+fn order_in(tx: &Connection, id: OrderId) -> StoreResult<Option<Order>> {
+    tx.query_row(
+        "SELECT data FROM orders WHERE id = ?1",
+        [id.to_string()],
+        |row| row.get::<_, String>(0),
+    )
+    .optional()
+    .map_err(sql)?
+    .map(|data| from_json(&data))
+    .transpose()
+}
+
+fn save_order(tx: &Transaction<'_>, order: &Order) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE orders SET status = ?2, data = ?3 WHERE id = ?1",
+        params![order.id.to_string(), order.status.as_str(), to_json(order)?],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
+
+fn events_from(rows: Vec<String>) -> StoreResult<Vec<Event>> {
+    rows.iter().map(|data| from_json(data)).collect()
+}
+
+fn query_strings(
+    connection: &Connection,
+    statement: &str,
+    params: impl rusqlite::Params,
+) -> StoreResult<Vec<String>> {
+    let mut statement = connection.prepare_cached(statement).map_err(sql)?;
+    let rows = statement
+        .query_map(params, |row| row.get::<_, String>(0))
+        .map_err(sql)?;
+    rows.collect::<Result<_, _>>().map_err(sql)
+}
+
+/// Lines naming one SKU more than once become one line with the sum, sorted by SKU.
+fn merge_lines(lines: &[StockLine]) -> StoreResult<Vec<StockLine>> {
+    let mut merged: BTreeMap<Sku, u32> = BTreeMap::new();
+    for line in lines {
+        let total = merged.entry(line.sku.clone()).or_default();
+        *total = total
+            .checked_add(line.quantity)
+            .ok_or_else(|| StoreError::backend(SqliteError::Overflow(line.sku.to_string())))?;
+    }
+    Ok(merged
+        .into_iter()
+        .map(|(sku, quantity)| StockLine { sku, quantity })
+        .collect())
+}
+
+fn stock_of(tx: &Transaction<'_>, sku: &Sku) -> StoreResult<Option<u32>> {
+    tx.query_row(
+        "SELECT stock FROM inventory WHERE sku = ?1",
+        [sku.as_str()],
+        |row| row.get::<_, u32>(0),
+    )
+    .optional()
+    .map_err(sql)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_order(
+        &self,
+        order: &Order,
+        created: &Event,
+        idempotency: Option<&IdempotencyClaim>,
+    ) -> StoreResult<CreateOutcome> {
+        let (order, created, claim) = (order.clone(), created.clone(), idempotency.cloned());
+        self.write(move |tx| {
+            let user = order.user_id.0.as_str();
+            if let Some(claim) = &claim {
+                let held: Option<(String, String, i64)> = tx
+                    .query_row(
+                        "SELECT order_id, fingerprint, expires_ms FROM idempotency
+                         WHERE user_id = ?1 AND key = ?2",
+                        params![user, claim.key],
+                        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                // A claim past its expiry is forgotten, as DynamoDB's time-to-live forgets it.
+                if let Some((existing, fingerprint, expires_ms)) = held
+                    && expires_ms > millis(order.created_at)
+                {
+                    let existing: OrderId = existing
+                        .parse()
+                        .map_err(|_| StoreError::backend(SqliteError::Corrupt("order id")))?;
+                    if fingerprint != claim.request_fingerprint {
+                        return Err(StoreError::IdempotencyKeyReused { existing });
+                    }
+                    let first = order_in(tx, existing)?.ok_or(StoreError::OrderNotFound(existing))?;
+                    return Ok(CreateOutcome::Replayed(first));
+                }
+                tx.execute(
+                    "INSERT OR REPLACE INTO idempotency (user_id, key, order_id, fingerprint, expires_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        user,
+                        claim.key,
+                        order.id.to_string(),
+                        claim.request_fingerprint,
+                        millis(claim.expires_at)
+                    ],
+                )
+                .map_err(sql)?;
+            }
+            tx.execute(
+                "INSERT INTO orders (id, user_id, created_ms, status, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    order.id.to_string(),
+                    user,
+                    millis(order.created_at),
+                    order.status.as_str(),
+                    to_json(&order)?
+                ],
+            )
+            .map_err(sql)?;
+            insert_event(tx, &created)?;
+            Ok(CreateOutcome::Created(order))
+        })
+        .await
+    }
+
+    async fn get_order(&self, id: OrderId) -> StoreResult<Option<Order>> {
+        self.read(move |connection| order_in(connection, id)).await
+    }
+
+    async fn order_history(&self, id: OrderId) -> StoreResult<Vec<Event>> {
+        self.read(move |connection| {
+            events_from(query_strings(
+                connection,
+                "SELECT data FROM events WHERE order_id = ?1 ORDER BY occurred_ms, id",
+                [id.to_string()],
+            )?)
+        })
+        .await
+    }
+
+    async fn list_orders(
+        &self,
+        user: &UserId,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> StoreResult<Page<Order>> {
+        let limit = clamp_limit(limit, MAX_PAGE_SIZE);
+        let after = cursor.map(|c| cursor::decode(c, user)).transpose()?;
+        let user = user.clone();
+        self.read(move |connection| {
+            // One more than asked tells whether another page follows.
+            let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+            let rows = match &after {
+                Some(after) => query_strings(
+                    connection,
+                    "SELECT data FROM orders WHERE user_id = ?1 AND (created_ms, id) < (?2, ?3)
+                     ORDER BY created_ms DESC, id DESC LIMIT ?4",
+                    params![user.0, after.created_ms, after.order_id, fetch],
+                )?,
+                None => query_strings(
+                    connection,
+                    "SELECT data FROM orders WHERE user_id = ?1
+                     ORDER BY created_ms DESC, id DESC LIMIT ?2",
+                    params![user.0, fetch],
+                )?,
+            };
+            let mut items: Vec<Order> = rows
+                .iter()
+                .map(|data| from_json(data))
+                .collect::<StoreResult<_>>()?;
+            let next_cursor = if items.len() > limit {
+                items.truncate(limit);
+                items.last().map(|last| cursor::encode(&user, last))
+            } else {
+                None
+            };
+            Ok(Page { items, next_cursor })
+        })
+        .await
+    }
+
+    async fn transition_order(
+        &self,
+        id: OrderId,
+        from: OrderStatus,
+        to: OrderStatus,
+        event: &Event,
+    ) -> StoreResult<Order> {
+        let event = event.clone();
+        self.write(move |tx| {
+            let mut order = order_in(tx, id)?.ok_or(StoreError::OrderNotFound(id))?;
+            if order.status != from {
+                return Err(StoreError::StatusConflict {
+                    id,
+                    expected: from,
+                    actual: order.status,
+                });
+            }
+            order.status = to;
+            order.updated_at = event.occurred_at;
+            save_order(tx, &order)?;
+            insert_event(tx, &event)?;
+            Ok(order)
+        })
+        .await
+    }
+
+    async fn reserve_stock(
+        &self,
+        order_id: OrderId,
+        lines: &[StockLine],
+        event: &Event,
+    ) -> StoreResult<ReserveOutcome> {
+        let lines = merge_lines(lines)?;
+        let event = event.clone();
+        self.write(move |tx| {
+            let reserved_before: bool = tx
+                .query_row(
+                    "SELECT 1 FROM reservations WHERE order_id = ?1",
+                    [order_id.to_string()],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_err(sql)?
+                .is_some();
+            if reserved_before {
+                return Ok(ReserveOutcome::AlreadyReserved);
+            }
+            let mut available = Vec::with_capacity(lines.len());
+            for line in &lines {
+                let stock = stock_of(tx, &line.sku)?
+                    .ok_or_else(|| StoreError::UnknownSku(line.sku.clone()))?;
+                available.push(stock);
+            }
+            for (line, stock) in lines.iter().zip(available) {
+                if stock < line.quantity {
+                    return Err(StoreError::InsufficientStock {
+                        sku: line.sku.clone(),
+                        requested: line.quantity,
+                        available: stock,
+                    });
+                }
+            }
+            for line in &lines {
+                tx.execute(
+                    "UPDATE inventory SET stock = stock - ?2 WHERE sku = ?1",
+                    params![line.sku.as_str(), line.quantity],
+                )
+                .map_err(sql)?;
+            }
+            tx.execute(
+                "INSERT INTO reservations (order_id, lines, state) VALUES (?1, ?2, 'reserved')",
+                params![order_id.to_string(), to_json(&lines)?],
+            )
+            .map_err(sql)?;
+            insert_event(tx, &event)?;
+            Ok(ReserveOutcome::Reserved)
+        })
+        .await
+    }
+
+    async fn release_stock(&self, order_id: OrderId, event: &Event) -> StoreResult<ReleaseOutcome> {
+        let event = event.clone();
+        self.write(move |tx| {
+            let reserved: Option<String> = tx
+                .query_row(
+                    "SELECT lines FROM reservations WHERE order_id = ?1 AND state = 'reserved'",
+                    [order_id.to_string()],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(sql)?;
+            let Some(reserved) = reserved else {
+                return Ok(ReleaseOutcome::NothingReserved);
+            };
+            let lines: Vec<StockLine> = from_json(&reserved)?;
+            for line in &lines {
+                tx.execute(
+                    "UPDATE inventory SET stock = stock + ?2 WHERE sku = ?1",
+                    params![line.sku.as_str(), line.quantity],
+                )
+                .map_err(sql)?;
+            }
+            tx.execute(
+                "UPDATE reservations SET state = 'released' WHERE order_id = ?1",
+                [order_id.to_string()],
+            )
+            .map_err(sql)?;
+            insert_event(tx, &event)?;
+            Ok(ReleaseOutcome::Released(lines))
+        })
+        .await
+    }
+
+    async fn append_event(&self, event: &Event) -> StoreResult<()> {
+        let event = event.clone();
+        self.write(move |tx| {
+            let exists = tx
+                .query_row(
+                    "SELECT 1 FROM events WHERE id = ?1",
+                    [event.id.to_string()],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_err(sql)?
+                .is_some();
+            if !exists {
+                insert_event(tx, &event)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn recent_events(&self, user: &UserId, limit: usize) -> StoreResult<Vec<Event>> {
+        let limit = i64::try_from(clamp_limit(limit, MAX_RECENT_EVENTS)).unwrap_or(i64::MAX);
+        let user = user.0.clone();
+        self.read(move |connection| {
+            events_from(query_strings(
+                connection,
+                "SELECT data FROM events WHERE user_id = ?1
+                 ORDER BY occurred_ms DESC, id DESC LIMIT ?2",
+                params![user, limit],
+            )?)
+        })
+        .await
+    }
+
+    async fn put_inventory(&self, item: &InventoryItem) -> StoreResult<()> {
+        let item = item.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO inventory (sku, stock, data) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (sku) DO UPDATE SET stock = excluded.stock, data = excluded.data",
+                params![item.sku.as_str(), item.stock, to_json(&item)?],
+            )
+            .map_err(sql)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_inventory(&self, skus: &[Sku]) -> StoreResult<Vec<InventoryItem>> {
+        let skus = skus.to_vec();
+        self.read(move |connection| {
+            let mut items = Vec::with_capacity(skus.len());
+            let mut statement = connection
+                .prepare_cached("SELECT data, stock FROM inventory WHERE sku = ?1")
+                .map_err(sql)?;
+            for sku in &skus {
+                let row: Option<(String, u32)> = statement
+                    .query_row([sku.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()
+                    .map_err(sql)?;
+                if let Some((data, stock)) = row {
+                    let mut item: InventoryItem = from_json(&data)?;
+                    item.stock = stock;
+                    items.push(item);
+                }
+            }
+            Ok(items)
+        })
+        .await
+    }
+
+    async fn list_inventory(&self) -> StoreResult<Vec<InventoryItem>> {
+        self.read(|connection| {
+            let mut statement = connection
+                .prepare_cached("SELECT data, stock FROM inventory ORDER BY sku")
+                .map_err(sql)?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, u32>(1)?))
+                })
+                .map_err(sql)?;
+            rows.map(|row| {
+                let (data, stock) = row.map_err(sql)?;
+                let mut item: InventoryItem = from_json(&data)?;
+                item.stock = stock;
+                Ok(item)
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn create_webhook(&self, webhook: &Webhook) -> StoreResult<()> {
+        let webhook = webhook.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO webhooks (id, user_id, data) VALUES (?1, ?2, ?3)",
+                params![
+                    webhook.id.to_string(),
+                    webhook.user_id.0,
+                    to_json(&webhook)?
+                ],
+            )
+            .map_err(sql)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_webhooks(&self, user: &UserId) -> StoreResult<Vec<Webhook>> {
+        let user = user.0.clone();
+        self.read(move |connection| {
+            query_strings(
+                connection,
+                "SELECT data FROM webhooks WHERE user_id = ?1 ORDER BY seq",
+                [user],
+            )?
+            .iter()
+            .map(|data| from_json(data))
+            .collect()
+        })
+        .await
+    }
+
+    async fn delete_webhook(&self, user: &UserId, id: WebhookId) -> StoreResult<()> {
+        let user = user.0.clone();
+        self.write(move |tx| {
+            let deleted = tx
+                .execute(
+                    "DELETE FROM webhooks WHERE id = ?1 AND user_id = ?2",
+                    params![id.to_string(), user],
+                )
+                .map_err(sql)?;
+            if deleted == 0 {
+                return Err(StoreError::WebhookNotFound(id));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn attach_receipt(&self, order_id: OrderId, key: &str, event: &Event) -> StoreResult<()> {
+        let (key, event) = (key.to_owned(), event.clone());
+        self.write(move |tx| {
+            let mut order = order_in(tx, order_id)?.ok_or(StoreError::OrderNotFound(order_id))?;
+            order.receipt_key = Some(key);
+            save_order(tx, &order)?;
+            insert_event(tx, &event)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn outbox_pending(&self, limit: usize) -> StoreResult<Vec<Event>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |connection| {
+            events_from(query_strings(
+                connection,
+                "SELECT data FROM events WHERE published = 0 ORDER BY occurred_ms, id LIMIT ?1",
+                [limit],
+            )?)
+        })
+        .await
+    }
+
+    async fn mark_published(&self, ids: &[EventId]) -> StoreResult<()> {
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        self.write(move |tx| {
+            let mut statement = tx
+                .prepare_cached("UPDATE events SET published = 1 WHERE id = ?1")
+                .map_err(sql)?;
+            for id in &ids {
+                statement.execute([id]).map_err(sql)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
