@@ -1,1 +1,174 @@
-//! eventforge-api
+//! The EventForge REST API: axum handlers over the domain in `eventforge_core`, bearer-token
+//! authentication from `eventforge_auth`, RFC 7807 problem responses, request ids, tracing and
+//! an OpenAPI document.
+//!
+//! The library is the whole API with its dependencies passed in ([`ApiConfig`]): the ECS binary
+//! (`src/main.rs`) builds one from the environment, `cargo xtask dev` builds one around a SQLite
+//! store and a development issuer, and the tests and benchmarks build one around a temporary
+//! SQLite file. [`router`] gives the axum `Router`; [`serve`] runs it until a shutdown signal.
+//!
+//! This crate must not hold business rules (they are `eventforge_core`'s) nor depend on a
+//! storage backend: it sees the `Store` trait only. The binary is the one place that picks a
+//! backend.
+
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod openapi;
+pub mod receipts;
+pub mod state;
+
+pub use error::{ApiError, Problem};
+pub use receipts::{LocalReceiptLinks, ReceiptLinks, S3ReceiptLinks};
+pub use state::{ApiConfig, AppState};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Request, Response};
+use axum::response::IntoResponse;
+use axum::routing::{MethodRouter, delete, get, post};
+use handlers::{dev, feed, files, ingest, orders, webhooks};
+use std::future::Future;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+/// The largest request body accepted; larger ones are answered 413 with a problem body.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// One route the router serves, as the OpenAPI document names it (`{id}`, `{key}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+}
+
+/// Every endpoint with its axum path (which may hold a `{*wildcard}`), for this configuration.
+fn endpoints(config: &ApiConfig) -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    let mut endpoints = vec![
+        (Method::GET, "/health", get(feed::health)),
+        (Method::GET, "/openapi.json", get(feed::openapi_document)),
+        (Method::GET, "/api/inventory", get(feed::inventory)),
+        (Method::POST, "/api/orders", post(orders::create_order)),
+        (Method::GET, "/api/orders", get(orders::list_orders)),
+        (Method::GET, "/api/orders/{id}", get(orders::get_order)),
+        (
+            Method::GET,
+            "/api/orders/{id}/receipt",
+            get(orders::get_receipt),
+        ),
+        (
+            Method::POST,
+            "/api/webhooks",
+            post(webhooks::create_webhook),
+        ),
+        (Method::GET, "/api/webhooks", get(webhooks::list_webhooks)),
+        (
+            Method::DELETE,
+            "/api/webhooks/{id}",
+            delete(webhooks::delete_webhook),
+        ),
+        (Method::GET, "/api/events", get(feed::recent_events)),
+        (Method::POST, "/webhooks/ingest", post(ingest::ingest)),
+    ];
+    if config.dev_issuer.is_some() {
+        endpoints.push((Method::GET, "/.well-known/jwks.json", get(dev::jwks)));
+        endpoints.push((Method::POST, "/dev/token", post(dev::dev_token)));
+    }
+    if config.dashboard_config().is_some() {
+        endpoints.push((Method::GET, "/config.json", get(dev::dashboard_config)));
+    }
+    if config.receipt_files_dir.is_some() {
+        endpoints.push((
+            Method::GET,
+            "/files/receipts/{*key}",
+            get(files::receipt_file),
+        ));
+    }
+    endpoints
+}
+
+/// The routes [`router`] serves for `config`, named as in the OpenAPI document.
+pub fn routes(config: &ApiConfig) -> Vec<Route> {
+    endpoints(config)
+        .into_iter()
+        .map(|(method, path, _)| Route {
+            method,
+            path: if path == "/files/receipts/{*key}" {
+                "/files/receipts/{key}"
+            } else {
+                path
+            },
+        })
+        .collect()
+}
+
+/// The API as an axum router: the endpoints of `state`'s configuration, the dashboard fallback,
+/// problem responses for unknown routes and methods, a 64 KiB body limit, request ids
+/// (`x-request-id`, kept from the client or generated, echoed on the response) and a tracing
+/// span per request with its id, method, path, user, status and latency.
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new();
+    for (_, path, handler) in endpoints(state.config()) {
+        router = router.route(path, handler);
+    }
+    router
+        .fallback(files::fallback)
+        .method_not_allowed_fallback(files::method_not_allowed)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_request(())
+                        .on_response(record_response),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(CatchPanicLayer::custom(panic_response)),
+        )
+}
+
+fn request_span<B>(request: &Request<B>) -> Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        request_id,
+        method = %request.method(),
+        path = %request.uri().path(),
+        user_id = tracing::field::Empty,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    )
+}
+
+fn record_response<B>(response: &Response<B>, latency: Duration, span: &Span) {
+    span.record("status", response.status().as_u16());
+    span.record("latency_ms", latency.as_secs_f64() * 1000.0);
+    tracing::info!("finished");
+}
+
+fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    ApiError::internal("a handler panicked").into_response()
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,107 @@
+//! Read-only endpoints: health, the inventory, the caller's recent events, the OpenAPI document.
+
+use super::page_limit;
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiQuery, AuthUser};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use eventforge_core::store::MAX_RECENT_EVENTS;
+use eventforge_core::{Event, InventoryItem};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok` when the process serves requests.
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+/// Liveness for the load balancer; needs no token.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    responses((status = 200, description = "The API is up", body = Health))
+)]
+pub async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".to_owned(),
+    })
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = Object))
+)]
+pub async fn openapi_document() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(crate::openapi::document())
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InventoryList {
+    /// By SKU.
+    pub items: Vec<InventoryItem>,
+}
+
+/// The products that can be ordered, with price and stock.
+#[utoipa::path(
+    get,
+    path = "/api/inventory",
+    tag = "orders",
+    responses(
+        (status = 200, description = "Every product, by SKU", body = InventoryList),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The token issuer's keys are unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn inventory(
+    State(state): State<AppState>,
+    AuthUser(_user): AuthUser,
+) -> Result<Json<InventoryList>, ApiError> {
+    let items = state.config().store.list_inventory().await?;
+    Ok(Json(InventoryList { items }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RecentEventsQuery {
+    /// 1 to 100; default 100.
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EventList {
+    /// Newest first.
+    pub events: Vec<Event>,
+}
+
+/// The caller's most recent events, newest first: order progress, webhook delivery outcomes and
+/// dead-lettered messages.
+#[utoipa::path(
+    get,
+    path = "/api/events",
+    tag = "events",
+    params(RecentEventsQuery),
+    responses(
+        (status = 200, description = "The caller's recent events, newest first", body = EventList),
+        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "limit out of range", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The token issuer's keys are unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn recent_events(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiQuery(query): ApiQuery<RecentEventsQuery>,
+) -> Result<Json<EventList>, ApiError> {
+    let limit = page_limit(query.limit, MAX_RECENT_EVENTS, MAX_RECENT_EVENTS)?;
+    let events = state.config().store.recent_events(&user, limit).await?;
+    Ok(Json(EventList { events }))
+}

@@ -1,0 +1,316 @@
+//! `eventforge-api`: the API as a process, as ECS runs it. Reads its configuration from the
+//! environment, picks the store backend, listens on `0.0.0.0:$PORT` and drains in-flight
+//! requests on SIGTERM or Ctrl-C.
+//!
+//! Environment:
+//! - `EVENTFORGE_STORE` = `dynamodb` (with `EVENTFORGE_TABLE`) or `sqlite` (with
+//!   `EVENTFORGE_SQLITE_PATH`)
+//! - `EVENTFORGE_ISSUER`, `EVENTFORGE_CLIENT_ID`: whose access tokens are accepted;
+//!   `EVENTFORGE_JWKS_URL` (default: the issuer's `/.well-known/jwks.json`)
+//! - `EVENTFORGE_RECEIPTS_BUCKET` (presigned S3 links), or `EVENTFORGE_RECEIPTS_DIR` served at
+//!   `/files/receipts/` with links under `EVENTFORGE_PUBLIC_URL`
+//! - `EVENTFORGE_INGEST_SECRET`: the HMAC key of `/webhooks/ingest`
+//! - `PORT` (8080), `RUST_LOG` (info), `EVENTFORGE_LOG_FORMAT` (`json` or text)
+//! - optional `EVENTFORGE_DASHBOARD_DIR`, `EVENTFORGE_RUNTIME_CONFIG` (a JSON file served as
+//!   `/config.json`)
+//!
+//! `EVENTFORGE_EVENT_BUS` is accepted but unused: the API never publishes directly; its events
+//! reach the bus through the store's outbox.
+
+use anyhow::{Context, bail};
+use eventforge_api::{ApiConfig, AppState, LocalReceiptLinks, ReceiptLinks, S3ReceiptLinks};
+use eventforge_auth::{JwtVerifier, KeySource, VerifierConfig, cognito_jwks_url};
+use eventforge_core::Store;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum StoreSettings {
+    Dynamo { table: String },
+    Sqlite { path: PathBuf },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ReceiptSettings {
+    Bucket(String),
+    Directory { dir: PathBuf, public_url: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Settings {
+    store: StoreSettings,
+    issuer: String,
+    client_id: String,
+    jwks_url: String,
+    receipts: ReceiptSettings,
+    ingest_secret: String,
+    port: u16,
+    dashboard_dir: Option<PathBuf>,
+    runtime_config: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Reads the settings through `var` (the environment in production, a map in tests).
+    fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let var = |name: &str| var(name).filter(|value| !value.trim().is_empty());
+        let required =
+            |name: &str, why: &str| var(name).with_context(|| format!("{name} is not set: {why}"));
+        let store = match required("EVENTFORGE_STORE", "set it to `dynamodb` or `sqlite`")?.as_str()
+        {
+            "dynamodb" => StoreSettings::Dynamo {
+                table: required(
+                    "EVENTFORGE_TABLE",
+                    "EVENTFORGE_STORE=dynamodb needs the table name",
+                )?,
+            },
+            "sqlite" => StoreSettings::Sqlite {
+                path: required(
+                    "EVENTFORGE_SQLITE_PATH",
+                    "EVENTFORGE_STORE=sqlite needs the database file",
+                )?
+                .into(),
+            },
+            other => bail!("EVENTFORGE_STORE is {other:?}; set it to `dynamodb` or `sqlite`"),
+        };
+        let issuer = required(
+            "EVENTFORGE_ISSUER",
+            "the `iss` of accepted tokens, e.g. https://cognito-idp.<region>.amazonaws.com/<pool id>",
+        )?;
+        let client_id = required("EVENTFORGE_CLIENT_ID", "the user pool app client's id")?;
+        let jwks_url = var("EVENTFORGE_JWKS_URL").unwrap_or_else(|| cognito_jwks_url(&issuer));
+        let receipts = match (
+            var("EVENTFORGE_RECEIPTS_BUCKET"),
+            var("EVENTFORGE_RECEIPTS_DIR"),
+        ) {
+            (Some(bucket), _) => ReceiptSettings::Bucket(bucket),
+            (None, Some(dir)) => ReceiptSettings::Directory {
+                dir: dir.into(),
+                public_url: var("EVENTFORGE_PUBLIC_URL").unwrap_or_default(),
+            },
+            (None, None) => bail!(
+                "EVENTFORGE_RECEIPTS_BUCKET is not set: name the receipts bucket \
+                 (or set EVENTFORGE_RECEIPTS_DIR to serve receipts from a local directory)"
+            ),
+        };
+        let ingest_secret = required(
+            "EVENTFORGE_INGEST_SECRET",
+            "the HMAC key that signs /webhooks/ingest requests",
+        )?;
+        let port = match var("PORT") {
+            Some(port) => port
+                .parse()
+                .with_context(|| format!("PORT is {port:?}, not a port number"))?,
+            None => 8080,
+        };
+        Ok(Self {
+            store,
+            issuer,
+            client_id,
+            jwks_url,
+            receipts,
+            ingest_secret,
+            port,
+            dashboard_dir: var("EVENTFORGE_DASHBOARD_DIR").map(PathBuf::from),
+            runtime_config: var("EVENTFORGE_RUNTIME_CONFIG").map(PathBuf::from),
+        })
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if std::env::var("EVENTFORGE_LOG_FORMAT").is_ok_and(|format| format == "json") {
+        builder.json().with_current_span(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn open_store(settings: &StoreSettings) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match settings {
+        StoreSettings::Dynamo { table } => {
+            Arc::new(eventforge_store_dynamodb::DynamoStore::from_env(table.clone()).await)
+        }
+        StoreSettings::Sqlite { path } => Arc::new(
+            eventforge_store_sqlite::SqliteStore::open(path)
+                .with_context(|| format!("opening the SQLite store {}", path.display()))?,
+        ),
+    })
+}
+
+async fn build_config(settings: &Settings) -> anyhow::Result<ApiConfig> {
+    let store = open_store(&settings.store).await?;
+    let verifier = JwtVerifier::new(
+        VerifierConfig::new(settings.issuer.clone(), settings.client_id.clone()),
+        KeySource::Url(settings.jwks_url.clone()),
+    );
+    let receipts: Arc<dyn ReceiptLinks> = match &settings.receipts {
+        ReceiptSettings::Bucket(bucket) => {
+            let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            Arc::new(S3ReceiptLinks::new(
+                aws_sdk_s3::Client::new(&aws),
+                bucket.clone(),
+            ))
+        }
+        ReceiptSettings::Directory { public_url, .. } => {
+            Arc::new(LocalReceiptLinks::new(public_url.clone()))
+        }
+    };
+    let mut config = ApiConfig::new(store, verifier, receipts, settings.ingest_secret.as_bytes());
+    if let ReceiptSettings::Directory { dir, .. } = &settings.receipts {
+        config = config.with_receipt_files(dir);
+    }
+    if let Some(dir) = &settings.dashboard_dir {
+        config = config.with_dashboard(dir);
+    }
+    if let Some(path) = &settings.runtime_config {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading EVENTFORGE_RUNTIME_CONFIG {}", path.display()))?;
+        let value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not JSON", path.display()))?;
+        config = config.with_runtime_config(value);
+    }
+    Ok(config)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_tracing();
+    let settings = Settings::from_vars(|name| std::env::var(name).ok())?;
+    if let Ok(bus) = std::env::var("EVENTFORGE_EVENT_BUS") {
+        tracing::info!(%bus, "events reach the bus through the store's outbox, not from the API");
+    }
+    let config = build_config(&settings).await?;
+    let address = SocketAddr::from((Ipv4Addr::UNSPECIFIED, settings.port));
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("binding {address}"))?;
+    tracing::info!(%address, store = ?settings.store, "eventforge-api listening");
+    let router = eventforge_api::router(AppState::new(config));
+    eventforge_api::serve(listener, router, shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
+        Settings::from_vars(|name| vars.get(name).cloned())
+    }
+
+    const ECS: &[(&str, &str)] = &[
+        ("EVENTFORGE_STORE", "dynamodb"),
+        ("EVENTFORGE_TABLE", "eventforge"),
+        (
+            "EVENTFORGE_ISSUER",
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_x",
+        ),
+        ("EVENTFORGE_CLIENT_ID", "client"),
+        ("EVENTFORGE_RECEIPTS_BUCKET", "receipts"),
+        ("EVENTFORGE_INGEST_SECRET", "s3cret"),
+    ];
+
+    #[test]
+    fn the_ecs_environment_configures_dynamodb_s3_and_cognito() {
+        let settings = settings(ECS).expect("complete environment");
+        assert_eq!(
+            settings.store,
+            StoreSettings::Dynamo {
+                table: "eventforge".into()
+            }
+        );
+        assert_eq!(
+            settings.receipts,
+            ReceiptSettings::Bucket("receipts".into())
+        );
+        assert_eq!(settings.port, 8080);
+        assert_eq!(
+            settings.jwks_url,
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_x/.well-known/jwks.json"
+        );
+    }
+
+    #[test]
+    fn a_missing_required_variable_is_named() {
+        for missing in [
+            "EVENTFORGE_STORE",
+            "EVENTFORGE_TABLE",
+            "EVENTFORGE_ISSUER",
+            "EVENTFORGE_CLIENT_ID",
+            "EVENTFORGE_INGEST_SECRET",
+            "EVENTFORGE_RECEIPTS_BUCKET",
+        ] {
+            let vars: Vec<(&str, &str)> = ECS
+                .iter()
+                .copied()
+                .filter(|(name, _)| *name != missing)
+                .collect();
+            let error = settings(&vars).expect_err(missing).to_string();
+            assert!(error.contains(missing), "{missing}: {error}");
+        }
+    }
+
+    #[test]
+    fn sqlite_needs_its_path_and_a_bad_port_is_refused() {
+        let mut vars: Vec<(&str, &str)> = ECS.to_vec();
+        vars[0] = ("EVENTFORGE_STORE", "sqlite");
+        assert!(
+            settings(&vars)
+                .unwrap_err()
+                .to_string()
+                .contains("EVENTFORGE_SQLITE_PATH")
+        );
+        vars.push(("EVENTFORGE_SQLITE_PATH", "/tmp/x.db"));
+        vars.push(("PORT", "eighty"));
+        assert!(settings(&vars).unwrap_err().to_string().contains("PORT"));
+        vars.pop();
+        vars.push(("PORT", "9000"));
+        let settings = settings(&vars).expect("sqlite settings");
+        assert_eq!(settings.port, 9000);
+        assert_eq!(
+            settings.store,
+            StoreSettings::Sqlite {
+                path: "/tmp/x.db".into()
+            }
+        );
+    }
+}

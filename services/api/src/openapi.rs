@@ -1,0 +1,77 @@
+//! The OpenAPI 3.1 document, assembled from the handlers' `#[utoipa::path]` annotations and the
+//! domain types' schemas, and served at `/openapi.json`.
+
+use crate::error::Problem;
+use crate::handlers::{dev, feed, files, ingest, orders, webhooks};
+use std::sync::LazyLock;
+use utoipa::openapi::OpenApi as Document;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// The name the bearer scheme goes by in the document's `security` requirements.
+pub const BEARER_SCHEME: &str = "bearer";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "EventForge API",
+        description = "Orders, their event history, webhooks and the event feed. Every /api route needs \
+            `Authorization: Bearer <access token>`; errors are RFC 7807 problem documents \
+            (`application/problem+json`)."
+    ),
+    paths(
+        feed::health,
+        feed::openapi_document,
+        feed::inventory,
+        feed::recent_events,
+        orders::create_order,
+        orders::list_orders,
+        orders::get_order,
+        orders::get_receipt,
+        webhooks::create_webhook,
+        webhooks::list_webhooks,
+        webhooks::delete_webhook,
+        ingest::ingest,
+        dev::jwks,
+        dev::dev_token,
+        dev::dashboard_config,
+        files::receipt_file,
+    ),
+    components(schemas(Problem, eventforge_core::validation::FieldError)),
+    modifiers(&BearerSecurity),
+    tags(
+        (name = "orders", description = "Placing and following orders"),
+        (name = "webhooks", description = "Where the caller's events are delivered"),
+        (name = "events", description = "The caller's event feed"),
+        (name = "ingest", description = "Events from outside systems, signed with HMAC-SHA256"),
+        (name = "operations", description = "Health and this document"),
+        (name = "development", description = "Only under `cargo xtask dev` (a development issuer)"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerSecurity;
+
+impl Modify for BearerSecurity {
+    fn modify(&self, openapi: &mut Document) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER_SCHEME,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An RS256 access token: Cognito's on AWS, the development issuer's locally",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document, built once.
+pub fn document() -> &'static Document {
+    static DOCUMENT: LazyLock<Document> = LazyLock::new(ApiDoc::openapi);
+    &DOCUMENT
+}

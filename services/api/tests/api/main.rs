@@ -1,0 +1,14 @@
+//! The API's specification, request by request: each test sends HTTP requests through the real
+//! router (`tower::ServiceExt::oneshot`) over a real SQLite store in a temporary file, with
+//! tokens minted by a development issuer.
+
+mod common;
+
+mod auth;
+mod dev;
+mod ingest;
+mod openapi;
+mod orders;
+mod problems;
+mod serve;
+mod webhooks;
