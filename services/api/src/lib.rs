@@ -7,6 +7,34 @@
 //! store and a development issuer, and the tests and benchmarks build one around a temporary
 //! SQLite file. [`router`] gives the axum `Router`; [`serve`] runs it until a shutdown signal.
 //!
+//! ```no_run
+//! use std::sync::Arc;
+//! use eventforge_api::{ApiConfig, AppState, LocalReceiptLinks};
+//! use eventforge_auth::DevIssuer;
+//! use eventforge_store_sqlite::SqliteStore;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = Arc::new(SqliteStore::open(".eventforge/dev.db")?);
+//! let issuer = DevIssuer::generate("http://127.0.0.1:3000".into(), "eventforge-dev".into())?;
+//! let config = ApiConfig::new(
+//!     store,
+//!     issuer.verifier(),
+//!     Arc::new(LocalReceiptLinks::new("http://127.0.0.1:3000")),
+//!     b"ingest secret".to_vec(),
+//! )
+//! .with_dev_issuer(issuer)
+//! .with_receipt_files(".eventforge/receipts");
+//! let router = eventforge_api::router(AppState::new(config));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! eventforge_api::serve(listener, router, async {
+//!     let _ = tokio::signal::ctrl_c().await;
+//! })
+//! .await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! This crate must not hold business rules (they are `eventforge_core`'s) nor depend on a
 //! storage backend: it sees the `Store` trait only. The binary is the one place that picks a
 //! backend.
@@ -128,7 +156,9 @@ pub fn router(state: AppState) -> Router {
                     TraceLayer::new_for_http()
                         .make_span_with(request_span)
                         .on_request(())
-                        .on_response(record_response),
+                        .on_response(record_response)
+                        // Server-side failures are logged once, with their cause, by ApiError.
+                        .on_failure(()),
                 )
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(CatchPanicLayer::custom(panic_response)),

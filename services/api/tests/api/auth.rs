@@ -67,12 +67,69 @@ async fn every_api_route_refuses_a_request_without_a_token() {
     assert_refused_everywhere(&app, None, "no token").await;
 }
 
+/// An unsigned token (`alg: none`) naming the issuer's key.
+fn alg_none_token() -> String {
+    let claims = issuer().access_token_claims("alice", HOUR).expect("claims");
+    let header = json!({"alg": "none", "kid": issuer().key_id()});
+    format!("{}.{}.", b64(&header), b64(&claims))
+}
+
+/// The algorithm-confusion forgery: HS256 with the issuer's public key (PEM) as the secret.
+fn hs256_forged_with_the_public_key() -> String {
+    let jwk = &issuer().jwks().keys[0];
+    let AlgorithmParameters::RSA(rsa_params) = &jwk.algorithm else {
+        panic!("an RSA key");
+    };
+    let n = URL_SAFE_NO_PAD.decode(&rsa_params.n).expect("n");
+    let e = URL_SAFE_NO_PAD.decode(&rsa_params.e).expect("e");
+    let public_pem = rsa::RsaPublicKey::new(
+        rsa::BigUint::from_bytes_be(&n),
+        rsa::BigUint::from_bytes_be(&e),
+    )
+    .expect("public key")
+    .to_public_key_pem(LineEnding::LF)
+    .expect("pem");
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some(issuer().key_id().to_owned());
+    let claims = issuer()
+        .access_token_claims("mallory", HOUR)
+        .expect("claims");
+    jsonwebtoken::encode(
+        &header,
+        &claims,
+        &EncodingKey::from_secret(public_pem.as_bytes()),
+    )
+    .expect("forge")
+}
+
 #[tokio::test]
-async fn every_api_route_refuses_an_expired_token() {
+async fn every_api_route_refuses_every_kind_of_bad_token() {
     let app = TestApp::new().await;
     let an_hour_ago = jsonwebtoken::get_current_timestamp() - 3600;
-    let expired = token_with("exp", json!(an_hour_ago));
-    assert_refused_everywhere(&app, Some(&expired), "expired").await;
+    let bad_tokens = [
+        ("expired", token_with("exp", json!(an_hour_ago))),
+        (
+            "another app client (audience)",
+            token_with("client_id", json!("another-client")),
+        ),
+        (
+            "another issuer",
+            token_with("iss", json!("https://issuer.example.com")),
+        ),
+        ("an ID token", token_with("token_use", json!("id"))),
+        ("alg none", alg_none_token()),
+        (
+            "HS256 forged with the public key",
+            hs256_forged_with_the_public_key(),
+        ),
+        (
+            "unknown kid",
+            stranger().mint_access_token("alice", HOUR).expect("mint"),
+        ),
+    ];
+    for (why, token) in &bad_tokens {
+        assert_refused_everywhere(&app, Some(token), why).await;
+    }
 }
 
 #[tokio::test]
@@ -134,14 +191,9 @@ async fn an_id_token_is_refused_as_the_wrong_token_use() {
 }
 
 #[tokio::test]
-async fn an_unsigned_alg_none_token_is_refused() {
+async fn an_unsigned_alg_none_token_is_refused_naming_the_algorithm() {
     let app = TestApp::new().await;
-    let claims = issuer().access_token_claims("alice", HOUR).expect("claims");
-    let header = json!({"alg": "none", "kid": issuer().key_id()});
-    let token = format!("{}.{}.", b64(&header), b64(&claims));
-
-    let reply = app.get("/api/orders", &token).await;
-
+    let reply = app.get("/api/orders", &alg_none_token()).await;
     reply.problem(StatusCode::UNAUTHORIZED);
     assert!(
         reply.json["detail"]
@@ -152,35 +204,11 @@ async fn an_unsigned_alg_none_token_is_refused() {
 }
 
 #[tokio::test]
-async fn an_hs256_token_forged_with_the_public_key_is_refused() {
+async fn an_hs256_token_forged_with_the_public_key_is_refused_naming_the_algorithm() {
     let app = TestApp::new().await;
-    let jwk = &issuer().jwks().keys[0];
-    let AlgorithmParameters::RSA(rsa_params) = &jwk.algorithm else {
-        panic!("an RSA key");
-    };
-    let n = URL_SAFE_NO_PAD.decode(&rsa_params.n).expect("n");
-    let e = URL_SAFE_NO_PAD.decode(&rsa_params.e).expect("e");
-    let public_pem = rsa::RsaPublicKey::new(
-        rsa::BigUint::from_bytes_be(&n),
-        rsa::BigUint::from_bytes_be(&e),
-    )
-    .expect("public key")
-    .to_public_key_pem(LineEnding::LF)
-    .expect("pem");
-    let mut header = Header::new(Algorithm::HS256);
-    header.kid = Some(issuer().key_id().to_owned());
-    let claims = issuer()
-        .access_token_claims("mallory", HOUR)
-        .expect("claims");
-    let forged = jsonwebtoken::encode(
-        &header,
-        &claims,
-        &EncodingKey::from_secret(public_pem.as_bytes()),
-    )
-    .expect("forge");
-
-    let reply = app.get("/api/orders", &forged).await;
-
+    let reply = app
+        .get("/api/orders", &hs256_forged_with_the_public_key())
+        .await;
     reply.problem(StatusCode::UNAUTHORIZED);
     assert!(
         reply.json["detail"]
