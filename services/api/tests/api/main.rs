@@ -6,6 +6,7 @@ mod common;
 
 mod auth;
 mod dev;
+mod hostile_input;
 mod ingest;
 mod openapi;
 mod orders;
