@@ -52,7 +52,7 @@ pub use state::{ApiConfig, AppState};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Method, Request, Response};
+use axum::http::{HeaderName, HeaderValue, Method, Request, Response, header};
 use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, delete, get, post};
 use handlers::{dev, feed, files, ingest, orders, webhooks};
@@ -61,6 +61,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tracing::Span;
@@ -144,25 +145,61 @@ pub fn router(state: AppState) -> Router {
     for (_, path, handler) in endpoints(state.config()) {
         router = router.route(path, handler);
     }
-    router
+    let cors = cors(state.config());
+    let mut router = router
         .fallback(files::fallback)
         .method_not_allowed_fallback(files::method_not_allowed)
-        .with_state(state)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(
-            ServiceBuilder::new()
-                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-                .layer(
-                    TraceLayer::new_for_http()
-                        .make_span_with(request_span)
-                        .on_request(())
-                        .on_response(record_response)
-                        // Server-side failures are logged once, with their cause, by ApiError.
-                        .on_failure(()),
-                )
-                .layer(PropagateRequestIdLayer::x_request_id())
-                .layer(CatchPanicLayer::custom(panic_response)),
-        )
+        .with_state(state);
+    if let Some(cors) = cors {
+        router = router.layer(cors);
+    }
+    router.layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES)).layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(request_span)
+                    .on_request(())
+                    .on_response(record_response)
+                    // Server-side failures are logged once, with their cause, by ApiError.
+                    .on_failure(()),
+            )
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(CatchPanicLayer::custom(panic_response)),
+    )
+}
+
+/// Lets the configured origins call the API from a browser with a bearer token; `None` when no
+/// origin is configured. Origins that are not valid header values are skipped with a warning.
+fn cors(config: &ApiConfig) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = config
+        .cors_allowed_origins
+        .iter()
+        .filter_map(|origin| {
+            HeaderValue::from_str(origin.trim_end_matches('/'))
+                .inspect_err(|_| tracing::warn!(%origin, "ignoring an unusable CORS origin"))
+                .ok()
+        })
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                orders::IDEMPOTENCY_KEY,
+            ])
+            .expose_headers([
+                header::LOCATION,
+                orders::IDEMPOTENT_REPLAYED,
+                HeaderName::from_static("x-request-id"),
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
 fn request_span<B>(request: &Request<B>) -> Span {

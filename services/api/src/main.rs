@@ -12,7 +12,8 @@
 //! - `EVENTFORGE_INGEST_SECRET`: the HMAC key of `/webhooks/ingest`
 //! - `PORT` (8080), `RUST_LOG` (info), `EVENTFORGE_LOG_FORMAT` (`json` or text)
 //! - optional `EVENTFORGE_DASHBOARD_DIR`, `EVENTFORGE_RUNTIME_CONFIG` (a JSON file served as
-//!   `/config.json`)
+//!   `/config.json`), `EVENTFORGE_CORS_ORIGINS` (comma-separated origins whose pages may call
+//!   the API, e.g. the dashboard's CloudFront URL)
 //!
 //! `EVENTFORGE_EVENT_BUS` is accepted but unused: the API never publishes directly; its events
 //! reach the bus through the store's outbox.
@@ -48,6 +49,7 @@ struct Settings {
     port: u16,
     dashboard_dir: Option<PathBuf>,
     runtime_config: Option<PathBuf>,
+    cors_origins: Vec<String>,
 }
 
 impl Settings {
@@ -113,6 +115,16 @@ impl Settings {
             port,
             dashboard_dir: var("EVENTFORGE_DASHBOARD_DIR").map(PathBuf::from),
             runtime_config: var("EVENTFORGE_RUNTIME_CONFIG").map(PathBuf::from),
+            cors_origins: var("EVENTFORGE_CORS_ORIGINS")
+                .map(|origins| {
+                    origins
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|origin| !origin.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 }
@@ -162,6 +174,7 @@ async fn build_config(settings: &Settings) -> anyhow::Result<ApiConfig> {
     if let ReceiptSettings::Directory { dir, .. } = &settings.receipts {
         config = config.with_receipt_files(dir);
     }
+    config = config.with_cors_allowed_origins(settings.cors_origins.clone());
     if let Some(dir) = &settings.dashboard_dir {
         config = config.with_dashboard(dir);
     }
@@ -263,6 +276,7 @@ mod tests {
             ReceiptSettings::Bucket("receipts".into())
         );
         assert_eq!(settings.port, 8080);
+        assert!(settings.cors_origins.is_empty());
         assert_eq!(
             settings.jwks_url,
             "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_x/.well-known/jwks.json"
@@ -311,6 +325,19 @@ mod tests {
             StoreSettings::Sqlite {
                 path: "/tmp/x.db".into()
             }
+        );
+    }
+
+    #[test]
+    fn cors_origins_are_a_comma_separated_list() {
+        let mut vars: Vec<(&str, &str)> = ECS.to_vec();
+        vars.push((
+            "EVENTFORGE_CORS_ORIGINS",
+            "https://d1.cloudfront.net, https://app.example.com,",
+        ));
+        assert_eq!(
+            settings(&vars).expect("settings").cors_origins,
+            ["https://d1.cloudfront.net", "https://app.example.com"]
         );
     }
 }

@@ -32,6 +32,10 @@ pub struct ApiConfig {
     pub dashboard_dir: Option<PathBuf>,
     /// The dashboard's runtime configuration, served as `/config.json`.
     pub runtime_config: Option<serde_json::Value>,
+    /// Origins (`https://d123.cloudfront.net`) whose pages may call the API from a browser.
+    /// Empty: no CORS headers at all, which is right when the dashboard is served by the API
+    /// itself or from the same origin.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl ApiConfig {
@@ -54,6 +58,7 @@ impl ApiConfig {
             dev_issuer: None,
             dashboard_dir: None,
             runtime_config: None,
+            cors_allowed_origins: Vec::new(),
         }
     }
 
@@ -87,6 +92,11 @@ impl ApiConfig {
         self
     }
 
+    pub fn with_cors_allowed_origins(mut self, origins: Vec<String>) -> Self {
+        self.cors_allowed_origins = origins;
+        self
+    }
+
     /// What `/config.json` serves, if anything: the configured document, else the development
     /// one when a development issuer is present.
     pub fn dashboard_config(&self) -> Option<serde_json::Value> {
@@ -107,6 +117,7 @@ impl fmt::Debug for ApiConfig {
             .field("receipt_files_dir", &self.receipt_files_dir)
             .field("dev_issuer", &self.dev_issuer)
             .field("dashboard_dir", &self.dashboard_dir)
+            .field("cors_allowed_origins", &self.cors_allowed_origins)
             .finish_non_exhaustive()
     }
 }

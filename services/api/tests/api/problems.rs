@@ -129,3 +129,75 @@ async fn development_routes_are_absent_in_production() {
         .problem(StatusCode::NOT_FOUND);
     }
 }
+
+#[tokio::test]
+async fn browsers_on_a_configured_origin_may_call_the_api_and_others_may_not() {
+    let app = TestApp::configured(|config| {
+        config.with_cors_allowed_origins(vec!["https://dashboard.example.com".to_owned()])
+    })
+    .await;
+    let preflight = |origin: &str| {
+        Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/api/orders")
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(
+                header::ACCESS_CONTROL_REQUEST_HEADERS,
+                "authorization,content-type,idempotency-key",
+            )
+            .body(Body::empty())
+            .expect("request")
+    };
+
+    let allowed = app.send(preflight("https://dashboard.example.com")).await;
+    let refused = app.send(preflight("https://evil.example.com")).await;
+
+    assert!(allowed.status.is_success());
+    assert_eq!(
+        allowed.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://dashboard.example.com"
+    );
+    assert!(
+        refused
+            .headers
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .is_none()
+    );
+
+    let actual = app
+        .send(
+            Request::get("/api/orders")
+                .header(header::ORIGIN, "https://dashboard.example.com")
+                .header(header::AUTHORIZATION, format!("Bearer {}", token("alice")))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(actual.status, StatusCode::OK);
+    assert!(
+        actual.headers[header::ACCESS_CONTROL_EXPOSE_HEADERS]
+            .to_str()
+            .expect("ascii")
+            .contains("location")
+    );
+}
+
+#[tokio::test]
+async fn without_configured_origins_no_cors_headers_are_sent() {
+    let app = TestApp::new().await;
+    let reply = app
+        .send(
+            Request::get("/health")
+                .header(header::ORIGIN, "https://dashboard.example.com")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert!(
+        reply
+            .headers
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .is_none()
+    );
+}
