@@ -290,3 +290,32 @@ async fn a_graceful_stop_leaves_executions_resumable() {
     assert_eq!(runtime.executor().counts().await.unwrap(), (0, 1, 0));
     runtime.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_orders_all_finish() {
+    let world = world().await;
+    world
+        .store
+        .put_inventory(&InventoryItem {
+            sku: "SKU-1".parse().unwrap(),
+            name: "Widget".into(),
+            unit_price_minor: 1250,
+            currency: "EUR".parse().unwrap(),
+            stock: 1000,
+        })
+        .await
+        .unwrap();
+    let host = Arc::new(ScriptedHost::new());
+    let runtime = start(&world, host.clone()).await;
+    let started = std::time::Instant::now();
+    let mut placing = tokio::task::JoinSet::new();
+    for i in 0..500 {
+        let store = Arc::clone(&world.store);
+        placing.spawn(async move { order(&store, &format!("user-{}", i % 7)).await });
+    }
+    while placing.join_next().await.is_some() {}
+    assert!(runtime.settle(Duration::from_secs(60)).await.unwrap());
+    eprintln!("500 orders through the saga in {:?}", started.elapsed());
+    assert_eq!(runtime.executor().counts().await.unwrap(), (0, 500, 0));
+    runtime.stop().await;
+}
