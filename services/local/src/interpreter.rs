@@ -22,21 +22,46 @@ pub const STATES_TIMEOUT: &str = "States.Timeout";
 /// Input or output processing failed: the execution fails, no `Retry` or `Catch` applies.
 pub const STATES_RUNTIME: &str = "States.Runtime";
 
-/// Multiplies every duration the runtime waits (retry intervals, `Wait` states, task timeouts,
-/// visibility timeouts), so tests run the deployed definitions without waiting real seconds.
+/// Multiplies the durations the runtime waits, so tests run the deployed definitions without
+/// waiting real seconds. Two factors: `delays` for waits that are pure delay (retry intervals,
+/// `Wait` states, visibility timeouts of failed messages) and `timeouts` for limits on work
+/// in progress (`TimeoutSeconds`, a consumer's batch time, the lease of a received message), which
+/// must stay long enough for real handlers under load.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TimeScale(pub f64);
+pub struct TimeScale {
+    pub delays: f64,
+    pub timeouts: f64,
+}
 
 impl TimeScale {
     /// Seconds are seconds.
-    pub const REAL: Self = Self(1.0);
+    pub const REAL: Self = Self {
+        delays: 1.0,
+        timeouts: 1.0,
+    };
 
-    pub fn scale(self, duration: Duration) -> Duration {
-        duration.mul_f64(self.0.max(0.0))
+    /// Every duration multiplied by `factor`.
+    pub const fn uniform(factor: f64) -> Self {
+        Self {
+            delays: factor,
+            timeouts: factor,
+        }
     }
 
-    pub fn seconds(self, seconds: f64) -> Duration {
-        self.scale(Duration::from_secs_f64(seconds.max(0.0)))
+    fn scaled(seconds: f64, factor: f64) -> Duration {
+        Duration::from_secs_f64((seconds * factor.max(0.0)).clamp(0.0, 1e9))
+    }
+
+    pub fn delay(self, duration: Duration) -> Duration {
+        Self::scaled(duration.as_secs_f64(), self.delays)
+    }
+
+    pub fn delay_seconds(self, seconds: f64) -> Duration {
+        Self::scaled(seconds, self.delays)
+    }
+
+    pub fn timeout_seconds(self, seconds: f64) -> Duration {
+        Self::scaled(seconds, self.timeouts)
     }
 }
 
@@ -279,7 +304,7 @@ impl Interpreter {
                     Ok(duration) => duration,
                     Err(error) => return runtime_error(error),
                 };
-                if !stop.sleep(self.time.scale(duration)).await {
+                if !stop.sleep(self.time.delay(duration)).await {
                     return Step::Interrupted;
                 }
                 match paths::select(&wait.output_path, &effective, &ctx) {
@@ -359,7 +384,11 @@ impl Interpreter {
             let invocation = self.host.invoke(&task.resource, effective.clone());
             let result = match task.timeout_seconds {
                 Some(seconds) => {
-                    match tokio::time::timeout(self.time.seconds(seconds as f64), invocation).await
+                    match tokio::time::timeout(
+                        self.time.timeout_seconds(seconds as f64),
+                        invocation,
+                    )
+                    .await
                     {
                         Ok(result) => result,
                         Err(_) => Err(FunctionError::new(
@@ -390,7 +419,7 @@ impl Interpreter {
                         attempt = retries[index],
                         "retrying task"
                     );
-                    if !stop.sleep(self.time.scale(delay)).await {
+                    if !stop.sleep(self.time.delay(delay)).await {
                         return Step::Interrupted;
                     }
                     continue;
@@ -662,7 +691,12 @@ mod tests {
 
     #[test]
     fn time_scale_multiplies_durations() {
-        assert_eq!(TimeScale(0.001).seconds(2.0), Duration::from_millis(2));
-        assert_eq!(TimeScale::REAL.seconds(2.0), Duration::from_secs(2));
+        let scale = TimeScale {
+            delays: 0.001,
+            timeouts: 0.5,
+        };
+        assert_eq!(scale.delay_seconds(2.0), Duration::from_millis(2));
+        assert_eq!(scale.timeout_seconds(2.0), Duration::from_secs(1));
+        assert_eq!(TimeScale::REAL.delay_seconds(2.0), Duration::from_secs(2));
     }
 }

@@ -135,12 +135,16 @@ impl Queues {
         max: usize,
     ) -> LocalResult<(Vec<QueueMessage>, Vec<DeadLetter>)> {
         let spec = self.spec(queue)?.clone();
-        let visibility_ms = i64::try_from(
-            self.time
-                .seconds(f64::from(spec.visibility_timeout_seconds))
-                .as_millis(),
-        )
-        .unwrap_or(i64::MAX);
+        // The lease of a received message: the visibility timeout, and never less than the time
+        // its consumer may take (the two differ only when delays are scaled down).
+        let lease = self
+            .time
+            .delay_seconds(f64::from(spec.visibility_timeout_seconds))
+            .max(
+                self.time
+                    .timeout_seconds(f64::from(spec.consumer_timeout_seconds)),
+            );
+        let visibility_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         self.db
             .call(move |db| {
                 let tx = db.transaction()?;
@@ -209,6 +213,38 @@ impl Queues {
                     tx.execute(
                         "UPDATE local_messages SET state = 'done' WHERE id = ?1",
                         [id],
+                    )?;
+                }
+                tx.commit()?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Makes failed messages visible again one visibility timeout after `received_ms`, when
+    /// they were received (SQS leaves them invisible until their visibility timeout expires).
+    pub async fn release(
+        &self,
+        queue: &str,
+        ids: Vec<String>,
+        received_ms: i64,
+    ) -> LocalResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let spec = self.spec(queue)?;
+        let visibility = self
+            .time
+            .delay_seconds(f64::from(spec.visibility_timeout_seconds));
+        let visible_ms =
+            received_ms.saturating_add(i64::try_from(visibility.as_millis()).unwrap_or(i64::MAX));
+        self.db
+            .call(move |db| {
+                let tx = db.transaction()?;
+                for id in &ids {
+                    tx.execute(
+                        "UPDATE local_messages SET visible_ms = MIN(visible_ms, ?2) WHERE id = ?1 AND state = 'ready'",
+                        params![id, visible_ms],
                     )?;
                 }
                 tx.commit()?;

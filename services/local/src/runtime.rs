@@ -227,6 +227,7 @@ impl Consumer {
     async fn run(mut self) {
         let batch_size = usize::try_from(self.spec.batch_size).unwrap_or(10).max(1);
         while !self.stop.is_stopped() {
+            let received_ms = crate::db::now_ms();
             let (batch, dead) = match self.queues.receive(&self.spec.name, batch_size).await {
                 Ok(received) => received,
                 Err(error) => {
@@ -249,7 +250,7 @@ impl Consumer {
             let ids: Vec<String> = batch.iter().map(|m| m.id.clone()).collect();
             let limit = self
                 .time
-                .seconds(f64::from(self.spec.consumer_timeout_seconds));
+                .timeout_seconds(f64::from(self.spec.consumer_timeout_seconds));
             let processing = self.host.process_batch(&self.spec.consumer, &batch);
             let failed: HashSet<String> = match tokio::time::timeout(limit, processing).await {
                 Ok(Ok(failed)) => failed.into_iter().collect(),
@@ -262,9 +263,17 @@ impl Consumer {
                     ids.iter().cloned().collect()
                 }
             };
-            let done: Vec<String> = ids.into_iter().filter(|id| !failed.contains(id)).collect();
+            let (retry, done): (Vec<String>, Vec<String>) =
+                ids.into_iter().partition(|id| failed.contains(id));
             if let Err(error) = self.queues.delete(done).await {
                 tracing::error!(queue = %self.spec.name, %error, "delete failed; the messages will be delivered again");
+            }
+            if let Err(error) = self
+                .queues
+                .release(&self.spec.name, retry, received_ms)
+                .await
+            {
+                tracing::error!(queue = %self.spec.name, %error, "could not release failed messages; they return after their lease");
             }
         }
     }

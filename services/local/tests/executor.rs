@@ -24,7 +24,7 @@ fn context(input: Value) -> ExecutionContext {
 
 async fn run(document: Value, host: Arc<ScriptedHost>, input: Value) -> (Outcome, Vec<String>) {
     let machine = Arc::new(Machine::from_json(&document, &BTreeMap::new()).expect("valid machine"));
-    let interpreter = Interpreter::new(machine, host, TimeScale(0.001));
+    let interpreter = Interpreter::new(machine, host, TimeScale::uniform(0.001));
     interpreter
         .run(&context(input), &mut StopSignal::never())
         .await
@@ -38,7 +38,7 @@ fn saga() -> Arc<Machine> {
 }
 
 async fn run_saga(host: Arc<ScriptedHost>) -> (Outcome, Vec<String>) {
-    let interpreter = Interpreter::new(saga(), host, TimeScale(0.0001));
+    let interpreter = Interpreter::new(saga(), host, TimeScale::uniform(0.0001));
     interpreter
         .run(
             &context(json!({"order_id": "o-1", "user_id": "u-1"})),

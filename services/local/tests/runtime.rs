@@ -22,7 +22,11 @@ use eventforge_local::tasks::Tasks;
 use eventforge_local::{FunctionHost, Runtime, RuntimeConfig, RuntimeHandle, TimeScale};
 use eventforge_store_sqlite::SqliteStore;
 
-const SCALE: TimeScale = TimeScale(0.001);
+/// Delays at 1/1000 (a 180 s visibility timeout is 180 ms); limits on work at 1/10.
+const SCALE: TimeScale = TimeScale {
+    delays: 0.001,
+    timeouts: 0.1,
+};
 
 struct World {
     _dir: tempfile::TempDir,
@@ -174,11 +178,19 @@ async fn a_partial_batch_failure_returns_only_the_failed_messages_after_the_visi
         !queues.send("email", "a", "{}").await.unwrap(),
         "a resent id is not sent again"
     );
+    let received_ms = eventforge_local::db::now_ms();
     let (batch, _) = queues.receive("email", 10).await.unwrap();
     assert_eq!(batch.len(), 3);
     let (again, _) = queues.receive("email", 10).await.unwrap();
     assert!(again.is_empty(), "received messages are invisible");
+    // The consumer reports "b" failed: the others are deleted, "b" is released.
     queues.delete(vec!["a".into(), "c".into()]).await.unwrap();
+    queues
+        .release("email", vec!["b".into()], received_ms)
+        .await
+        .unwrap();
+    let (early, _) = queues.receive("email", 10).await.unwrap();
+    assert!(early.is_empty(), "not before its visibility timeout");
     // The visibility timeout is 180 s, scaled to 180 ms.
     tokio::time::sleep(Duration::from_millis(250)).await;
     let (back, _) = queues.receive("email", 10).await.unwrap();
