@@ -6,6 +6,8 @@
 
 mod bench;
 mod codegen;
+mod dev;
+mod frontend;
 mod process;
 mod synth;
 mod testing;
@@ -26,6 +28,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the whole platform locally on SQLite: API, dashboard, saga and processors. No AWS account needed.
+    Dev(dev::DevArgs),
     /// Regenerate the typed CloudFormation resources in stacks/src/generated from cfn-lint's schemas.
     Codegen(codegen::CodegenArgs),
     /// Synthesise the platform's CloudFormation templates and manifest.json (deploy order, assets).
@@ -39,6 +43,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Dev(args) => dev::run(args),
         Command::Codegen(args) => codegen::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Bench(args) => bench::run(args),

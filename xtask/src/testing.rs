@@ -15,6 +15,7 @@ use std::{env, fs, io::Read, io::Write};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
+use crate::frontend::Frontend;
 use crate::process::{self, run};
 
 #[derive(Args)]
@@ -53,20 +54,17 @@ pub fn run_all(args: TestArgs) -> Result<()> {
         println!("\nskipped the dashboard (--skip-frontend)");
         return Ok(());
     }
-    let frontend = root.join("frontend");
-    if !frontend.join("package.json").exists() {
+    let frontend = Frontend::new(root.join("frontend"));
+    if !frontend.exists() {
         bail!(
             "{} has no package.json: the dashboard is missing from this checkout",
-            frontend.display()
+            frontend.dir().display()
         );
     }
-    npm_install(&frontend)?;
+    frontend.install()?;
     stage("dashboard unit tests (npm test)");
-    run(Command::new("npm").current_dir(&frontend).args(["test"]))?;
-    stage("dashboard build (npm run build)");
-    run(Command::new("npm")
-        .current_dir(&frontend)
-        .args(["run", "build"]))?;
+    run(&mut frontend.npm(&["test"]))?;
+    frontend.build()?;
 
     if args.skip_e2e {
         println!("\nskipped the browser tests (--skip-e2e)");
@@ -112,24 +110,7 @@ fn prepend_to_path(dir: &Path) -> Result<OsString> {
     env::join_paths(dirs).context("a PATH entry contains a separator")
 }
 
-/// `npm ci`, unless node_modules already matches package-lock.json.
-fn npm_install(frontend: &Path) -> Result<()> {
-    let lock = frontend.join("package-lock.json");
-    let installed = frontend.join("node_modules/.package-lock.json");
-    let modified = |path: &Path| fs::metadata(path).and_then(|meta| meta.modified()).ok();
-    if let (Some(lock_time), Some(installed_time)) = (modified(&lock), modified(&installed))
-        && installed_time >= lock_time
-    {
-        return Ok(());
-    }
-    stage("dashboard dependencies (npm ci)");
-    run(Command::new("npm")
-        .current_dir(frontend)
-        .args(["ci", "--no-audit", "--no-fund"]))
-    .context("npm ci failed: Node.js 20+ and npm are needed (Debian: `apt-get install nodejs npm`)")
-}
-
-fn browser_tests(frontend: &Path, path: &OsString) -> Result<()> {
+fn browser_tests(frontend: &Frontend, path: &OsString) -> Result<()> {
     let chromium = env::var_os("EVENTFORGE_CHROMIUM")
         .map_or_else(|| PathBuf::from(DEFAULT_CHROMIUM), PathBuf::from);
     if !chromium.exists() {
@@ -145,11 +126,10 @@ fn browser_tests(frontend: &Path, path: &OsString) -> Result<()> {
     let mut dev = DevServer::start(port, &data.path().join("dev.db"), path)?;
     dev.wait_until_healthy(port)?;
     let url = format!("http://127.0.0.1:{port}");
-    let outcome = run(Command::new("npm")
-        .current_dir(frontend)
+    let outcome = run(frontend
+        .npm(&["run", "e2e"])
         .env("EVENTFORGE_E2E_URL", &url)
-        .env("EVENTFORGE_CHROMIUM", &chromium)
-        .args(["run", "e2e"]));
+        .env("EVENTFORGE_CHROMIUM", &chromium));
     dev.stop();
     outcome
 }
