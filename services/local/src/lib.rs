@@ -18,6 +18,7 @@ pub mod bus;
 pub mod db;
 pub mod error;
 pub mod executor;
+pub mod functions;
 pub mod host;
 pub mod interpreter;
 pub mod machine;
@@ -29,6 +30,7 @@ pub mod runtime;
 pub mod tasks;
 
 pub use error::{LocalError, LocalResult};
+pub use functions::Functions;
 pub use host::{FunctionError, FunctionHost, QueueMessage};
 pub use interpreter::TimeScale;
 pub use runtime::{Runtime, RuntimeConfig, RuntimeHandle};
