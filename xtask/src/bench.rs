@@ -9,6 +9,9 @@ use eventforge_stacks::manifest::Format;
 use eventforge_stacks::platform::{self, Config, Stage};
 use eventforge_stacks::synth::Assembly;
 
+mod api;
+mod load;
+
 #[derive(Args)]
 pub struct BenchArgs {
     #[command(subcommand)]
@@ -19,6 +22,9 @@ pub struct BenchArgs {
 pub enum BenchTarget {
     /// Time synthesising every stack of the platform (model, references, order, JSON bytes).
     Synth(SynthBenchArgs),
+    /// Load the API: authenticated POST /api/orders and GET /api/orders/{id} on SQLite, beside
+    /// an axum hello-world as the ceiling; prints req/s and p50/p99 latency.
+    Api(api::ApiBenchArgs),
 }
 
 #[derive(Args)]
@@ -34,7 +40,27 @@ pub struct SynthBenchArgs {
 pub fn run(args: BenchArgs) -> Result<()> {
     match args.target {
         BenchTarget::Synth(args) => synth(args),
+        BenchTarget::Api(args) => bench_api(&args),
     }
+}
+
+fn bench_api(args: &api::ApiBenchArgs) -> Result<()> {
+    let report = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(api::run(args))?;
+    print!("\n{report}");
+    if cfg!(debug_assertions) {
+        println!(
+            "\nnote: this is a debug build; `cargo run --release -p xtask -- bench api` gives the figures to quote"
+        );
+    }
+    if args.record {
+        record(Path::new("BENCHMARKS.md"), &report)?;
+        println!("recorded in BENCHMARKS.md");
+    }
+    Ok(())
 }
 
 /// One full synthesis, as `cargo xtask synth` does it minus the file writes.
@@ -103,7 +129,7 @@ fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-/// Replaces (or appends) the `## Synth` section of the file, leaving other sections untouched.
+/// Replaces (or appends) the section (its first line is the heading) in the file, leaving other sections untouched.
 fn record(path: &Path, section: &str) -> Result<()> {
     let existing = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n".to_owned());
     std::fs::write(path, replace_section(&existing, section))
