@@ -9,7 +9,9 @@ use time::OffsetDateTime;
 
 /// The kind of an event, in `noun.verb` form (`order.created`). External events accepted by the
 /// ingest endpoint may use their own names in the same form.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(try_from = "String", into = "String")]
 #[schema(value_type = String, example = "order.created")]
 pub struct EventType(Cow<'static, str>);
@@ -47,9 +49,9 @@ impl TryFrom<String> for EventType {
         let parts_ok = value.split('.').count() >= 2
             && value.split('.').all(|part| {
                 !part.is_empty()
-                    && part
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+                    && part.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+                    })
             });
         if (3..=64).contains(&value.len()) && parts_ok {
             Ok(Self(Cow::Owned(value)))
@@ -146,6 +148,9 @@ mod tests {
     #[test]
     fn timestamps_keep_milliseconds_only() {
         let at = time::macros::datetime!(2026-01-02 03:04:05.123456789 UTC);
-        assert_eq!(truncate_to_millis(at), time::macros::datetime!(2026-01-02 03:04:05.123 UTC));
+        assert_eq!(
+            truncate_to_millis(at),
+            time::macros::datetime!(2026-01-02 03:04:05.123 UTC)
+        );
     }
 }

@@ -50,7 +50,9 @@ uuid_id!(
 );
 
 /// The authenticated user's id: the `sub` claim of their token.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct UserId(pub String);
 
@@ -61,7 +63,9 @@ impl fmt::Display for UserId {
 }
 
 /// A stock-keeping unit: 1 to 64 characters of `A-Z a-z 0-9 . _ -`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(try_from = "String", into = "String")]
 #[schema(value_type = String, example = "SKU-KEYBOARD")]
 pub struct Sku(String);
@@ -83,7 +87,11 @@ impl TryFrom<String> for Sku {
             && value
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-        if well_formed { Ok(Self(value)) } else { Err(InvalidSku) }
+        if well_formed {
+            Ok(Self(value))
+        } else {
+            Err(InvalidSku)
+        }
     }
 }
 

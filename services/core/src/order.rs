@@ -16,14 +16,22 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 4] = [Self::Pending, Self::Processing, Self::Confirmed, Self::Failed];
+    pub const ALL: [OrderStatus; 4] = [
+        Self::Pending,
+        Self::Processing,
+        Self::Confirmed,
+        Self::Failed,
+    ];
 
     /// PENDING -> PROCESSING -> CONFIRMED, and any unfinished order may fail.
     pub fn can_become(self, next: OrderStatus) -> bool {
         use OrderStatus::*;
         matches!(
             (self, next),
-            (Pending, Processing) | (Processing, Confirmed) | (Pending, Failed) | (Processing, Failed)
+            (Pending, Processing)
+                | (Processing, Confirmed)
+                | (Pending, Failed)
+                | (Processing, Failed)
         )
     }
 

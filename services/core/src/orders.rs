@@ -17,7 +17,8 @@ pub const IDEMPOTENCY_TTL: time::Duration = time::Duration::hours(24);
 /// Most webhooks one user may register.
 pub const MAX_WEBHOOKS_PER_USER: usize = 10;
 /// The events a webhook receives when the request names none.
-pub const DEFAULT_WEBHOOK_EVENTS: [EventType; 2] = [EventType::ORDER_CONFIRMED, EventType::ORDER_FAILED];
+pub const DEFAULT_WEBHOOK_EVENTS: [EventType; 2] =
+    [EventType::ORDER_CONFIRMED, EventType::ORDER_FAILED];
 
 #[derive(Debug, thiserror::Error)]
 pub enum OrderError {
@@ -159,5 +160,9 @@ pub async fn register_webhook(
 
 fn new_signing_secret() -> String {
     // Two random UUIDs carry 244 bits from the operating system's generator.
-    format!("whsec_{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
+    format!(
+        "whsec_{}{}",
+        Uuid::new_v4().simple(),
+        Uuid::new_v4().simple()
+    )
 }

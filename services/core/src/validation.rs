@@ -71,12 +71,18 @@ impl RequestedLines {
 /// Checks what can be checked without the inventory.
 pub fn check_shape(request: &CreateOrderRequest) -> Result<RequestedLines, ValidationErrors> {
     if request.items.is_empty() {
-        return Err(ValidationErrors::single("items", "an order needs at least one item"));
+        return Err(ValidationErrors::single(
+            "items",
+            "an order needs at least one item",
+        ));
     }
     if request.items.len() > MAX_ITEMS {
         return Err(ValidationErrors::single(
             "items",
-            format!("an order has at most {MAX_ITEMS} items, this one has {}", request.items.len()),
+            format!(
+                "an order has at most {MAX_ITEMS} items, this one has {}",
+                request.items.len()
+            ),
         ));
     }
     let mut errors = Vec::new();
@@ -107,7 +113,10 @@ pub fn check_shape(request: &CreateOrderRequest) -> Result<RequestedLines, Valid
         if quantity.is_none() {
             errors.push(FieldError {
                 field: format!("items[{index}].quantity"),
-                message: format!("quantity must be 1 to {MAX_QUANTITY}, got {}", item.quantity),
+                message: format!(
+                    "quantity must be 1 to {MAX_QUANTITY}, got {}",
+                    item.quantity
+                ),
             });
         }
         if let (Some(sku), Some(quantity)) = (sku, quantity) {
@@ -216,7 +225,11 @@ mod tests {
         assert_eq!(check_shape(&request(&[])).unwrap_err().0[0].field, "items");
         let many: Vec<(String, i64)> = (0..51).map(|i| (format!("SKU-{i}"), 1)).collect();
         let many: Vec<(&str, i64)> = many.iter().map(|(s, q)| (s.as_str(), *q)).collect();
-        assert!(check_shape(&request(&many)).unwrap_err().0[0].message.contains("at most 50"));
+        assert!(
+            check_shape(&request(&many)).unwrap_err().0[0]
+                .message
+                .contains("at most 50")
+        );
     }
 
     #[test]
@@ -227,16 +240,24 @@ mod tests {
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["items[0].quantity", "items[1].sku", "items[2].quantity", "items[3].sku"]
+            [
+                "items[0].quantity",
+                "items[1].sku",
+                "items[2].quantity",
+                "items[3].sku"
+            ]
         );
     }
 
     #[test]
     fn unknown_skus_and_mixed_currencies_are_refused() {
         let lines = check_shape(&request(&[("A", 1), ("B", 1), ("GHOST", 1)])).expect("shape");
-        let errors = price(&lines, &[product("A", 100, "USD"), product("B", 100, "EUR")])
-            .unwrap_err()
-            .0;
+        let errors = price(
+            &lines,
+            &[product("A", 100, "USD"), product("B", 100, "EUR")],
+        )
+        .unwrap_err()
+        .0;
         assert_eq!(errors.len(), 2);
         assert!(errors[0].message.contains("EUR"));
         assert!(errors[1].message.contains("no product GHOST"));
@@ -245,7 +266,10 @@ mod tests {
     #[test]
     fn totals_that_would_overflow_are_refused() {
         let lines = check_shape(&request(&[("A", 1000), ("B", 1)])).expect("shape");
-        let result = price(&lines, &[product("A", u64::MAX / 999, "USD"), product("B", 1, "USD")]);
+        let result = price(
+            &lines,
+            &[product("A", u64::MAX / 999, "USD"), product("B", 1, "USD")],
+        );
         assert!(result.unwrap_err().to_string().contains("too large"));
     }
 

@@ -84,7 +84,11 @@ pub fn claim(key: &str, fingerprint: &str) -> IdempotencyClaim {
 pub async fn stored_order(store: &dyn Store, owner: &UserId, offset_ms: i64) -> Order {
     let order = order(owner, offset_ms);
     let outcome = store
-        .create_order(&order, &event_for(&order, EventType::ORDER_CREATED, offset_ms), None)
+        .create_order(
+            &order,
+            &event_for(&order, EventType::ORDER_CREATED, offset_ms),
+            None,
+        )
         .await
         .expect("create order");
     assert_eq!(outcome, CreateOutcome::Created(order.clone()));

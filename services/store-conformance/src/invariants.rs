@@ -48,7 +48,10 @@ where
         .run(&strategy, |(initial, orders)| {
             rt.block_on(async {
                 let store = factory().await;
-                store.put_inventory(&product("SKU-P", initial)).await.expect("put");
+                store
+                    .put_inventory(&product("SKU-P", initial))
+                    .await
+                    .expect("put");
                 let owner = user("prop");
                 let mut tasks = Vec::new();
                 for (index, (quantity, also_release)) in orders.iter().copied().enumerate() {
@@ -77,7 +80,9 @@ where
                     match task.expect("task") {
                         (index, Some(Ok(ReserveOutcome::Reserved)), None) => held[index] = true,
                         (_, Some(Err(StoreError::InsufficientStock { .. })), None) => {}
-                        (index, None, Some(Ok(ReleaseOutcome::Released(_)))) => released[index] = true,
+                        (index, None, Some(Ok(ReleaseOutcome::Released(_)))) => {
+                            released[index] = true
+                        }
                         (_, None, Some(Ok(ReleaseOutcome::NothingReserved))) => {}
                         other => panic!("unexpected outcome {other:?}"),
                     }
@@ -89,7 +94,10 @@ where
                     .map(|(_, (quantity, _))| quantity)
                     .sum();
                 for (index, was_released) in released.iter().enumerate() {
-                    prop_assert!(!was_released || held[index], "released what was never reserved");
+                    prop_assert!(
+                        !was_released || held[index],
+                        "released what was never reserved"
+                    );
                 }
                 let remaining = store.get_inventory(&[sku("SKU-P")]).await.expect("get")[0].stock;
                 prop_assert!(remaining <= initial);
@@ -116,7 +124,10 @@ fn requests() -> impl Strategy<Value = CreateOrderRequest> {
 
 async fn stocked(store: &dyn Store) {
     for index in 0..8 {
-        store.put_inventory(&product(&format!("SKU-{index}"), 100)).await.expect("put");
+        store
+            .put_inventory(&product(&format!("SKU-{index}"), 100))
+            .await
+            .expect("put");
     }
 }
 
@@ -136,7 +147,11 @@ where
                 let outcome = place_order(store.as_ref(), &SystemClock, &owner, &request, None)
                     .await
                     .expect("a valid order is accepted");
-                let listed = store.list_orders(&owner, 50, None).await.expect("list").items;
+                let listed = store
+                    .list_orders(&owner, 50, None)
+                    .await
+                    .expect("list")
+                    .items;
                 prop_assert_eq!(listed.len(), 1);
                 prop_assert_eq!(&listed[0], outcome.order());
                 prop_assert_eq!(listed[0].status, OrderStatus::Pending);
@@ -170,7 +185,11 @@ where
                 );
                 let (first, second) = (first.expect("first"), second.expect("second"));
                 prop_assert_eq!(first.order(), second.order());
-                let listed = store.list_orders(&owner, 50, None).await.expect("list").items;
+                let listed = store
+                    .list_orders(&owner, 50, None)
+                    .await
+                    .expect("list")
+                    .items;
                 prop_assert_eq!(listed.len(), 1);
                 prop_assert_eq!(store.outbox_pending(100).await.expect("outbox").len(), 1);
                 Ok(())

@@ -17,7 +17,11 @@ pub async fn creating_an_order_writes_one_pending_record_and_its_created_event(
     let alice = user("alice");
     let order = stored_order(store.as_ref(), &alice, 0).await;
 
-    let read = store.get_order(order.id).await.expect("get").expect("order exists");
+    let read = store
+        .get_order(order.id)
+        .await
+        .expect("get")
+        .expect("order exists");
     assert_eq!(read, order, "the stored order reads back unchanged");
     assert_eq!(read.status, OrderStatus::Pending);
     let history = store.order_history(order.id).await.expect("history");
@@ -28,8 +32,17 @@ pub async fn creating_an_order_writes_one_pending_record_and_its_created_event(
 }
 
 pub async fn a_missing_order_reads_as_none(store: Arc<dyn Store>) {
-    assert_eq!(store.get_order(OrderId::generate()).await.expect("get"), None);
-    assert!(store.order_history(OrderId::generate()).await.expect("history").is_empty());
+    assert_eq!(
+        store.get_order(OrderId::generate()).await.expect("get"),
+        None
+    );
+    assert!(
+        store
+            .order_history(OrderId::generate())
+            .await
+            .expect("history")
+            .is_empty()
+    );
 }
 
 pub async fn a_repeated_idempotency_key_replays_the_first_order(store: Arc<dyn Store>) {
@@ -47,23 +60,43 @@ pub async fn a_repeated_idempotency_key_replays_the_first_order(store: Arc<dyn S
         .create_order(&retry, &created_event(&retry), Some(&claim))
         .await
         .expect("retry");
-    assert_eq!(replayed, CreateOutcome::Replayed(first.clone()), "the first order comes back");
-    assert_eq!(store.get_order(retry.id).await.expect("get"), None, "no second order");
+    assert_eq!(
+        replayed,
+        CreateOutcome::Replayed(first.clone()),
+        "the first order comes back"
+    );
+    assert_eq!(
+        store.get_order(retry.id).await.expect("get"),
+        None,
+        "no second order"
+    );
     let listed = store.list_orders(&alice, 50, None).await.expect("list");
     assert_eq!(listed.items.len(), 1);
-    assert_eq!(store.outbox_pending(100).await.expect("outbox").len(), 1, "one event only");
+    assert_eq!(
+        store.outbox_pending(100).await.expect("outbox").len(),
+        1,
+        "one event only"
+    );
 }
 
 pub async fn an_idempotency_key_reused_for_another_request_is_refused(store: Arc<dyn Store>) {
     let alice = user("alice");
     let first = order(&alice, 0);
     store
-        .create_order(&first, &created_event(&first), Some(&claim("key-1", "fp-1")))
+        .create_order(
+            &first,
+            &created_event(&first),
+            Some(&claim("key-1", "fp-1")),
+        )
         .await
         .expect("first create");
     let other = order(&alice, 1);
     let result = store
-        .create_order(&other, &created_event(&other), Some(&claim("key-1", "fp-2")))
+        .create_order(
+            &other,
+            &created_event(&other),
+            Some(&claim("key-1", "fp-2")),
+        )
         .await;
     assert!(
         matches!(result, Err(StoreError::IdempotencyKeyReused { existing }) if existing == first.id),
@@ -85,7 +118,11 @@ pub async fn idempotency_keys_belong_to_one_user(store: Arc<dyn Store>) {
         .create_order(&for_bob, &created_event(&for_bob), Some(&claim))
         .await
         .expect("bob");
-    assert_eq!(outcome, CreateOutcome::Created(for_bob), "bob's key is his own");
+    assert_eq!(
+        outcome,
+        CreateOutcome::Created(for_bob),
+        "bob's key is his own"
+    );
 }
 
 pub async fn a_users_orders_come_newest_first_across_pages(store: Arc<dyn Store>) {
@@ -99,7 +136,10 @@ pub async fn a_users_orders_come_newest_first_across_pages(store: Arc<dyn Store>
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     for expected_len in [3, 3, 1] {
-        let page = store.list_orders(&alice, 3, cursor.as_deref()).await.expect("page");
+        let page = store
+            .list_orders(&alice, 3, cursor.as_deref())
+            .await
+            .expect("page");
         assert_eq!(page.items.len(), expected_len);
         seen.extend(page.items);
         cursor = page.next_cursor;
@@ -108,8 +148,14 @@ pub async fn a_users_orders_come_newest_first_across_pages(store: Arc<dyn Store>
         }
     }
     if let Some(cursor) = cursor {
-        let tail = store.list_orders(&alice, 3, Some(&cursor)).await.expect("tail");
-        assert!(tail.items.is_empty() && tail.next_cursor.is_none(), "no more pages");
+        let tail = store
+            .list_orders(&alice, 3, Some(&cursor))
+            .await
+            .expect("tail");
+        assert!(
+            tail.items.is_empty() && tail.next_cursor.is_none(),
+            "no more pages"
+        );
     }
     assert_eq!(seen, placed, "every order once, newest first");
 }
@@ -131,12 +177,21 @@ pub async fn page_sizes_are_clamped_to_fifty(store: Arc<dyn Store>) {
     assert_eq!(page.items.len(), MAX_PAGE_SIZE);
     assert!(page.next_cursor.is_some(), "the rest is one cursor away");
     let zero = store.list_orders(&alice, 0, None).await.expect("list");
-    assert_eq!(zero.items.len(), 1, "a limit of zero still returns one order");
+    assert_eq!(
+        zero.items.len(),
+        1,
+        "a limit of zero still returns one order"
+    );
 }
 
 pub async fn a_forged_cursor_is_refused(store: Arc<dyn Store>) {
-    let result = store.list_orders(&user("alice"), 10, Some("not-a-cursor!")).await;
-    assert!(matches!(result, Err(StoreError::InvalidCursor)), "got {result:?}");
+    let result = store
+        .list_orders(&user("alice"), 10, Some("not-a-cursor!"))
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::InvalidCursor)),
+        "got {result:?}"
+    );
 }
 
 pub async fn a_transition_changes_status_and_records_its_event(store: Arc<dyn Store>) {
@@ -144,15 +199,27 @@ pub async fn a_transition_changes_status_and_records_its_event(store: Arc<dyn St
     let order = stored_order(store.as_ref(), &alice, 0).await;
     let event = event_for(&order, EventType::ORDER_VALIDATED, 10);
     let moved = store
-        .transition_order(order.id, OrderStatus::Pending, OrderStatus::Processing, &event)
+        .transition_order(
+            order.id,
+            OrderStatus::Pending,
+            OrderStatus::Processing,
+            &event,
+        )
         .await
         .expect("transition");
     assert_eq!(moved.status, OrderStatus::Processing);
-    assert_eq!(moved.updated_at, event.occurred_at, "updated_at is the event's time");
+    assert_eq!(
+        moved.updated_at, event.occurred_at,
+        "updated_at is the event's time"
+    );
     assert_eq!(store.get_order(order.id).await.expect("get"), Some(moved));
     let history = store.order_history(order.id).await.expect("history");
     let types: Vec<_> = history.iter().map(|e| e.event_type.clone()).collect();
-    assert_eq!(types, [EventType::ORDER_CREATED, EventType::ORDER_VALIDATED], "oldest first");
+    assert_eq!(
+        types,
+        [EventType::ORDER_CREATED, EventType::ORDER_VALIDATED],
+        "oldest first"
+    );
 }
 
 pub async fn a_transition_from_the_wrong_status_changes_nothing(store: Arc<dyn Store>) {
@@ -160,15 +227,38 @@ pub async fn a_transition_from_the_wrong_status_changes_nothing(store: Arc<dyn S
     let order = stored_order(store.as_ref(), &alice, 0).await;
     let event = event_for(&order, EventType::ORDER_CONFIRMED, 10);
     let result = store
-        .transition_order(order.id, OrderStatus::Processing, OrderStatus::Confirmed, &event)
+        .transition_order(
+            order.id,
+            OrderStatus::Processing,
+            OrderStatus::Confirmed,
+            &event,
+        )
         .await;
     assert!(
-        matches!(result, Err(StoreError::StatusConflict { actual: OrderStatus::Pending, expected: OrderStatus::Processing, .. })),
+        matches!(
+            result,
+            Err(StoreError::StatusConflict {
+                actual: OrderStatus::Pending,
+                expected: OrderStatus::Processing,
+                ..
+            })
+        ),
         "got {result:?}"
     );
-    assert_eq!(store.get_order(order.id).await.expect("get"), Some(order.clone()));
-    assert_eq!(store.order_history(order.id).await.expect("history").len(), 1, "no event");
-    assert_eq!(store.outbox_pending(100).await.expect("outbox").len(), 1, "no outbox entry");
+    assert_eq!(
+        store.get_order(order.id).await.expect("get"),
+        Some(order.clone())
+    );
+    assert_eq!(
+        store.order_history(order.id).await.expect("history").len(),
+        1,
+        "no event"
+    );
+    assert_eq!(
+        store.outbox_pending(100).await.expect("outbox").len(),
+        1,
+        "no outbox entry"
+    );
 }
 
 pub async fn a_transition_of_a_missing_order_is_not_found(store: Arc<dyn Store>) {
@@ -181,12 +271,21 @@ pub async fn a_transition_of_a_missing_order_is_not_found(store: Arc<dyn Store>)
             &event_for(&ghost, EventType::ORDER_VALIDATED, 1),
         )
         .await;
-    assert!(matches!(result, Err(StoreError::OrderNotFound(id)) if id == ghost.id), "got {result:?}");
+    assert!(
+        matches!(result, Err(StoreError::OrderNotFound(id)) if id == ghost.id),
+        "got {result:?}"
+    );
 }
 
 pub async fn reserving_takes_stock_and_records_the_reservation(store: Arc<dyn Store>) {
-    store.put_inventory(&product("SKU-A", 10)).await.expect("put");
-    store.put_inventory(&product("SKU-B", 5)).await.expect("put");
+    store
+        .put_inventory(&product("SKU-A", 10))
+        .await
+        .expect("put");
+    store
+        .put_inventory(&product("SKU-B", 5))
+        .await
+        .expect("put");
     let order = stored_order(store.as_ref(), &user("alice"), 0).await;
     let event = event_for(&order, EventType::INVENTORY_RESERVED, 1);
     let outcome = store
@@ -195,14 +294,24 @@ pub async fn reserving_takes_stock_and_records_the_reservation(store: Arc<dyn St
         .expect("reserve");
     assert_eq!(outcome, ReserveOutcome::Reserved);
     assert_eq!(stock_of(store.as_ref(), "SKU-A").await, 7);
-    assert_eq!(stock_of(store.as_ref(), "SKU-B").await, 0, "stock may reach exactly zero");
+    assert_eq!(
+        stock_of(store.as_ref(), "SKU-B").await,
+        0,
+        "stock may reach exactly zero"
+    );
     let history = store.order_history(order.id).await.expect("history");
     assert_eq!(history.last().map(|e| e.id), Some(event.id));
 }
 
 pub async fn a_reservation_is_all_or_nothing(store: Arc<dyn Store>) {
-    store.put_inventory(&product("SKU-A", 10)).await.expect("put");
-    store.put_inventory(&product("SKU-B", 2)).await.expect("put");
+    store
+        .put_inventory(&product("SKU-A", 10))
+        .await
+        .expect("put");
+    store
+        .put_inventory(&product("SKU-B", 2))
+        .await
+        .expect("put");
     let order = stored_order(store.as_ref(), &user("alice"), 0).await;
     let event = event_for(&order, EventType::INVENTORY_RESERVED, 1);
     let result = store
@@ -212,58 +321,122 @@ pub async fn a_reservation_is_all_or_nothing(store: Arc<dyn Store>) {
         matches!(&result, Err(StoreError::InsufficientStock { sku, requested: 3, available: 2 }) if sku.as_str() == "SKU-B"),
         "got {result:?}"
     );
-    assert_eq!(stock_of(store.as_ref(), "SKU-A").await, 10, "the satisfiable line was not taken");
-    assert_eq!(store.order_history(order.id).await.expect("history").len(), 1, "no event");
+    assert_eq!(
+        stock_of(store.as_ref(), "SKU-A").await,
+        10,
+        "the satisfiable line was not taken"
+    );
+    assert_eq!(
+        store.order_history(order.id).await.expect("history").len(),
+        1,
+        "no event"
+    );
     let released = store
-        .release_stock(order.id, &event_for(&order, EventType::INVENTORY_RELEASED, 2))
+        .release_stock(
+            order.id,
+            &event_for(&order, EventType::INVENTORY_RELEASED, 2),
+        )
         .await
         .expect("release");
-    assert_eq!(released, ReleaseOutcome::NothingReserved, "a failed reservation holds nothing");
+    assert_eq!(
+        released,
+        ReleaseOutcome::NothingReserved,
+        "a failed reservation holds nothing"
+    );
 }
 
 pub async fn reserving_twice_for_one_order_changes_nothing(store: Arc<dyn Store>) {
-    store.put_inventory(&product("SKU-A", 10)).await.expect("put");
+    store
+        .put_inventory(&product("SKU-A", 10))
+        .await
+        .expect("put");
     let order = stored_order(store.as_ref(), &user("alice"), 0).await;
     let first = event_for(&order, EventType::INVENTORY_RESERVED, 1);
-    store.reserve_stock(order.id, &[line("SKU-A", 4)], &first).await.expect("reserve");
+    store
+        .reserve_stock(order.id, &[line("SKU-A", 4)], &first)
+        .await
+        .expect("reserve");
     let retry = event_for(&order, EventType::INVENTORY_RESERVED, 2);
-    let outcome = store.reserve_stock(order.id, &[line("SKU-A", 4)], &retry).await.expect("retry");
+    let outcome = store
+        .reserve_stock(order.id, &[line("SKU-A", 4)], &retry)
+        .await
+        .expect("retry");
     assert_eq!(outcome, ReserveOutcome::AlreadyReserved);
-    assert_eq!(stock_of(store.as_ref(), "SKU-A").await, 6, "stock taken once");
-    assert_eq!(store.order_history(order.id).await.expect("history").len(), 2, "one reservation event");
+    assert_eq!(
+        stock_of(store.as_ref(), "SKU-A").await,
+        6,
+        "stock taken once"
+    );
+    assert_eq!(
+        store.order_history(order.id).await.expect("history").len(),
+        2,
+        "one reservation event"
+    );
 }
 
 pub async fn reserving_an_unknown_sku_is_refused(store: Arc<dyn Store>) {
     let order = stored_order(store.as_ref(), &user("alice"), 0).await;
     let result = store
-        .reserve_stock(order.id, &[line("SKU-GHOST", 1)], &event_for(&order, EventType::INVENTORY_RESERVED, 1))
+        .reserve_stock(
+            order.id,
+            &[line("SKU-GHOST", 1)],
+            &event_for(&order, EventType::INVENTORY_RESERVED, 1),
+        )
         .await;
-    assert!(matches!(&result, Err(StoreError::UnknownSku(sku)) if sku.as_str() == "SKU-GHOST"), "got {result:?}");
+    assert!(
+        matches!(&result, Err(StoreError::UnknownSku(sku)) if sku.as_str() == "SKU-GHOST"),
+        "got {result:?}"
+    );
 }
 
 pub async fn releasing_restores_the_reserved_stock_exactly_once(store: Arc<dyn Store>) {
-    store.put_inventory(&product("SKU-A", 10)).await.expect("put");
+    store
+        .put_inventory(&product("SKU-A", 10))
+        .await
+        .expect("put");
     let order = stored_order(store.as_ref(), &user("alice"), 0).await;
     store
-        .reserve_stock(order.id, &[line("SKU-A", 4)], &event_for(&order, EventType::INVENTORY_RESERVED, 1))
+        .reserve_stock(
+            order.id,
+            &[line("SKU-A", 4)],
+            &event_for(&order, EventType::INVENTORY_RESERVED, 1),
+        )
         .await
         .expect("reserve");
     let release = event_for(&order, EventType::INVENTORY_RELEASED, 2);
-    let outcome = store.release_stock(order.id, &release).await.expect("release");
+    let outcome = store
+        .release_stock(order.id, &release)
+        .await
+        .expect("release");
     assert_eq!(outcome, ReleaseOutcome::Released(vec![line("SKU-A", 4)]));
     assert_eq!(stock_of(store.as_ref(), "SKU-A").await, 10);
 
     let again = store
-        .release_stock(order.id, &event_for(&order, EventType::INVENTORY_RELEASED, 3))
+        .release_stock(
+            order.id,
+            &event_for(&order, EventType::INVENTORY_RELEASED, 3),
+        )
         .await
         .expect("second release");
     assert_eq!(again, ReleaseOutcome::NothingReserved);
-    assert_eq!(stock_of(store.as_ref(), "SKU-A").await, 10, "released once only");
+    assert_eq!(
+        stock_of(store.as_ref(), "SKU-A").await,
+        10,
+        "released once only"
+    );
     let reserve_after = store
-        .reserve_stock(order.id, &[line("SKU-A", 4)], &event_for(&order, EventType::INVENTORY_RESERVED, 4))
+        .reserve_stock(
+            order.id,
+            &[line("SKU-A", 4)],
+            &event_for(&order, EventType::INVENTORY_RESERVED, 4),
+        )
         .await
         .expect("late retry");
-    assert_eq!(reserve_after, ReserveOutcome::AlreadyReserved, "a late retry cannot re-reserve");
+    assert_eq!(
+        reserve_after,
+        ReserveOutcome::AlreadyReserved,
+        "a late retry cannot re-reserve"
+    );
     assert_eq!(stock_of(store.as_ref(), "SKU-A").await, 10);
     let history = store.order_history(order.id).await.expect("history");
     assert_eq!(history.len(), 3, "created, reserved, released");
@@ -272,17 +445,27 @@ pub async fn releasing_restores_the_reserved_stock_exactly_once(store: Arc<dyn S
 pub async fn releasing_without_a_reservation_changes_nothing(store: Arc<dyn Store>) {
     let order = stored_order(store.as_ref(), &user("alice"), 0).await;
     let outcome = store
-        .release_stock(order.id, &event_for(&order, EventType::INVENTORY_RELEASED, 1))
+        .release_stock(
+            order.id,
+            &event_for(&order, EventType::INVENTORY_RELEASED, 1),
+        )
         .await
         .expect("release");
     assert_eq!(outcome, ReleaseOutcome::NothingReserved);
-    assert_eq!(store.order_history(order.id).await.expect("history").len(), 1, "no event");
+    assert_eq!(
+        store.order_history(order.id).await.expect("history").len(),
+        1,
+        "no event"
+    );
 }
 
 pub async fn concurrent_reservations_never_oversell(store: Arc<dyn Store>) {
     const STOCK: u32 = 10;
     const BUYERS: usize = 40;
-    store.put_inventory(&product("SKU-HOT", STOCK)).await.expect("put");
+    store
+        .put_inventory(&product("SKU-HOT", STOCK))
+        .await
+        .expect("put");
     let alice = user("alice");
     let mut orders = Vec::new();
     for offset in 0..BUYERS {
@@ -293,7 +476,9 @@ pub async fn concurrent_reservations_never_oversell(store: Arc<dyn Store>) {
         let order = order.clone();
         tokio::spawn(async move {
             let event = event_for(&order, EventType::INVENTORY_RESERVED, 100);
-            store.reserve_stock(order.id, &[line("SKU-HOT", 1)], &event).await
+            store
+                .reserve_stock(order.id, &[line("SKU-HOT", 1)], &event)
+                .await
         })
     });
     let mut reserved = 0;
@@ -325,14 +510,21 @@ pub async fn the_recent_feed_is_the_users_newest_events(store: Arc<dyn Store>) {
     stored_order(store.as_ref(), &bob, 1).await;
     for offset in 1..=5 {
         store
-            .append_event(&event_for(&order, EventType::RECEIPT_GENERATED, offset * 10))
+            .append_event(&event_for(
+                &order,
+                EventType::RECEIPT_GENERATED,
+                offset * 10,
+            ))
             .await
             .expect("append");
     }
     let feed = store.recent_events(&alice, 3).await.expect("feed");
     let times: Vec<_> = feed.iter().map(|e| e.occurred_at).collect();
     assert_eq!(times, [at(50), at(40), at(30)], "newest first, limited");
-    assert!(feed.iter().all(|e| e.user_id.as_ref() == Some(&alice)), "alice's events only");
+    assert!(
+        feed.iter().all(|e| e.user_id.as_ref() == Some(&alice)),
+        "alice's events only"
+    );
     let all = store.recent_events(&alice, 1_000).await.expect("feed");
     assert_eq!(all.len(), 6, "limit is clamped, not an error");
 }
@@ -346,8 +538,15 @@ pub async fn inventory_round_trips(store: Arc<dyn Store>) {
     replaced.unit_price_minor = 5;
     store.put_inventory(&replaced).await.expect("replace");
     let listed = store.list_inventory().await.expect("list");
-    assert_eq!(listed, vec![replaced.clone(), items[0].clone()], "sorted by SKU");
-    let mut some = store.get_inventory(&[sku("SKU-A"), sku("SKU-NONE")]).await.expect("get");
+    assert_eq!(
+        listed,
+        vec![replaced.clone(), items[0].clone()],
+        "sorted by SKU"
+    );
+    let mut some = store
+        .get_inventory(&[sku("SKU-A"), sku("SKU-NONE")])
+        .await
+        .expect("get");
     some.sort_by(|a, b| a.sku.cmp(&b.sku));
     assert_eq!(some, vec![replaced], "missing SKUs are left out");
 }
@@ -359,37 +558,79 @@ pub async fn webhooks_are_created_listed_and_deleted_by_their_owner(store: Arc<d
     for hook in [&first, &second, &webhook(&bob, "https://b.example.com", 2)] {
         store.create_webhook(hook).await.expect("create");
     }
-    assert_eq!(store.list_webhooks(&alice).await.expect("list"), vec![first.clone(), second.clone()]);
+    assert_eq!(
+        store.list_webhooks(&alice).await.expect("list"),
+        vec![first.clone(), second.clone()]
+    );
     let stolen = store.delete_webhook(&bob, first.id).await;
-    assert!(matches!(stolen, Err(StoreError::WebhookNotFound(id)) if id == first.id), "got {stolen:?}");
-    store.delete_webhook(&alice, first.id).await.expect("delete");
-    assert_eq!(store.list_webhooks(&alice).await.expect("list"), vec![second]);
+    assert!(
+        matches!(stolen, Err(StoreError::WebhookNotFound(id)) if id == first.id),
+        "got {stolen:?}"
+    );
+    store
+        .delete_webhook(&alice, first.id)
+        .await
+        .expect("delete");
+    assert_eq!(
+        store.list_webhooks(&alice).await.expect("list"),
+        vec![second]
+    );
     let twice = store.delete_webhook(&alice, first.id).await;
-    assert!(matches!(twice, Err(StoreError::WebhookNotFound(_))), "got {twice:?}");
+    assert!(
+        matches!(twice, Err(StoreError::WebhookNotFound(_))),
+        "got {twice:?}"
+    );
 }
 
 pub async fn a_receipt_is_attached_with_its_event(store: Arc<dyn Store>) {
     let order = stored_order(store.as_ref(), &user("alice"), 0).await;
     let event = event_for(&order, EventType::RECEIPT_GENERATED, 1);
-    store.attach_receipt(order.id, "receipts/abc.pdf", &event).await.expect("attach");
-    let read = store.get_order(order.id).await.expect("get").expect("exists");
+    store
+        .attach_receipt(order.id, "receipts/abc.pdf", &event)
+        .await
+        .expect("attach");
+    let read = store
+        .get_order(order.id)
+        .await
+        .expect("get")
+        .expect("exists");
     assert_eq!(read.receipt_key.as_deref(), Some("receipts/abc.pdf"));
     assert_eq!(read.status, order.status, "nothing else changed");
-    assert_eq!(store.order_history(order.id).await.expect("history").last(), Some(&event));
+    assert_eq!(
+        store.order_history(order.id).await.expect("history").last(),
+        Some(&event)
+    );
     let ghost = crate::fixtures::order(&user("alice"), 0);
-    let missing = store.attach_receipt(ghost.id, "x.pdf", &created_event(&ghost)).await;
-    assert!(matches!(missing, Err(StoreError::OrderNotFound(_))), "got {missing:?}");
+    let missing = store
+        .attach_receipt(ghost.id, "x.pdf", &created_event(&ghost))
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::OrderNotFound(_))),
+        "got {missing:?}"
+    );
 }
 
 pub async fn the_outbox_holds_every_event_until_it_is_published(store: Arc<dyn Store>) {
-    store.put_inventory(&product("SKU-A", 5)).await.expect("put");
+    store
+        .put_inventory(&product("SKU-A", 5))
+        .await
+        .expect("put");
     let order = stored_order(store.as_ref(), &user("alice"), 0).await;
     store
-        .reserve_stock(order.id, &[line("SKU-A", 1)], &event_for(&order, EventType::INVENTORY_RESERVED, 1))
+        .reserve_stock(
+            order.id,
+            &[line("SKU-A", 1)],
+            &event_for(&order, EventType::INVENTORY_RESERVED, 1),
+        )
         .await
         .expect("reserve");
     store
-        .transition_order(order.id, OrderStatus::Pending, OrderStatus::Processing, &event_for(&order, EventType::ORDER_VALIDATED, 2))
+        .transition_order(
+            order.id,
+            OrderStatus::Pending,
+            OrderStatus::Processing,
+            &event_for(&order, EventType::ORDER_VALIDATED, 2),
+        )
         .await
         .expect("transition");
     let pending = store.outbox_pending(100).await.expect("outbox");
@@ -398,14 +639,34 @@ pub async fn the_outbox_holds_every_event_until_it_is_published(store: Arc<dyn S
     let history_ids: Vec<EventId> = history.iter().map(|e| e.id).collect();
     assert_eq!(pending_ids, history_ids, "every event, oldest first");
 
-    store.mark_published(&pending_ids[..2]).await.expect("publish");
-    store.mark_published(&[EventId::generate()]).await.expect("unknown ids are ignored");
-    let rest: Vec<EventId> = store.outbox_pending(100).await.expect("outbox").iter().map(|e| e.id).collect();
+    store
+        .mark_published(&pending_ids[..2])
+        .await
+        .expect("publish");
+    store
+        .mark_published(&[EventId::generate()])
+        .await
+        .expect("unknown ids are ignored");
+    let rest: Vec<EventId> = store
+        .outbox_pending(100)
+        .await
+        .expect("outbox")
+        .iter()
+        .map(|e| e.id)
+        .collect();
     assert_eq!(rest, pending_ids[2..].to_vec());
-    assert_eq!(store.outbox_pending(1).await.expect("outbox").len(), 1, "limit respected");
+    assert_eq!(
+        store.outbox_pending(1).await.expect("outbox").len(),
+        1,
+        "limit respected"
+    );
     let unique: HashSet<EventId> = history_ids.iter().copied().collect();
     assert_eq!(unique.len(), 3);
-    assert_eq!(store.order_history(order.id).await.expect("history").len(), 3, "history keeps published events");
+    assert_eq!(
+        store.order_history(order.id).await.expect("history").len(),
+        3,
+        "history keeps published events"
+    );
 }
 
 async fn stock_of(store: &dyn Store, name: &str) -> u32 {
