@@ -29,6 +29,8 @@ pub enum Unscoped {
     EcrAuthorizationToken,
     /// The CloudWatch Logs "vended logs" delivery APIs that Step Functions logging needs.
     LogDelivery,
+    /// Registering and reading ECS task definitions (a hot-swapped image is a new revision).
+    EcsTaskDefinitions,
 }
 
 impl Unscoped {
@@ -51,6 +53,9 @@ impl Unscoped {
                 "logs:PutResourcePolicy",
                 "logs:UpdateLogDelivery",
             ],
+            Self::EcsTaskDefinitions => {
+                &["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"]
+            }
         }
     }
 }

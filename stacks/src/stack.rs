@@ -142,6 +142,11 @@ pub enum ConditionExpr {
 }
 
 impl ConditionExpr {
+    /// Another condition of the same stack.
+    pub fn holds(condition: &Condition) -> Self {
+        Self::Condition(condition.target.clone())
+    }
+
     pub fn equals<T: Serialize>(left: Value<T>, right: Value<T>) -> Self {
         Self::Equals(left.to_expr(), right.to_expr())
     }
@@ -176,6 +181,8 @@ impl std::ops::Not for ConditionExpr {
 pub struct Output {
     pub description: String,
     pub value: Expr,
+    /// Present only when this condition holds (the value may name conditional resources).
+    pub condition: Option<Condition>,
 }
 
 /// Something the deployer builds and uploads, and the parameter its location fills.
@@ -275,6 +282,25 @@ impl Stack {
             Output {
                 description: description.to_owned(),
                 value: value.to_expr(),
+                condition: None,
+            },
+        ));
+    }
+
+    /// An output that exists only when `condition` holds.
+    pub fn output_when(
+        &mut self,
+        name: &str,
+        description: &str,
+        value: Value<String>,
+        condition: &Condition,
+    ) {
+        self.outputs.push((
+            name.to_owned(),
+            Output {
+                description: description.to_owned(),
+                value: value.to_expr(),
+                condition: Some(condition.clone()),
             },
         ));
     }

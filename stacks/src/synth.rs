@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, json};
 
 use crate::error::SynthError;
+use crate::handle::Condition;
 use crate::order::deploy_order;
 use crate::stack::{Asset, Stack};
 use crate::value::{CONDITION_MARKER, GET_ATT_MARKER, IF_MARKER, Json, REF_MARKER};
@@ -257,6 +258,12 @@ impl Symbols {
     }
 }
 
+/// The template name of `condition`, checked to belong to the stack being rendered.
+fn condition_name(resolver: &mut Resolver<'_>, condition: &Condition) -> Result<Json, SynthError> {
+    let marker = json!({ CONDITION_MARKER: [condition.target.stack, condition.target.logical_id] });
+    Ok(resolver.resolve(marker)?["Condition"].clone())
+}
+
 fn render(stack: &Stack, resolver: &mut Resolver<'_>) -> Result<Map<String, Json>, SynthError> {
     let mut body = Map::new();
     body.insert("AWSTemplateFormatVersion".into(), json!("2010-09-09"));
@@ -324,10 +331,7 @@ fn render(stack: &Stack, resolver: &mut Resolver<'_>) -> Result<Map<String, Json
             resource.insert("UpdateReplacePolicy".into(), json!(policy));
         }
         if let Some(condition) = &options.condition {
-            let marker =
-                json!({ CONDITION_MARKER: [condition.target.stack, condition.target.logical_id] });
-            let resolved = resolver.resolve(marker)?;
-            resource.insert("Condition".into(), resolved["Condition"].clone());
+            resource.insert("Condition".into(), condition_name(resolver, condition)?);
         }
         resources.insert(entry.logical_id.clone(), Json::Object(resource));
     }
@@ -335,13 +339,14 @@ fn render(stack: &Stack, resolver: &mut Resolver<'_>) -> Result<Map<String, Json
     if !stack.outputs.is_empty() {
         let mut outputs = Map::new();
         for (name, output) in &stack.outputs {
-            outputs.insert(
-                name.clone(),
-                json!({
-                    "Description": output.description,
-                    "Value": resolver.resolve(output.value.to_json())?,
-                }),
-            );
+            let mut rendered = json!({
+                "Description": output.description,
+                "Value": resolver.resolve(output.value.to_json())?,
+            });
+            if let Some(condition) = &output.condition {
+                rendered["Condition"] = condition_name(resolver, condition)?;
+            }
+            outputs.insert(name.clone(), rendered);
         }
         body.insert("Outputs".into(), Json::Object(outputs));
     }

@@ -232,7 +232,7 @@ fn every_dead_letter_queue_the_api_and_the_saga_have_an_alarm_that_notifies_the_
     let assembly = dev();
     let template = template(&assembly, "observability");
     let alarms = resources_of_type(template, "AWS::CloudWatch::Alarm");
-    assert_eq!(alarms.len(), queues().len() + 2);
+    assert_eq!(alarms.len(), queues().len() + 3);
     let metrics: Vec<&str> = alarms
         .iter()
         .map(|(_, a)| a["Properties"]["MetricName"].as_str().unwrap())
@@ -247,6 +247,11 @@ fn every_dead_letter_queue_the_api_and_the_saga_have_an_alarm_that_notifies_the_
     assert!(
         metrics.contains(&"HTTPCode_Target_5XX_Count") && metrics.contains(&"ExecutionsFailed")
     );
+    let latency = alarms
+        .iter()
+        .find(|(_, a)| a["Properties"]["MetricName"] == "TargetResponseTime")
+        .expect("a latency alarm");
+    assert_eq!(latency.1["Properties"]["ExtendedStatistic"], "p99");
     for (id, alarm) in alarms {
         assert_eq!(
             alarm["Properties"]["AlarmActions"],
@@ -306,5 +311,125 @@ fn stacks_deploy_after_the_stacks_they_use() {
             position(used) < position(user),
             "{user} must deploy after {used}"
         );
+    }
+}
+
+#[test]
+fn deploy_access_creates_nothing_until_a_repository_is_named() {
+    let assembly = dev();
+    let template = template(&assembly, "deploy-access");
+    assert_eq!(template["Parameters"]["GitHubRepository"]["Default"], "");
+    for (id, resource) in template["Resources"].as_object().unwrap() {
+        assert!(
+            resource["Condition"] == "HasGitHubRepository"
+                || resource["Condition"] == "CreatesOidcProvider",
+            "{id} exists without a repository"
+        );
+    }
+}
+
+#[test]
+fn only_the_named_repositorys_main_branch_may_assume_the_deploy_role() {
+    let assembly = dev();
+    let template = template(&assembly, "deploy-access");
+    let trust = &template["Resources"]["GitHubDeployRole"]["Properties"]["AssumeRolePolicyDocument"]
+        ["Statement"][0];
+    assert_eq!(trust["Action"], "sts:AssumeRoleWithWebIdentity");
+    assert_eq!(
+        trust["Condition"]["StringEquals"]["token.actions.githubusercontent.com:aud"],
+        "sts.amazonaws.com"
+    );
+    assert_eq!(
+        trust["Condition"]["StringLike"]["token.actions.githubusercontent.com:sub"],
+        json!({ "Fn::Sub": "repo:${GitHubRepository}:ref:refs/heads/main" })
+    );
+}
+
+#[test]
+fn the_deploy_role_drives_deployments_but_creates_no_resource_itself() {
+    let assembly = dev();
+    let template = template(&assembly, "deploy-access");
+    let statements = template["Resources"]["GitHubDeployRole"]["Properties"]["Policies"][0]
+        ["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap();
+    // Creating the platform's resources is CloudFormation's job under the execution role.
+    let allowed_services = [
+        "cloudformation",
+        "cloudfront",
+        "ecr",
+        "ecs",
+        "iam",
+        "lambda",
+        "s3",
+    ];
+    for statement in statements {
+        for action in statement["Action"].as_array().unwrap() {
+            let action = action.as_str().unwrap();
+            let (service, verb) = action.split_once(':').unwrap();
+            assert!(allowed_services.contains(&service), "{action}");
+            assert!(
+                !verb.starts_with("Create")
+                    || verb == "CreateChangeSet"
+                    || verb == "CreateInvalidation",
+                "{action}"
+            );
+            if service == "iam" {
+                assert_eq!(verb, "PassRole");
+            }
+        }
+    }
+    let execution = &template["Resources"]["CloudFormationExecutionRole"]["Properties"];
+    assert_eq!(
+        execution["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"],
+        "cloudformation.amazonaws.com"
+    );
+}
+
+#[test]
+fn every_queue_with_a_dead_letter_queue_has_an_alarm_on_it_and_every_alarm_has_an_action() {
+    for stage in [Stage::Dev, Stage::Prod] {
+        let assembly = platform::synth(&Config::for_stage(stage)).unwrap();
+        let prefix = Config::for_stage(stage).prefix();
+        let alarms: Vec<(&String, &Json)> = assembly
+            .stacks
+            .iter()
+            .flat_map(|stack| resources_of_type(&stack.template, "AWS::CloudWatch::Alarm"))
+            .collect();
+        for (id, alarm) in &alarms {
+            let actions = alarm["Properties"]["AlarmActions"].as_array();
+            assert!(
+                actions.is_some_and(|a| !a.is_empty()),
+                "{id} notifies no one"
+            );
+        }
+        let mut queues_with_dlq = 0;
+        for stack in &assembly.stacks {
+            for (id, queue) in resources_of_type(&stack.template, "AWS::SQS::Queue") {
+                let Some(redrive) = queue["Properties"].get("RedrivePolicy") else {
+                    continue;
+                };
+                let dlq = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+                    .as_str()
+                    .unwrap();
+                // The observability stack reads the DLQ through its automatic export.
+                let export = format!(
+                    "{prefix}-{}:{dlq}-Arn",
+                    stack.name.trim_start_matches(&format!("{prefix}-"))
+                );
+                let watched = alarms.iter().any(|(_, alarm)| {
+                    alarm["Properties"]["Dimensions"]
+                        .to_string()
+                        .contains(&export)
+                });
+                assert!(
+                    watched,
+                    "{}/{id}: no alarm watches its DLQ {dlq}",
+                    stack.name
+                );
+                queues_with_dlq += 1;
+            }
+        }
+        assert_eq!(queues_with_dlq, queues().len());
     }
 }

@@ -139,6 +139,15 @@ impl Bucket {
     pub fn grant_write(&self, grants: &mut Grants) {
         grants.allow(&["s3:PutObject"], vec![self.objects()]);
     }
+
+    /// What a deployer needs to make the bucket's content match a local directory.
+    pub fn grant_sync(&self, grants: &mut Grants) {
+        grants.allow(&["s3:ListBucket"], vec![self.handle.arn()]);
+        grants.allow(
+            &["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            vec![self.objects()],
+        );
+    }
 }
 
 /// Writing to a log group (the group exists: nothing may create it).

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod components;
 pub mod data;
+pub mod deploy_access;
 pub mod frontend;
 pub mod functions;
 pub mod messaging;
@@ -115,6 +116,14 @@ pub fn app(config: &Config) -> App {
             auth: &auth.outputs,
         },
     );
+    let deploy_access = deploy_access::stack(
+        &app,
+        config,
+        &deploy_access::Uses {
+            assets: &bootstrap.outputs,
+            frontend: &frontend.outputs,
+        },
+    );
     let observability = observability::stack(
         &app,
         config,
@@ -135,6 +144,7 @@ pub fn app(config: &Config) -> App {
         api.stack,
         frontend.stack,
         observability.stack,
+        deploy_access.stack,
     ] {
         app.add(built);
     }

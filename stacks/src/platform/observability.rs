@@ -22,32 +22,48 @@ pub struct Outputs {
     pub topic: Handle<sns::Topic>,
 }
 
-/// One alarm: `metric` of `namespace` with one dimension, summed over five minutes, at or above
-/// `threshold`.
+/// The API's p99 response time, in seconds, above which users notice.
+const API_P99_SECONDS: f64 = 1.0;
+
+/// How an alarm aggregates its metric over each period.
+enum Statistic {
+    /// `Sum`, `Maximum`, ...
+    Simple(&'static str),
+    /// A percentile such as `p99` (CloudFormation's `ExtendedStatistic`).
+    Percentile(&'static str),
+}
+
+/// One alarm: `metric` of `namespace` with one dimension, aggregated over five-minute periods,
+/// at or above `threshold` for `periods` periods in a row.
 struct AlarmSpec {
     id: String,
     description: String,
     namespace: &'static str,
     metric: &'static str,
-    statistic: &'static str,
+    statistic: Statistic,
     dimension: (&'static str, Value<String>),
     threshold: f64,
+    periods: u32,
 }
 
 fn add_alarm(stack: &mut Stack, topic: &Handle<sns::Topic>, spec: AlarmSpec) {
+    let alarm = cloudwatch::Alarm::new()
+        .alarm_description(spec.description)
+        .namespace(spec.namespace)
+        .metric_name(spec.metric)
+        .dimensions(vec![alarm::Dimension::new(
+            spec.dimension.0,
+            spec.dimension.1,
+        )]);
+    let alarm = match spec.statistic {
+        Statistic::Simple(statistic) => alarm.statistic(statistic),
+        Statistic::Percentile(percentile) => alarm.extended_statistic(percentile),
+    };
     stack.add(
         &spec.id,
-        cloudwatch::Alarm::new()
-            .alarm_description(spec.description)
-            .namespace(spec.namespace)
-            .metric_name(spec.metric)
-            .dimensions(vec![alarm::Dimension::new(
-                spec.dimension.0,
-                spec.dimension.1,
-            )])
-            .statistic(spec.statistic)
+        alarm
             .period(300)
-            .evaluation_periods(1)
+            .evaluation_periods(spec.periods)
             .threshold(spec.threshold)
             .comparison_operator("GreaterThanOrEqualToThreshold")
             // No data means no messages or no executions: healthy.
@@ -93,9 +109,10 @@ pub fn stack(app: &App, config: &Config, watches: &Watches<'_>) -> Built<Outputs
                 ),
                 namespace: "AWS/SQS",
                 metric: "ApproximateNumberOfMessagesVisible",
-                statistic: "Maximum",
+                statistic: Statistic::Simple("Maximum"),
                 dimension: ("QueueName", queue.dlq_name()),
                 threshold: 1.0,
+                periods: 1,
             },
         );
     }
@@ -108,9 +125,27 @@ pub fn stack(app: &App, config: &Config, watches: &Watches<'_>) -> Built<Outputs
             description: "The API answered with 5xx responses".to_owned(),
             namespace: "AWS/ApplicationELB",
             metric: "HTTPCode_Target_5XX_Count",
-            statistic: "Sum",
+            statistic: Statistic::Simple("Sum"),
             dimension: ("LoadBalancer", load_balancer.clone()),
             threshold: 5.0,
+            periods: 1,
+        },
+    );
+    add_alarm(
+        &mut stack,
+        &topic,
+        AlarmSpec {
+            id: "ApiLatencyAlarm".to_owned(),
+            description: format!(
+                "The API's p99 response time stayed above {API_P99_SECONDS} s for 15 minutes"
+            ),
+            namespace: "AWS/ApplicationELB",
+            metric: "TargetResponseTime",
+            statistic: Statistic::Percentile("p99"),
+            dimension: ("LoadBalancer", load_balancer.clone()),
+            threshold: API_P99_SECONDS,
+            // One slow period is a blip; three in a row is a trend worth a page.
+            periods: 3,
         },
     );
     let saga = watches.workflow.state_machine.reference();
@@ -123,9 +158,10 @@ pub fn stack(app: &App, config: &Config, watches: &Watches<'_>) -> Built<Outputs
                 .to_owned(),
             namespace: "AWS/States",
             metric: "ExecutionsFailed",
-            statistic: "Sum",
+            statistic: Statistic::Simple("Sum"),
             dimension: ("StateMachineArn", saga.clone()),
             threshold: 1.0,
+            periods: 1,
         },
     );
 
@@ -146,20 +182,24 @@ pub fn stack(app: &App, config: &Config, watches: &Watches<'_>) -> Built<Outputs
         .collect();
     let alb = body.value(load_balancer);
     let saga_arn = body.value(saga);
-    let widget = |x: u32, title: &str, metrics: serde_json::Value, stat: &str| {
+    // Three 8-wide widgets per row of the 24-column grid, in the order given.
+    let widget = |index: u32, title: &str, metrics: serde_json::Value, stat: &str| {
         json!({
-            "type": "metric", "x": x, "y": 0, "width": 8, "height": 6,
+            "type": "metric", "x": index % 3 * 8, "y": index / 3 * 6, "width": 8, "height": 6,
             "properties": { "title": title, "region": region, "stat": stat, "period": 300, "metrics": metrics },
         })
     };
     let dashboard = json!({
         "widgets": [
             widget(0, "Dead-letter queues", json!(dlq_metrics), "Maximum"),
-            widget(8, "API responses", json!([
+            widget(1, "API responses", json!([
                 ["AWS/ApplicationELB", "HTTPCode_Target_2XX_Count", "LoadBalancer", alb],
                 ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", alb],
             ]), "Sum"),
-            widget(16, "Order saga", json!([
+            widget(3, "API p99 response time (s)", json!([
+                ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", alb],
+            ]), "p99"),
+            widget(2, "Order saga", json!([
                 ["AWS/States", "ExecutionsSucceeded", "StateMachineArn", saga_arn],
                 ["AWS/States", "ExecutionsFailed", "StateMachineArn", saga_arn],
             ]), "Sum"),
