@@ -45,6 +45,7 @@ pub mod handlers;
 pub mod openapi;
 pub mod receipts;
 pub mod state;
+pub mod trace;
 
 pub use error::{ApiError, Problem};
 pub use receipts::{LocalReceiptLinks, ReceiptLinks, S3ReceiptLinks};
@@ -149,6 +150,10 @@ pub fn router(state: AppState) -> Router {
     let mut router = router
         .fallback(files::fallback)
         .method_not_allowed_fallback(files::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            trace::propagate,
+        ))
         .with_state(state);
     if let Some(cors) = cors {
         router = router.layer(cors);
@@ -214,6 +219,7 @@ fn request_span<B>(request: &Request<B>) -> Span {
         method = %request.method(),
         path = %request.uri().path(),
         user_id = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
         status = tracing::field::Empty,
         latency_ms = tracing::field::Empty,
     )

@@ -2,6 +2,7 @@
 //! outbox publishes to the bus.
 
 use crate::ids::{EventId, OrderId, UserId};
+use crate::trace::TraceContext;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::fmt;
@@ -95,6 +96,11 @@ pub struct Event {
     /// Event-specific data, e.g. the order lines or the decline reason.
     #[schema(value_type = Object)]
     pub detail: serde_json::Value,
+    /// The span that caused this event (W3C `traceparent`); work done because of the event
+    /// continues this trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "00-6745a1b2c3d4e5f6a7b8c9d0e1f2a3b4-1a2b3c4d5e6f7a8b-01")]
+    pub trace: Option<TraceContext>,
 }
 
 impl Event {
@@ -114,7 +120,14 @@ impl Event {
             user_id: Some(user_id),
             occurred_at: truncate_to_millis(at),
             detail,
+            trace: None,
         }
+    }
+
+    /// The same event, caused by the span `trace`.
+    pub fn caused_by(mut self, trace: Option<TraceContext>) -> Self {
+        self.trace = trace;
+        self
     }
 }
 

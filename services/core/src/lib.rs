@@ -15,6 +15,7 @@ pub mod orders;
 pub mod signature;
 pub mod store;
 pub mod table_schema;
+pub mod trace;
 pub mod validation;
 pub mod webhook;
 
@@ -24,4 +25,5 @@ pub use ids::{EventId, OrderId, Sku, UserId, WebhookId};
 pub use inventory::InventoryItem;
 pub use order::{Currency, Order, OrderItem, OrderStatus};
 pub use store::{Store, StoreError};
+pub use trace::TraceContext;
 pub use webhook::Webhook;

@@ -6,6 +6,7 @@ use crate::event::{Event, EventType};
 use crate::ids::{OrderId, UserId, WebhookId};
 use crate::order::{Order, OrderStatus};
 use crate::store::{CreateOutcome, IdempotencyClaim, Store, StoreError};
+use crate::trace::TraceContext;
 use crate::validation::{self, CreateOrderRequest, ValidationErrors};
 use crate::webhook::{self, UrlPolicy, Webhook, WebhookUrlError};
 use serde::{Deserialize, Serialize};
@@ -33,13 +34,15 @@ pub enum OrderError {
 }
 
 /// Validates and prices the request, then writes the order as PENDING with its `order.created`
-/// event. With an Idempotency-Key, a repeat of the same request returns the first order.
+/// event. With an Idempotency-Key, a repeat of the same request returns the first order. `trace`
+/// is the span of the request: the order's whole trace descends from it.
 pub async fn place_order(
     store: &dyn Store,
     clock: &dyn Clock,
     user: &UserId,
     request: &CreateOrderRequest,
     idempotency_key: Option<&str>,
+    trace: Option<TraceContext>,
 ) -> Result<CreateOutcome, OrderError> {
     let now = crate::event::truncate_to_millis(clock.now());
     let claim = idempotency_key
@@ -80,7 +83,8 @@ pub async fn place_order(
             "currency": order.currency,
             "total_minor": order.total_minor,
         }),
-    );
+    )
+    .caused_by(trace);
     Ok(store.create_order(&order, &created, claim.as_ref()).await?)
 }
 

@@ -306,6 +306,7 @@ pub fn dead_letter_event(letter: &DeadLetter) -> Option<Event> {
             "event_id": original.id,
             "event_type": original.event_type,
         }),
+        trace: original.trace,
     })
 }
 

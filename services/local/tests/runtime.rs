@@ -75,6 +75,7 @@ async fn order(store: &Arc<dyn Store>, user: &str) -> Order {
         &UserId(user.into()),
         &request,
         None,
+        None,
     )
     .await
     .unwrap()

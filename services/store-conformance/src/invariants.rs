@@ -144,9 +144,10 @@ where
                 let store = factory().await;
                 stocked(store.as_ref()).await;
                 let owner = user("prop");
-                let outcome = place_order(store.as_ref(), &SystemClock, &owner, &request, None)
-                    .await
-                    .expect("a valid order is accepted");
+                let outcome =
+                    place_order(store.as_ref(), &SystemClock, &owner, &request, None, None)
+                        .await
+                        .expect("a valid order is accepted");
                 let listed = store
                     .list_orders(&owner, 50, None)
                     .await
@@ -180,8 +181,22 @@ where
                 stocked(store.as_ref()).await;
                 let owner = user("prop");
                 let (first, second) = tokio::join!(
-                    place_order(store.as_ref(), &SystemClock, &owner, &request, Some(&key)),
-                    place_order(store.as_ref(), &SystemClock, &owner, &request, Some(&key)),
+                    place_order(
+                        store.as_ref(),
+                        &SystemClock,
+                        &owner,
+                        &request,
+                        Some(&key),
+                        None
+                    ),
+                    place_order(
+                        store.as_ref(),
+                        &SystemClock,
+                        &owner,
+                        &request,
+                        Some(&key),
+                        None
+                    ),
                 );
                 let (first, second) = (first.expect("first"), second.expect("second"));
                 prop_assert_eq!(first.order(), second.order());

@@ -426,6 +426,7 @@ mod tests {
             user_id: None,
             occurred_at: datetime!(2026-11-24 12:00:00 UTC),
             detail: serde_json::json!({}),
+            trace: None,
         };
         let item = event_item(&event).expect("item");
         assert_eq!(

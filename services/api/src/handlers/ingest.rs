@@ -4,6 +4,7 @@
 use crate::error::{ApiError, Problem};
 use crate::extract::{parse_json, require_json_content_type};
 use crate::state::AppState;
+use crate::trace::RequestTrace;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
@@ -75,6 +76,7 @@ pub async fn ingest(
 ) -> Result<(StatusCode, Json<IngestAccepted>), ApiError> {
     let config = state.config();
     let headers = request.headers().clone();
+    let trace = request.extensions().get::<RequestTrace>().map(|t| t.0);
     let body = Bytes::from_request(request, &()).await?;
     // Nothing about the body is looked at before the signature holds.
     let timestamp = signed_header(&headers, &TIMESTAMP_HEADER)?;
@@ -83,7 +85,7 @@ pub async fn ingest(
     signature::verify(&config.ingest_secret, timestamp, signature, &body, now)?;
     require_json_content_type(&headers)?;
     let request: IngestRequest = parse_json(&body)?;
-    let event = accept(&state, request, now).await?;
+    let event = accept(&state, request, now).await?.caused_by(trace);
     config.store.append_event(&event).await?;
     tracing::info!(event_id = %event.id, event_type = %event.event_type, "ingested an event");
     Ok((StatusCode::ACCEPTED, Json(IngestAccepted { id: event.id })))
@@ -142,5 +144,6 @@ async fn accept(
         user_id: Some(user),
         occurred_at: truncate_to_millis(now),
         detail: request.detail,
+        trace: None,
     })
 }

@@ -4,6 +4,8 @@ use super::page_limit;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, optional_header};
 use crate::state::AppState;
+use crate::trace::RequestTrace;
+use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -48,12 +50,21 @@ pub const DEFAULT_PAGE_SIZE: usize = 20;
 pub async fn create_order(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
+    Extension(RequestTrace(trace)): Extension<RequestTrace>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<CreateOrderRequest>,
 ) -> Result<Response, ApiError> {
     let config = state.config();
     let key = optional_header(&headers, &IDEMPOTENCY_KEY)?;
-    let outcome = place_order(&*config.store, &*config.clock, &user, &request, key).await?;
+    let outcome = place_order(
+        &*config.store,
+        &*config.clock,
+        &user,
+        &request,
+        key,
+        Some(trace),
+    )
+    .await?;
     let location = HeaderValue::try_from(format!("/api/orders/{}", outcome.order().id))
         .map_err(ApiError::internal)?;
     Ok(match outcome {

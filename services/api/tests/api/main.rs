@@ -12,4 +12,5 @@ mod openapi;
 mod orders;
 mod problems;
 mod serve;
+mod tracing;
 mod webhooks;

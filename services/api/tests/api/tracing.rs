@@ -1,0 +1,92 @@
+//! One trace per order: the request's trace reaches the events it writes.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use serde_json::json;
+
+use crate::common::{TestApp, token};
+
+const CALLER: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+fn order_request(extra: Option<(&str, &str)>) -> Request<Body> {
+    let mut request = Request::post("/api/orders")
+        .header(header::AUTHORIZATION, format!("Bearer {}", token("alice")))
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some((name, value)) = extra {
+        request = request.header(name, value);
+    }
+    request
+        .body(Body::from(
+            json!({"items": [{"sku": "KEYBOARD-01", "quantity": 1}]}).to_string(),
+        ))
+        .expect("request")
+}
+
+fn parts(traceparent: &str) -> (String, String) {
+    let fields: Vec<&str> = traceparent.split('-').collect();
+    (fields[1].to_owned(), fields[2].to_owned())
+}
+
+async fn created_event_trace(app: &TestApp, order_id: &str) -> String {
+    let history = app
+        .get(&format!("/api/orders/{order_id}"), &token("alice"))
+        .await
+        .json["history"]
+        .clone();
+    history[0]["trace"]
+        .as_str()
+        .expect("order.created names its cause")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_order_continues_the_callers_trace_in_a_span_of_its_own() {
+    let app = TestApp::new().await;
+    let reply = app.send(order_request(Some(("traceparent", CALLER)))).await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+
+    let answered = reply.headers["traceparent"].to_str().expect("ascii");
+    let (trace, span) = parts(answered);
+    assert_eq!(trace, "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_ne!(
+        span, "00f067aa0ba902b7",
+        "the API's own span, child of the caller's"
+    );
+    let recorded = created_event_trace(&app, reply.json["id"].as_str().expect("id")).await;
+    assert_eq!(
+        recorded, answered,
+        "order.created was caused by the request's span"
+    );
+}
+
+#[tokio::test]
+async fn a_load_balancers_xray_header_is_continued_too() {
+    let app = TestApp::new().await;
+    let reply = app
+        .send(order_request(Some((
+            "x-amzn-trace-id",
+            "Root=1-5759e988-bd862e3fe1be46a994272793",
+        ))))
+        .await;
+    let (trace, _) = parts(reply.headers["traceparent"].to_str().expect("ascii"));
+    assert_eq!(trace, "5759e988bd862e3fe1be46a994272793");
+}
+
+#[tokio::test]
+async fn without_a_caller_trace_each_order_starts_its_own() {
+    let app = TestApp::new().await;
+    let first = app.send(order_request(None)).await;
+    let second = app
+        .send(order_request(Some(("traceparent", "not a trace"))))
+        .await;
+    assert_eq!(
+        second.status,
+        StatusCode::CREATED,
+        "a bad header never fails a request"
+    );
+    let (first_trace, _) = parts(first.headers["traceparent"].to_str().expect("ascii"));
+    let (second_trace, _) = parts(second.headers["traceparent"].to_str().expect("ascii"));
+    assert_ne!(first_trace, second_trace);
+    let recorded = created_event_trace(&app, first.json["id"].as_str().expect("id")).await;
+    assert_eq!(parts(&recorded).0, first_trace);
+}
