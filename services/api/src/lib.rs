@@ -105,6 +105,13 @@ fn endpoints(config: &ApiConfig) -> Vec<(Method, &'static str, MethodRouter<AppS
         (Method::GET, "/api/events", get(feed::recent_events)),
         (Method::POST, "/webhooks/ingest", post(ingest::ingest)),
     ];
+    if config.spans.is_some() {
+        endpoints.push((
+            Method::GET,
+            "/api/orders/{id}/trace",
+            get(orders::get_trace),
+        ));
+    }
     if config.dev_issuer.is_some() {
         endpoints.push((Method::GET, "/.well-known/jwks.json", get(dev::jwks)));
         endpoints.push((Method::POST, "/dev/token", post(dev::dev_token)));

@@ -28,6 +28,7 @@ pub const BEARER_SCHEME: &str = "bearer";
         orders::list_orders,
         orders::get_order,
         orders::get_receipt,
+        orders::get_trace,
         webhooks::create_webhook,
         webhooks::list_webhooks,
         webhooks::delete_webhook,

@@ -3,6 +3,7 @@
 
 use crate::receipts::ReceiptLinks;
 use eventforge_auth::{DevIssuer, JwtVerifier};
+use eventforge_core::trace::SpanStore;
 use eventforge_core::webhook::UrlPolicy;
 use eventforge_core::{Clock, Store, SystemClock};
 use std::fmt;
@@ -36,6 +37,9 @@ pub struct ApiConfig {
     /// Empty: no CORS headers at all, which is right when the dashboard is served by the API
     /// itself or from the same origin.
     pub cors_allowed_origins: Vec<String>,
+    /// Where request spans are kept and order traces read (`cargo xtask dev`; on AWS X-Ray keeps
+    /// spans and this is `None`). Enables `GET /api/orders/{id}/trace`.
+    pub spans: Option<Arc<dyn SpanStore>>,
 }
 
 impl ApiConfig {
@@ -59,6 +63,7 @@ impl ApiConfig {
             dashboard_dir: None,
             runtime_config: None,
             cors_allowed_origins: Vec::new(),
+            spans: None,
         }
     }
 
@@ -97,6 +102,11 @@ impl ApiConfig {
         self
     }
 
+    pub fn with_span_store(mut self, spans: Arc<dyn SpanStore>) -> Self {
+        self.spans = Some(spans);
+        self
+    }
+
     /// What `/config.json` serves, if anything: the configured document, else the development
     /// one when a development issuer is present.
     pub fn dashboard_config(&self) -> Option<serde_json::Value> {
@@ -118,6 +128,7 @@ impl fmt::Debug for ApiConfig {
             .field("dev_issuer", &self.dev_issuer)
             .field("dashboard_dir", &self.dashboard_dir)
             .field("cors_allowed_origins", &self.cors_allowed_origins)
+            .field("keeps_spans", &self.spans.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -6,11 +6,15 @@
 //! and the processors continue the same trace. The response carries the request's span in
 //! `traceparent`, and the request's log lines carry the trace id.
 
-use axum::extract::{Request, State};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use eventforge_core::TraceContext;
+use eventforge_core::trace::{Span, SpanKind};
+use time::OffsetDateTime;
 
 use crate::state::AppState;
 
@@ -38,17 +42,48 @@ pub async fn propagate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let span = match incoming(request.headers()) {
+    let parent = incoming(request.headers());
+    let span = match parent {
         Some(parent) => parent.child(),
         None => TraceContext::new_root(state.config().clock.now()),
     };
     tracing::Span::current().record("trace_id", span.trace_id());
     request.extensions_mut().insert(RequestTrace(span));
+    let name = span_name(&request);
+    let (started_at, clock) = (OffsetDateTime::now_utc(), Instant::now());
     let mut response = next.run(request).await;
     if let Ok(value) = HeaderValue::from_str(&span.traceparent()) {
         response.headers_mut().insert(TRACEPARENT, value);
     }
+    if let (Some(spans), Some(name)) = (state.config().spans.clone(), name) {
+        let status = response.status();
+        let error = (status.is_client_error() || status.is_server_error())
+            .then(|| format!("HTTP {}", status.as_u16()));
+        let finished = Span::finished(
+            &span,
+            parent.as_ref(),
+            name,
+            SpanKind::Request,
+            started_at,
+            clock.elapsed(),
+            error,
+        );
+        // Keeping the span must not delay the response.
+        tokio::spawn(async move {
+            if let Err(error) = spans.record(&finished).await {
+                tracing::warn!(%error, "request span not kept");
+            }
+        });
+    }
     response
+}
+
+/// `POST /api/orders/{id}` style names for the API's own routes; files, health checks and
+/// unknown paths are not traced.
+fn span_name(request: &Request) -> Option<String> {
+    let route = request.extensions().get::<MatchedPath>()?.as_str();
+    (route.starts_with("/api/") || route.starts_with("/webhooks/"))
+        .then(|| format!("{} {route}", request.method()))
 }
 
 #[cfg(test)]

@@ -193,6 +193,75 @@ impl From<TraceContext> for String {
     }
 }
 
+/// One finished piece of work in a trace: an API request, a saga step, a processor's handling
+/// of one message. Locally spans are kept by a [`SpanStore`]; on AWS X-Ray keeps them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Span {
+    /// 32 hex digits.
+    pub trace_id: String,
+    /// 16 hex digits.
+    pub span_id: String,
+    /// The span that caused this one; none for a trace's first span.
+    pub parent_span_id: Option<String>,
+    /// What ran, e.g. `POST /api/orders`, `reserve-inventory`, `receipt-processor`.
+    pub name: String,
+    pub kind: SpanKind,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub started_at: OffsetDateTime,
+    pub duration_us: u64,
+    /// `None` when the work succeeded; otherwise what went wrong (an error type or status).
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SpanKind {
+    /// An HTTP request to the API.
+    Request,
+    /// A Task state of the saga invoking its function.
+    Step,
+    /// A queue consumer handling one message.
+    Consumer,
+}
+
+impl Span {
+    /// The span `context` (whose parent is `parent`), started at `started_at`, lasting `duration`.
+    pub fn finished(
+        context: &TraceContext,
+        parent: Option<&TraceContext>,
+        name: impl Into<String>,
+        kind: SpanKind,
+        started_at: OffsetDateTime,
+        duration: std::time::Duration,
+        error: Option<String>,
+    ) -> Self {
+        Self {
+            trace_id: context.trace_id(),
+            span_id: context.span_id(),
+            parent_span_id: parent.map(TraceContext::span_id),
+            name: name.into(),
+            kind,
+            started_at,
+            duration_us: u64::try_from(duration.as_micros()).unwrap_or(u64::MAX),
+            error,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the span store failed: {0}")]
+pub struct SpanStoreError(pub String);
+
+/// Where finished spans are kept and read back by trace.
+#[async_trait::async_trait]
+pub trait SpanStore: Send + Sync {
+    async fn record(&self, span: &Span) -> Result<(), SpanStoreError>;
+
+    /// Every span of `trace_id`, earliest first.
+    async fn trace(&self, trace_id: &str) -> Result<Vec<Span>, SpanStoreError>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

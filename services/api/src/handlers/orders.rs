@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, http::HeaderMap};
 use eventforge_core::orders::{order_of_user, place_order};
 use eventforge_core::store::{CreateOutcome, MAX_PAGE_SIZE};
+use eventforge_core::trace::Span as TraceSpan;
 use eventforge_core::validation::CreateOrderRequest;
 use eventforge_core::{Event, Order, OrderId};
 use serde::{Deserialize, Serialize};
@@ -166,6 +167,47 @@ pub async fn get_order(
 ) -> Result<Json<OrderDetail>, ApiError> {
     let (order, history) = order_of_user(&*state.config().store, &user, id).await?;
     Ok(Json(OrderDetail { order, history }))
+}
+
+/// One order's trace: every recorded span, earliest first.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OrderTrace {
+    pub trace_id: String,
+    pub spans: Vec<TraceSpan>,
+}
+
+/// The API request, each saga step and each processor run of one order, with their durations.
+#[utoipa::path(
+    get,
+    path = "/api/orders/{id}/trace",
+    tag = "orders",
+    params(("id" = String, Path, format = Uuid, description = "The order id")),
+    responses(
+        (status = 200, description = "The order's trace, spans earliest first", body = OrderTrace),
+        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order of the caller, or the order has no trace", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The token issuer's keys are unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_trace(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath(id): ApiPath<OrderId>,
+) -> Result<Json<OrderTrace>, ApiError> {
+    let config = state.config();
+    let (_, history) = order_of_user(&*config.store, &user, id).await?;
+    let trace_id = history
+        .iter()
+        .find_map(|event| event.trace)
+        .map(|trace| trace.trace_id())
+        .ok_or_else(|| ApiError::NotFound(format!("order {id} has no trace")))?;
+    let spans = match &config.spans {
+        Some(spans) => spans.trace(&trace_id).await.map_err(ApiError::internal)?,
+        None => Vec::new(),
+    };
+    Ok(Json(OrderTrace { trace_id, spans }))
 }
 
 /// Where to download a receipt.

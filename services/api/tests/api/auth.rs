@@ -274,7 +274,7 @@ async fn an_unreachable_key_set_is_503_not_401() {
         closed.local_addr().expect("addr")
     );
     drop(closed);
-    let app = TestApp::configured(|mut config| {
+    let app = TestApp::configured(|mut config, _| {
         config.verifier = JwtVerifier::new(
             VerifierConfig::new(crate::common::ISSUER, crate::common::CLIENT_ID),
             KeySource::Url(url),

@@ -11,8 +11,10 @@ use eventforge_core::clock::ManualClock;
 use eventforge_core::webhook::UrlPolicy;
 use eventforge_core::{Clock, InventoryItem, Store};
 use eventforge_store_sqlite::SqliteStore;
+use eventforge_traces::SqliteSpans;
 use http_body_util::BodyExt as _;
 use serde_json::Value;
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tempfile::TempDir;
@@ -126,12 +128,12 @@ pub fn product(sku: &str, price: u64, currency: &str, stock: u32) -> InventoryIt
 impl TestApp {
     /// The API with production settings, serving local receipt files.
     pub async fn new() -> Self {
-        Self::configured(|config| config).await
+        Self::configured(|config, _| config).await
     }
 
     /// The API with production settings (no development issuer, public https webhooks only)
     /// and local receipt files, then `configure` applied.
-    pub async fn configured(configure: impl FnOnce(ApiConfig) -> ApiConfig) -> Self {
+    pub async fn configured(configure: impl FnOnce(ApiConfig, &Path) -> ApiConfig) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Arc::new(SqliteStore::open(dir.path().join("api.db")).expect("open store"));
         for item in [
@@ -152,7 +154,7 @@ impl TestApp {
         )
         .with_clock(clock.clone() as Arc<dyn Clock>)
         .with_receipt_files(&receipts_dir);
-        let config = configure(config);
+        let config = configure(config, dir.path());
         let routes = eventforge_api::routes(&config);
         let router = eventforge_api::router(AppState::new(config));
         Self {
@@ -164,12 +166,15 @@ impl TestApp {
         }
     }
 
-    /// As under `cargo xtask dev`: the development issuer's endpoints, loopback webhooks allowed.
+    /// As under `cargo xtask dev`: the development issuer's endpoints, loopback webhooks
+    /// allowed, spans kept in a file beside the database.
     pub async fn dev() -> Self {
-        Self::configured(|config| {
+        Self::configured(|config, dir| {
+            let spans = SqliteSpans::open(dir.join("traces.db")).expect("open spans");
             config
                 .with_dev_issuer(issuer().clone())
                 .with_url_policy(UrlPolicy::AllowLoopback)
+                .with_span_store(Arc::new(spans))
         })
         .await
     }

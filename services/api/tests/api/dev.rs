@@ -70,7 +70,7 @@ async fn config_json_says_dev_mode_unless_a_runtime_config_is_given() {
 
     let cognito = json!({"apiBaseUrl": "https://api.example.com", "auth": {"mode": "cognito", "region": "eu-west-1", "userPoolId": "p", "clientId": "c", "domain": "d"}});
     let configured =
-        TestApp::configured(|config| config.with_runtime_config(cognito.clone())).await;
+        TestApp::configured(|config, _| config.with_runtime_config(cognito.clone())).await;
     assert_eq!(get(&configured, "/config.json").await.json, cognito);
 }
 
@@ -85,7 +85,7 @@ async fn the_dashboard_is_served_with_index_html_for_client_side_routes_but_neve
     std::fs::create_dir(dashboard.path().join("assets")).expect("assets");
     std::fs::write(dashboard.path().join("assets/app.js"), "console.log(1)").expect("asset");
     let dir = dashboard.path().to_owned();
-    let app = TestApp::configured(|config| config.with_dashboard(dir)).await;
+    let app = TestApp::configured(|config, _| config.with_dashboard(dir)).await;
 
     let root = get(&app, "/").await;
     let asset = get(&app, "/assets/app.js").await;

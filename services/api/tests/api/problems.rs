@@ -132,7 +132,7 @@ async fn development_routes_are_absent_in_production() {
 
 #[tokio::test]
 async fn browsers_on_a_configured_origin_may_call_the_api_and_others_may_not() {
-    let app = TestApp::configured(|config| {
+    let app = TestApp::configured(|config, _| {
         config.with_cors_allowed_origins(vec!["https://dashboard.example.com".to_owned()])
     })
     .await;

@@ -90,3 +90,51 @@ async fn without_a_caller_trace_each_order_starts_its_own() {
     let recorded = created_event_trace(&app, first.json["id"].as_str().expect("id")).await;
     assert_eq!(parts(&recorded).0, first_trace);
 }
+
+#[tokio::test]
+async fn under_dev_an_orders_trace_holds_the_request_that_placed_it() {
+    let app = TestApp::dev().await;
+    let placed = app.send(order_request(Some(("traceparent", CALLER)))).await;
+    let id = placed.json["id"].as_str().expect("id").to_owned();
+
+    // The request span is kept in the background, after the response.
+    let mut spans = serde_json::Value::Null;
+    for _ in 0..100 {
+        let reply = app
+            .get(&format!("/api/orders/{id}/trace"), &token("alice"))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+        if !reply.json["spans"].as_array().expect("spans").is_empty() {
+            spans = reply.json.clone();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(spans["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    let request = &spans["spans"][0];
+    assert_eq!(request["name"], "POST /api/orders");
+    assert_eq!(request["kind"], "request");
+    assert_eq!(request["parent_span_id"], "00f067aa0ba902b7");
+    assert_eq!(request["error"], serde_json::Value::Null);
+    let (_, answered_span) = parts(placed.headers["traceparent"].to_str().expect("ascii"));
+    assert_eq!(request["span_id"], answered_span.as_str());
+}
+
+#[tokio::test]
+async fn another_users_trace_is_not_found_and_production_serves_no_traces() {
+    let app = TestApp::dev().await;
+    let placed = app.send(order_request(None)).await;
+    let id = placed.json["id"].as_str().expect("id");
+    let reply = app
+        .get(&format!("/api/orders/{id}/trace"), &token("mallory"))
+        .await;
+    reply.problem(StatusCode::NOT_FOUND);
+
+    let production = TestApp::new().await;
+    let placed = production.send(order_request(None)).await;
+    let id = placed.json["id"].as_str().expect("id");
+    let reply = production
+        .get(&format!("/api/orders/{id}/trace"), &token("alice"))
+        .await;
+    reply.problem(StatusCode::NOT_FOUND);
+}

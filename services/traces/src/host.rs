@@ -1,0 +1,98 @@
+//! A [`FunctionHost`] that records a span for every saga step and every message a processor
+//! handles, then passes the work on unchanged.
+//!
+//! The trace comes from the work itself: a step's input is the event record the saga started
+//! from (with its `trace`), and a message's body is the EventBridge envelope whose `detail` is
+//! the event record. Work without a trace is run and not recorded. A span that cannot be
+//! stored is logged and dropped: tracing must never fail the work it watches.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use eventforge_core::TraceContext;
+use eventforge_core::trace::{Span, SpanKind, SpanStore};
+use eventforge_local::{FunctionError, FunctionHost, QueueMessage};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+pub struct TracingHost {
+    inner: Arc<dyn FunctionHost>,
+    spans: Arc<dyn SpanStore>,
+}
+
+impl TracingHost {
+    pub fn new(inner: Arc<dyn FunctionHost>, spans: Arc<dyn SpanStore>) -> Self {
+        Self { inner, spans }
+    }
+
+    async fn keep(&self, span: Span) {
+        if let Err(error) = self.spans.record(&span).await {
+            tracing::warn!(span = %span.name, trace_id = %span.trace_id, %error, "span not kept");
+        }
+    }
+}
+
+fn trace_of(record: &Value) -> Option<TraceContext> {
+    record.get("trace")?.as_str()?.parse().ok()
+}
+
+fn trace_of_message(message: &QueueMessage) -> Option<TraceContext> {
+    let envelope: Value = serde_json::from_str(&message.body).ok()?;
+    trace_of(envelope.get("detail")?)
+}
+
+#[async_trait]
+impl FunctionHost for TracingHost {
+    async fn invoke(&self, function: &str, payload: Value) -> Result<Value, FunctionError> {
+        let cause = trace_of(&payload);
+        let (started_at, clock) = (OffsetDateTime::now_utc(), Instant::now());
+        let result = self.inner.invoke(function, payload).await;
+        if let Some(cause) = cause {
+            let error = result.as_ref().err().map(|e| e.error_type.clone());
+            let span = Span::finished(
+                &cause.child(),
+                Some(&cause),
+                function,
+                SpanKind::Step,
+                started_at,
+                clock.elapsed(),
+                error,
+            );
+            self.keep(span).await;
+        }
+        result
+    }
+
+    async fn process_batch(
+        &self,
+        function: &str,
+        batch: &[QueueMessage],
+    ) -> Result<Vec<String>, FunctionError> {
+        let (started_at, clock) = (OffsetDateTime::now_utc(), Instant::now());
+        let result = self.inner.process_batch(function, batch).await;
+        // The batch runs as one invocation, so each message's span is the batch's duration.
+        let elapsed = clock.elapsed();
+        for message in batch {
+            let Some(cause) = trace_of_message(message) else {
+                continue;
+            };
+            let error = match &result {
+                Err(error) => Some(error.error_type.clone()),
+                Ok(failed) if failed.contains(&message.id) => Some("message failed".to_owned()),
+                Ok(_) => None,
+            };
+            let span = Span::finished(
+                &cause.child(),
+                Some(&cause),
+                function,
+                SpanKind::Consumer,
+                started_at,
+                elapsed,
+                error,
+            );
+            self.keep(span).await;
+        }
+        result
+    }
+}
