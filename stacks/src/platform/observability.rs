@@ -22,8 +22,13 @@ pub struct Outputs {
     pub topic: Handle<sns::Topic>,
 }
 
-/// The API's p99 response time, in seconds, above which users notice.
-const API_P99_SECONDS: f64 = 1.0;
+/// The API's p99 response time, in seconds, above which users notice. `cargo xtask dev` warns
+/// at the same thresholds as the alarms (through these constants).
+pub const API_P99_SECONDS: f64 = 1.0;
+/// 5xx responses within one period that raise the API's error alarm.
+pub const API_5XX_PER_PERIOD: u32 = 5;
+/// Every alarm's period.
+pub const ALARM_PERIOD_SECONDS: u32 = 300;
 
 /// How an alarm aggregates its metric over each period.
 enum Statistic {
@@ -62,7 +67,7 @@ fn add_alarm(stack: &mut Stack, topic: &Handle<sns::Topic>, spec: AlarmSpec) {
     stack.add(
         &spec.id,
         alarm
-            .period(300)
+            .period(ALARM_PERIOD_SECONDS)
             .evaluation_periods(spec.periods)
             .threshold(spec.threshold)
             .comparison_operator("GreaterThanOrEqualToThreshold")
@@ -127,7 +132,7 @@ pub fn stack(app: &App, config: &Config, watches: &Watches<'_>) -> Built<Outputs
             metric: "HTTPCode_Target_5XX_Count",
             statistic: Statistic::Simple("Sum"),
             dimension: ("LoadBalancer", load_balancer.clone()),
-            threshold: 5.0,
+            threshold: f64::from(API_5XX_PER_PERIOD),
             periods: 1,
         },
     );
