@@ -180,7 +180,8 @@ fn the_saga_role_may_invoke_exactly_the_functions_its_tasks_name() {
 }
 
 #[test]
-fn the_api_task_role_reads_and_writes_the_table_publishes_to_the_bus_and_reads_receipts_only() {
+fn the_api_task_role_reads_and_writes_the_table_publishes_to_the_bus_reads_receipts_and_traces_only()
+ {
     let mut actions: Vec<String> = role_statements("api", "TaskRole")
         .iter()
         .flat_map(|s| as_strings(&s["Action"]))
@@ -192,8 +193,9 @@ fn the_api_task_role_reads_and_writes_the_table_publishes_to_the_bus_and_reads_r
         .collect();
     assert_eq!(
         services.into_iter().collect::<Vec<_>>(),
-        ["dynamodb", "events", "s3"]
+        ["dynamodb", "events", "s3", "xray"]
     );
+    assert!(actions.contains(&"xray:PutTraceSegments".to_owned()));
     assert!(actions.contains(&"events:PutEvents".to_owned()));
     assert!(actions.contains(&"s3:GetObject".to_owned()));
     assert!(!actions.contains(&"s3:PutObject".to_owned()));

@@ -169,10 +169,12 @@ fn the_api_container_gets_exactly_its_configuration_and_the_ingest_secret() {
     assert_eq!(
         names,
         [
+            "AWS_XRAY_DAEMON_ADDRESS",
             "EVENTFORGE_CLIENT_ID",
             "EVENTFORGE_EVENT_BUS",
             "EVENTFORGE_ISSUER",
             "EVENTFORGE_JWKS_URL",
+            "EVENTFORGE_LOG_FORMAT",
             "EVENTFORGE_RECEIPTS_BUCKET",
             "EVENTFORGE_STORE",
             "EVENTFORGE_TABLE",
@@ -432,4 +434,34 @@ fn every_queue_with_a_dead_letter_queue_has_an_alarm_on_it_and_every_alarm_has_a
         }
         assert_eq!(queues_with_dlq, queues().len());
     }
+}
+
+#[test]
+fn the_api_task_runs_an_xray_daemon_beside_the_api_that_it_reports_to() {
+    let assembly = dev();
+    let template = template(&assembly, "api");
+    let containers = template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+        .as_array()
+        .unwrap();
+    assert_eq!(containers.len(), 2);
+    let daemon = &containers[1];
+    assert!(
+        daemon["Image"]
+            .as_str()
+            .unwrap()
+            .starts_with("public.ecr.aws/xray/aws-xray-daemon:3."),
+        "a pinned daemon image"
+    );
+    assert_eq!(
+        daemon["Essential"], false,
+        "losing traces must not stop the API"
+    );
+    assert_eq!(daemon["PortMappings"][0]["ContainerPort"], 2000);
+    assert_eq!(daemon["PortMappings"][0]["Protocol"], "udp");
+    let api_env = containers[0]["Environment"].as_array().unwrap();
+    let address = api_env
+        .iter()
+        .find(|pair| pair["Name"] == "AWS_XRAY_DAEMON_ADDRESS")
+        .unwrap();
+    assert_eq!(address["Value"], "127.0.0.1:2000");
 }

@@ -46,6 +46,7 @@ pub mod openapi;
 pub mod receipts;
 pub mod state;
 pub mod trace;
+pub mod xray;
 
 pub use error::{ApiError, Problem};
 pub use receipts::{LocalReceiptLinks, ReceiptLinks, S3ReceiptLinks};
@@ -105,7 +106,7 @@ fn endpoints(config: &ApiConfig) -> Vec<(Method, &'static str, MethodRouter<AppS
         (Method::GET, "/api/events", get(feed::recent_events)),
         (Method::POST, "/webhooks/ingest", post(ingest::ingest)),
     ];
-    if config.spans.is_some() {
+    if config.traces.is_some() {
         endpoints.push((
             Method::GET,
             "/api/orders/{id}/trace",

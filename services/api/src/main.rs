@@ -11,6 +11,8 @@
 //!   `/files/receipts/` with links under `EVENTFORGE_PUBLIC_URL`
 //! - `EVENTFORGE_INGEST_SECRET`: the HMAC key of `/webhooks/ingest`
 //! - `PORT` (8080), `RUST_LOG` (info), `EVENTFORGE_LOG_FORMAT` (`json` or text)
+//! - optional `AWS_XRAY_DAEMON_ADDRESS` (`host:port`, the X-Ray daemon beside the API in its
+//!   task): each request's span is sent to X-Ray as a segment
 //! - optional `EVENTFORGE_DASHBOARD_DIR`, `EVENTFORGE_RUNTIME_CONFIG` (a JSON file served as
 //!   `/config.json`), `EVENTFORGE_CORS_ORIGINS` (comma-separated origins whose pages may call
 //!   the API, e.g. the dashboard's CloudFront URL)
@@ -19,6 +21,7 @@
 //! reach the bus through the store's outbox.
 
 use anyhow::{Context, bail};
+use eventforge_api::xray::XrayDaemon;
 use eventforge_api::{ApiConfig, AppState, LocalReceiptLinks, ReceiptLinks, S3ReceiptLinks};
 use eventforge_auth::{JwtVerifier, KeySource, VerifierConfig, cognito_jwks_url};
 use eventforge_core::Store;
@@ -50,6 +53,7 @@ struct Settings {
     dashboard_dir: Option<PathBuf>,
     runtime_config: Option<PathBuf>,
     cors_origins: Vec<String>,
+    xray_daemon: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -115,6 +119,13 @@ impl Settings {
             port,
             dashboard_dir: var("EVENTFORGE_DASHBOARD_DIR").map(PathBuf::from),
             runtime_config: var("EVENTFORGE_RUNTIME_CONFIG").map(PathBuf::from),
+            xray_daemon: var("AWS_XRAY_DAEMON_ADDRESS")
+                .map(|address| {
+                    address.parse().with_context(|| {
+                        format!("AWS_XRAY_DAEMON_ADDRESS is {address:?}, not host:port like 127.0.0.1:2000")
+                    })
+                })
+                .transpose()?,
             cors_origins: var("EVENTFORGE_CORS_ORIGINS")
                 .map(|origins| {
                     origins
@@ -184,6 +195,12 @@ async fn build_config(settings: &Settings) -> anyhow::Result<ApiConfig> {
         let value = serde_json::from_str(&text)
             .with_context(|| format!("{} is not JSON", path.display()))?;
         config = config.with_runtime_config(value);
+    }
+    if let Some(daemon) = settings.xray_daemon {
+        let sink = XrayDaemon::connect(daemon, "eventforge-api")
+            .await
+            .with_context(|| format!("opening a UDP socket to the X-Ray daemon at {daemon}"))?;
+        config = config.with_span_sink(Arc::new(sink));
     }
     Ok(config)
 }
@@ -304,7 +321,7 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_needs_its_path_and_a_bad_port_is_refused() {
+    fn sqlite_needs_its_path_and_a_bad_port_or_daemon_address_is_refused() {
         let mut vars: Vec<(&str, &str)> = ECS.to_vec();
         vars[0] = ("EVENTFORGE_STORE", "sqlite");
         assert!(
@@ -316,6 +333,14 @@ mod tests {
         vars.push(("EVENTFORGE_SQLITE_PATH", "/tmp/x.db"));
         vars.push(("PORT", "eighty"));
         assert!(settings(&vars).unwrap_err().to_string().contains("PORT"));
+        vars.pop();
+        vars.push(("AWS_XRAY_DAEMON_ADDRESS", "xray"));
+        assert!(
+            settings(&vars)
+                .unwrap_err()
+                .to_string()
+                .contains("AWS_XRAY_DAEMON_ADDRESS")
+        );
         vars.pop();
         vars.push(("PORT", "9000"));
         let settings = settings(&vars).expect("sqlite settings");

@@ -3,7 +3,7 @@
 
 use crate::receipts::ReceiptLinks;
 use eventforge_auth::{DevIssuer, JwtVerifier};
-use eventforge_core::trace::SpanStore;
+use eventforge_core::trace::{SpanSink, SpanStore};
 use eventforge_core::webhook::UrlPolicy;
 use eventforge_core::{Clock, Store, SystemClock};
 use std::fmt;
@@ -37,9 +37,11 @@ pub struct ApiConfig {
     /// Empty: no CORS headers at all, which is right when the dashboard is served by the API
     /// itself or from the same origin.
     pub cors_allowed_origins: Vec<String>,
-    /// Where request spans are kept and order traces read (`cargo xtask dev`; on AWS X-Ray keeps
-    /// spans and this is `None`). Enables `GET /api/orders/{id}/trace`.
-    pub spans: Option<Arc<dyn SpanStore>>,
+    /// Where each request's span goes: X-Ray's daemon on AWS, the local span file under
+    /// `cargo xtask dev`; `None`: spans are not kept.
+    pub span_sink: Option<Arc<dyn SpanSink>>,
+    /// Where order traces are read (`cargo xtask dev`). Enables `GET /api/orders/{id}/trace`.
+    pub traces: Option<Arc<dyn SpanStore>>,
 }
 
 impl ApiConfig {
@@ -63,7 +65,8 @@ impl ApiConfig {
             dashboard_dir: None,
             runtime_config: None,
             cors_allowed_origins: Vec::new(),
-            spans: None,
+            span_sink: None,
+            traces: None,
         }
     }
 
@@ -102,8 +105,16 @@ impl ApiConfig {
         self
     }
 
+    /// Request spans go to `spans`, and order traces are read from it.
     pub fn with_span_store(mut self, spans: Arc<dyn SpanStore>) -> Self {
-        self.spans = Some(spans);
+        self.span_sink = Some(spans.clone());
+        self.traces = Some(spans);
+        self
+    }
+
+    /// Request spans go to `sink`; traces are read elsewhere (the X-Ray console).
+    pub fn with_span_sink(mut self, sink: Arc<dyn SpanSink>) -> Self {
+        self.span_sink = Some(sink);
         self
     }
 
@@ -128,7 +139,8 @@ impl fmt::Debug for ApiConfig {
             .field("dev_issuer", &self.dev_issuer)
             .field("dashboard_dir", &self.dashboard_dir)
             .field("cors_allowed_origins", &self.cors_allowed_origins)
-            .field("keeps_spans", &self.spans.is_some())
+            .field("keeps_spans", &self.span_sink.is_some())
+            .field("serves_traces", &self.traces.is_some())
             .finish_non_exhaustive()
     }
 }

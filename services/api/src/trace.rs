@@ -55,7 +55,8 @@ pub async fn propagate(
     if let Ok(value) = HeaderValue::from_str(&span.traceparent()) {
         response.headers_mut().insert(TRACEPARENT, value);
     }
-    if let (Some(spans), Some(name)) = (state.config().spans.clone(), name) {
+    let sink = state.config().span_sink.clone().filter(|_| span.sampled());
+    if let (Some(spans), Some(name)) = (sink, name) {
         let status = response.status();
         let error = (status.is_client_error() || status.is_server_error())
             .then(|| format!("HTTP {}", status.as_u16()));

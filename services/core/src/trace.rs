@@ -253,11 +253,15 @@ impl Span {
 #[error("the span store failed: {0}")]
 pub struct SpanStoreError(pub String);
 
-/// Where finished spans are kept and read back by trace.
+/// Where finished spans go: a local file, or X-Ray's daemon on AWS.
 #[async_trait::async_trait]
-pub trait SpanStore: Send + Sync {
+pub trait SpanSink: Send + Sync {
     async fn record(&self, span: &Span) -> Result<(), SpanStoreError>;
+}
 
+/// A sink that can also read its spans back, by trace.
+#[async_trait::async_trait]
+pub trait SpanStore: SpanSink {
     /// Every span of `trace_id`, earliest first.
     async fn trace(&self, trace_id: &str) -> Result<Vec<Span>, SpanStoreError>;
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use eventforge_core::trace::{Span, SpanKind, SpanStore, SpanStoreError};
+use eventforge_core::trace::{Span, SpanKind, SpanSink, SpanStore, SpanStoreError};
 use eventforge_stacks::platform::observability::{
     ALARM_PERIOD_SECONDS, API_5XX_PER_PERIOD, API_P99_SECONDS,
 };
@@ -126,7 +126,7 @@ impl AlarmWatch {
 }
 
 #[async_trait]
-impl SpanStore for AlarmWatch {
+impl SpanSink for AlarmWatch {
     async fn record(&self, span: &Span) -> Result<(), SpanStoreError> {
         let changes = self
             .window
@@ -143,7 +143,10 @@ impl SpanStore for AlarmWatch {
         }
         self.inner.record(span).await
     }
+}
 
+#[async_trait]
+impl SpanStore for AlarmWatch {
     async fn trace(&self, trace_id: &str) -> Result<Vec<Span>, SpanStoreError> {
         self.inner.trace(trace_id).await
     }

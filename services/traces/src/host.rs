@@ -11,18 +11,18 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use eventforge_core::TraceContext;
-use eventforge_core::trace::{Span, SpanKind, SpanStore};
+use eventforge_core::trace::{Span, SpanKind, SpanSink};
 use eventforge_local::{FunctionError, FunctionHost, QueueMessage};
 use serde_json::Value;
 use time::OffsetDateTime;
 
 pub struct TracingHost {
     inner: Arc<dyn FunctionHost>,
-    spans: Arc<dyn SpanStore>,
+    spans: Arc<dyn SpanSink>,
 }
 
 impl TracingHost {
-    pub fn new(inner: Arc<dyn FunctionHost>, spans: Arc<dyn SpanStore>) -> Self {
+    pub fn new(inner: Arc<dyn FunctionHost>, spans: Arc<dyn SpanSink>) -> Self {
         Self { inner, spans }
     }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use eventforge_core::trace::{Span, SpanKind, SpanStore, SpanStoreError};
+use eventforge_core::trace::{Span, SpanKind, SpanSink, SpanStore, SpanStoreError};
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 
@@ -79,7 +79,7 @@ fn micros(at: OffsetDateTime) -> i64 {
 }
 
 #[async_trait]
-impl SpanStore for SqliteSpans {
+impl SpanSink for SqliteSpans {
     async fn record(&self, span: &Span) -> Result<(), SpanStoreError> {
         let span = span.clone();
         self.with_connection(move |connection| {
@@ -104,6 +104,10 @@ impl SpanStore for SqliteSpans {
         .await
     }
 
+}
+
+#[async_trait]
+impl SpanStore for SqliteSpans {
     async fn trace(&self, trace_id: &str) -> Result<Vec<Span>, SpanStoreError> {
         let trace_id = trace_id.to_owned();
         self.with_connection(move |connection| {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eventforge_core::TraceContext;
-use eventforge_core::trace::{Span, SpanKind, SpanStore};
+use eventforge_core::trace::{Span, SpanKind, SpanSink, SpanStore};
 use eventforge_local::{FunctionError, FunctionHost, Functions, QueueMessage};
 use eventforge_traces::{SqliteSpans, TracingHost};
 use serde_json::{Value, json};

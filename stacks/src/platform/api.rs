@@ -25,6 +25,9 @@ pub const CONTAINER_PORT: i32 = 8080;
 pub const HEALTH_CHECK_PATH: &str = "/health";
 /// Average CPU the autoscaler aims for.
 const TARGET_CPU_PERCENT: f64 = 60.0;
+/// The X-Ray daemon sidecar, pinned: a new version is a deliberate change of the template.
+const XRAY_DAEMON_IMAGE: &str = "public.ecr.aws/xray/aws-xray-daemon:3.3.4";
+const XRAY_DAEMON_PORT: i32 = 2000;
 
 pub struct Uses<'a> {
     pub assets: &'a bootstrap::Outputs,
@@ -175,6 +178,8 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
     uses.data.table.grant_read_write(&mut task);
     uses.messaging.bus.grant_put_events(&mut task);
     uses.data.receipts.grant_read(&mut task);
+    // The X-Ray daemon beside the API sends the API's segments as the task.
+    task.allow_unscoped(Unscoped::XRayTracing);
     let task_role = add_role(
         &mut stack,
         "TaskRole",
@@ -210,13 +215,31 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
         env("EVENTFORGE_CLIENT_ID", uses.auth.client.reference()),
         env("EVENTFORGE_RECEIPTS_BUCKET", uses.data.receipts.name()),
         env("PORT", CONTAINER_PORT.to_string()),
+        env("EVENTFORGE_LOG_FORMAT", "json"),
+        env(
+            "AWS_XRAY_DAEMON_ADDRESS",
+            format!("127.0.0.1:{XRAY_DAEMON_PORT}"),
+        ),
     ])
     .secrets(vec![td::Secret::new(
         "EVENTFORGE_INGEST_SECRET",
         ingest_secret.reference(),
     )])
     .readonly_root_filesystem(true)
-    .log_configuration(td::LogConfiguration::new("awslogs").options(log_options));
+    .log_configuration(td::LogConfiguration::new("awslogs").options(log_options.clone()));
+    // Tasks share one network namespace (awsvpc), so the API reaches the daemon on 127.0.0.1.
+    // Not essential: losing traces must not stop the API.
+    log_options.insert("awslogs-stream-prefix".to_owned(), Value::from("xray"));
+    let xray_daemon = td::ContainerDefinition::new(XRAY_DAEMON_IMAGE, "xray-daemon")
+        .essential(false)
+        .cpu(32)
+        .memory_reservation(64)
+        .port_mappings(vec![
+            td::PortMapping::new()
+                .container_port(XRAY_DAEMON_PORT)
+                .protocol("udp"),
+        ])
+        .log_configuration(td::LogConfiguration::new("awslogs").options(log_options));
     let task_definition = stack.add(
         "TaskDefinition",
         ecs::TaskDefinition::new()
@@ -232,7 +255,7 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
             )
             .execution_role_arn(execution_role.arn())
             .task_role_arn(task_role.arn())
-            .container_definitions(vec![container]),
+            .container_definitions(vec![container, xray_daemon]),
     );
     let service = stack.add_with(
         "Service",

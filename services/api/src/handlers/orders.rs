@@ -203,7 +203,7 @@ pub async fn get_trace(
         .find_map(|event| event.trace)
         .map(|trace| trace.trace_id())
         .ok_or_else(|| ApiError::NotFound(format!("order {id} has no trace")))?;
-    let spans = match &config.spans {
+    let spans = match &config.traces {
         Some(spans) => spans.trace(&trace_id).await.map_err(ApiError::internal)?,
         None => Vec::new(),
     };

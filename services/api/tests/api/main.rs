@@ -14,3 +14,4 @@ mod problems;
 mod serve;
 mod tracing;
 mod webhooks;
+mod xray;
