@@ -1,0 +1,293 @@
+// End-to-end checks in a real browser (Debian's Chromium driven by playwright-core) against a
+// running `cargo xtask dev`: EVENTFORGE_E2E_URL is its base URL, EVENTFORGE_CHROMIUM the browser.
+// Every check runs and reports; the run fails when any check fails. Checks marked [saga] need
+// the order saga and the processors running under `cargo xtask dev`.
+// Screenshots of the key screens go to e2e/screenshots/ (not committed).
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const shots = join(here, 'screenshots');
+const base = (process.env.EVENTFORGE_E2E_URL ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
+const executablePath = process.env.EVENTFORGE_CHROMIUM ?? '/usr/bin/chromium';
+const SAGA_TIMEOUT = Number(process.env.EVENTFORGE_E2E_SAGA_TIMEOUT_MS ?? 30_000);
+const UI_TIMEOUT = 10_000;
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 390, height: 844 };
+const DECLINED = { sku: 'MONITOR-27', quantity: 16 }; // 16 x 329.00 > the 5,000.00 payment limit
+
+const user = `e2e-${Date.now().toString(36)}`;
+const results = [];
+const state = {};
+
+function assert(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+async function check(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true, ms: Date.now() - started });
+    console.log(`  ok    ${name} (${Date.now() - started} ms)`);
+  } catch (error) {
+    results.push({ name, ok: false, ms: Date.now() - started, error });
+    console.log(`  FAIL  ${name}: ${error?.message ?? error}`);
+    const file = `FAIL-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`;
+    await page?.screenshot({ path: join(shots, file), fullPage: true }).catch(() => {});
+  }
+}
+
+async function shot(name) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+async function nav(label) {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label, exact: true }).click();
+}
+
+/** Places an order through the form; returns its id from the URL of the detail page. */
+async function placeOrder(lines) {
+  await nav('New order');
+  await page.getByLabel('Product 1').waitFor({ timeout: UI_TIMEOUT });
+  for (let i = 0; i < lines.length; i++) {
+    if (i > 0) await page.getByRole('button', { name: 'Add item' }).click();
+    await page.getByLabel(`Product ${i + 1}`).selectOption(lines[i].sku);
+    await page.getByLabel(`Quantity ${i + 1}`).fill(String(lines[i].quantity));
+  }
+  await page.getByRole('button', { name: 'Place order' }).click();
+  await page.waitForURL(/\/orders\/[0-9a-f-]{36}$/, { timeout: UI_TIMEOUT });
+  await page.getByRole('heading', { name: /^Order #/ }).waitFor({ timeout: UI_TIMEOUT });
+  return page.url().split('/').pop();
+}
+
+async function waitForStatus(status) {
+  await page.getByTestId('order-status').filter({ hasText: status }).waitFor({ timeout: SAGA_TIMEOUT });
+}
+
+async function timelineTypes() {
+  return page.locator('ol.timeline > li[data-type]').evaluateAll((items) => items.map((li) => li.dataset.type));
+}
+
+async function noHorizontalScroll() {
+  const { scroll, width } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    width: window.innerWidth,
+  }));
+  assert(scroll <= width + 1, `the page scrolls sideways at ${width}px (content is ${scroll}px wide)`);
+}
+
+await rm(shots, { recursive: true, force: true });
+await mkdir(shots, { recursive: true });
+console.log(`e2e against ${base} with ${executablePath} as ${user}`);
+
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const context = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true });
+const page = await context.newPage();
+const consoleErrors = [];
+page.on('pageerror', (error) => consoleErrors.push(String(error)));
+
+try {
+  await check('the API serves the OpenAPI document the client was checked against', async () => {
+    const response = await fetch(`${base}/openapi.json`);
+    assert(response.ok, `GET /openapi.json: ${response.status}`);
+    const live = await response.json();
+    const snapshot = JSON.parse(await readFile(join(here, '../src/api/openapi.json'), 'utf8'));
+    const wanted = Object.keys(snapshot.components?.schemas ?? {});
+    const changed = wanted.filter(
+      (name) => JSON.stringify(live.components?.schemas?.[name]) !== JSON.stringify(snapshot.components.schemas[name]),
+    );
+    assert(changed.length === 0, `schemas changed since src/api/openapi.json was taken: ${changed.join(', ')} (run npm run openapi:fetch)`);
+  });
+
+  await check('sign in as a named user through the development issuer', async () => {
+    await page.goto(base + '/');
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: UI_TIMEOUT });
+    await shot('01-sign-in');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: /user name/i }).waitFor({ timeout: UI_TIMEOUT });
+    await page.getByLabel('User name').fill(user);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Orders' }).waitFor({ timeout: UI_TIMEOUT });
+    await page.getByText('No orders yet.').waitFor({ timeout: UI_TIMEOUT });
+    assert((await page.getByLabel('Signed in as').textContent()) === user, 'the header does not name the user');
+    await shot('02-orders-empty');
+  });
+
+  await check('validation errors from the API are shown next to the fields', async () => {
+    await nav('New order');
+    await page.getByLabel('Product 1').waitFor({ timeout: UI_TIMEOUT });
+    const options = await page.getByLabel('Product 1').locator('option').count();
+    assert(options > 1, 'no products to choose from');
+    await page.getByLabel('Quantity 1').fill('0');
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await page.getByRole('alert').first().waitFor({ timeout: UI_TIMEOUT });
+    const quantity = page.getByLabel('Quantity 1');
+    await page.locator('#line-1-quantity-error').waitFor({ timeout: UI_TIMEOUT });
+    assert((await quantity.getAttribute('aria-invalid')) === 'true', 'the quantity field is not marked invalid');
+    const sku = page.getByLabel('Product 1');
+    assert((await sku.getAttribute('aria-invalid')) === 'true', 'the product field is not marked invalid');
+    assert(/\/orders\/new$/.test(page.url()), 'the form was left despite the errors');
+    await shot('03-new-order-validation');
+  });
+
+  await check('create an order and see it in the timeline', async () => {
+    state.okOrder = await placeOrder([{ sku: 'MONITOR-27', quantity: 1 }]);
+    const types = await timelineTypes();
+    assert(types.includes('order.created'), `the timeline lacks order.created: ${types.join(', ')}`);
+    await shot('04-order-placed');
+  });
+
+  await check('[saga] the order reaches CONFIRMED through every saga step', async () => {
+    assert(state.okOrder, 'no order was placed');
+    await page.goto(`${base}/orders/${state.okOrder}`);
+    await waitForStatus('CONFIRMED');
+    const types = await timelineTypes();
+    for (const type of ['order.created', 'order.validated', 'inventory.reserved', 'payment.charged', 'order.confirmed']) {
+      assert(types.includes(type), `the timeline lacks ${type}: ${types.join(', ')}`);
+    }
+    assert((await page.locator('.timeline__item--confirmed').count()) === 1, 'the final state is not marked');
+    await shot('05-order-confirmed');
+  });
+
+  await check('[saga] download the PDF receipt', async () => {
+    assert(state.okOrder, 'no order was placed');
+    if (!/\/orders\//.test(page.url())) await page.goto(`${base}/orders/${state.okOrder}`);
+    const link = page.getByRole('link', { name: 'Download receipt (PDF)' });
+    await link.waitFor({ timeout: SAGA_TIMEOUT });
+    const href = await link.getAttribute('href');
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: UI_TIMEOUT }), link.click()]);
+    const file = join(shots, 'receipt.pdf');
+    await download.saveAs(file);
+    const bytes = await readFile(file);
+    assert(bytes.subarray(0, 5).toString('latin1') === '%PDF-', `the receipt at ${href} is not a PDF`);
+    await shot('06-receipt-ready');
+  });
+
+  await check('[saga] a declined payment reaches FAILED with the compensation shown', async () => {
+    state.failedOrder = await placeOrder([DECLINED]);
+    await waitForStatus('FAILED');
+    const types = await timelineTypes();
+    for (const type of ['payment.declined', 'inventory.released', 'order.failed']) {
+      assert(types.includes(type), `the timeline lacks ${type}: ${types.join(', ')}`);
+    }
+    const compensation = page.locator('.timeline__item--compensation');
+    await compensation.first().waitFor({ timeout: UI_TIMEOUT });
+    assert(/compensation/i.test(await compensation.first().textContent()), 'the compensation is not labelled');
+    const style = await compensation.first().locator('.timeline__body').evaluate((el) => getComputedStyle(el).borderStyle);
+    const stepStyle = await page.locator('.timeline__item--step .timeline__body').first().evaluate((el) => getComputedStyle(el).borderStyle);
+    assert(style !== stepStyle, 'the compensation looks like any other step');
+    await page.getByText('No receipt: the order failed.').waitFor({ timeout: UI_TIMEOUT });
+    await shot('07-order-failed-compensation');
+  });
+
+  await check('the orders list shows the orders newest first', async () => {
+    await nav('Orders');
+    const rows = page.getByRole('list', { name: 'Orders, newest first' }).getByRole('link');
+    await rows.first().waitFor({ timeout: UI_TIMEOUT });
+    const hrefs = await rows.evaluateAll((links) => links.map((a) => a.getAttribute('href')));
+    const expected = [state.failedOrder, state.okOrder].filter(Boolean).map((id) => `/orders/${id}`);
+    assert(JSON.stringify(hrefs.slice(0, expected.length)) === JSON.stringify(expected), `unexpected order: ${hrefs.join(', ')}`);
+    await shot('08-orders');
+  });
+
+  await check('the live events feed refreshes without a reload', async () => {
+    await nav('Events');
+    const feed = page.getByRole('list', { name: 'Recent events, newest first' });
+    await feed.waitFor({ timeout: UI_TIMEOUT });
+    const before = await feed.locator('li').count();
+    assert(before > 0, 'the feed is empty');
+    assert((await feed.locator('li[data-type="order.created"]').count()) > 0, 'the feed lacks order.created');
+    // A new order placed behind the page's back appears on its own.
+    const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('eventforge.session')).accessToken);
+    const created = await fetch(`${base}/api/orders`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'Idempotency-Key': `e2e-${Date.now()}` },
+      body: JSON.stringify({ items: [{ sku: 'MONITOR-27', quantity: 1 }] }),
+    });
+    assert(created.status === 201, `POST /api/orders: ${created.status}`);
+    const order = await created.json();
+    state.apiOrder = order.id;
+    await page.locator(`ul.feed li a[href="/orders/${order.id}"]`).first().waitFor({ timeout: UI_TIMEOUT });
+    await shot('09-events');
+  });
+
+  await check('webhooks: an http URL is refused with the API\'s error', async () => {
+    await nav('Webhooks');
+    await page.getByText('No webhooks registered.').waitFor({ timeout: UI_TIMEOUT });
+    await page.getByLabel('Webhook URL').fill('http://example.com/hook');
+    await page.getByRole('button', { name: 'Register webhook' }).click();
+    const error = page.locator('#webhook-url-error');
+    await error.waitFor({ timeout: UI_TIMEOUT });
+    assert(/https/i.test(await error.textContent()), `unexpected error: ${await error.textContent()}`);
+    assert((await page.getByLabel('Webhook URL').getAttribute('aria-invalid')) === 'true', 'the URL field is not marked invalid');
+    await shot('10-webhook-refused');
+  });
+
+  await check('webhooks: register https://example.com/hook, list it, delete it', async () => {
+    if (!/\/webhooks$/.test(page.url())) await nav('Webhooks');
+    await page.getByLabel('Webhook URL').fill('https://example.com/hook');
+    await page.getByRole('button', { name: 'Register webhook' }).click();
+    const list = page.getByRole('list', { name: 'Registered webhooks' });
+    await list.getByText('https://example.com/hook').waitFor({ timeout: UI_TIMEOUT });
+    await page.getByRole('status').filter({ hasText: 'Signing secret' }).waitFor({ timeout: UI_TIMEOUT });
+    await shot('11-webhook-registered');
+    await page.getByRole('button', { name: 'Delete webhook https://example.com/hook' }).click();
+    await page.getByText('No webhooks registered.').waitFor({ timeout: UI_TIMEOUT });
+  });
+
+  await check('phone width: orders and an order fit the screen', async () => {
+    await page.setViewportSize(PHONE);
+    await nav('Orders');
+    await page.getByRole('list', { name: 'Orders, newest first' }).waitFor({ timeout: UI_TIMEOUT });
+    await noHorizontalScroll();
+    await shot('12-phone-orders');
+    const id = state.failedOrder ?? state.okOrder ?? state.apiOrder;
+    await page.goto(`${base}/orders/${id}`);
+    await page.getByRole('heading', { name: /^Order #/ }).waitFor({ timeout: UI_TIMEOUT });
+    await noHorizontalScroll();
+    await shot('13-phone-order');
+    await nav('New order');
+    await page.getByLabel('Product 1').waitFor({ timeout: UI_TIMEOUT });
+    await noHorizontalScroll();
+    await shot('14-phone-new-order');
+    await page.setViewportSize(DESKTOP);
+  });
+
+  await check('a refused token sends the user back to sign in', async () => {
+    await page.setViewportSize(DESKTOP);
+    await page.evaluate(() => {
+      const session = JSON.parse(sessionStorage.getItem('eventforge.session'));
+      sessionStorage.setItem('eventforge.session', JSON.stringify({ ...session, accessToken: 'not-a-token' }));
+    });
+    await page.goto(`${base}/orders`);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: UI_TIMEOUT });
+    await page.getByText(/sign in again/i).waitFor({ timeout: UI_TIMEOUT });
+    await shot('15-session-expired');
+  });
+
+  await check('sign out', async () => {
+    await page.getByLabel('User name').fill(user);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: UI_TIMEOUT });
+    assert((await page.evaluate(() => sessionStorage.getItem('eventforge.session'))) === null, 'the token was kept');
+  });
+
+  await check('no uncaught errors in the page', async () => {
+    assert(consoleErrors.length === 0, consoleErrors.join('\n'));
+  });
+} finally {
+  await browser.close();
+}
+
+const failed = results.filter((r) => !r.ok);
+console.log(`\n${results.length - failed.length}/${results.length} checks passed; screenshots in ${shots}`);
+for (const r of failed) console.log(`  failed: ${r.name}\n    ${r.error?.stack?.split('\n').slice(0, 2).join('\n    ') ?? r.error}`);
+process.exit(failed.length ? 1 : 0);

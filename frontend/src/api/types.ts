@@ -1,0 +1,132 @@
+// The API's types as the dashboard uses them. `types.test.ts` checks every one against the
+// OpenAPI document the API serves (snapshot in `openapi.json`, refreshed with `npm run
+// openapi:fetch` against a running `cargo xtask dev`), so a change of the API fails the tests.
+
+export type OrderStatus = 'PENDING' | 'PROCESSING' | 'CONFIRMED' | 'FAILED';
+
+export interface OrderItem {
+  sku: string;
+  quantity: number;
+  unit_price_minor: number;
+}
+
+export interface Order {
+  id: string;
+  user_id: string;
+  items: OrderItem[];
+  currency: string;
+  total_minor: number;
+  status: OrderStatus;
+  created_at: string;
+  updated_at: string;
+  idempotency_key?: string | null;
+  receipt_key?: string | null;
+}
+
+export interface OrderPage {
+  orders: Order[];
+  next_cursor?: string | null;
+}
+
+export interface ApiEvent {
+  id: string;
+  type: string;
+  order_id?: string | null;
+  user_id?: string | null;
+  occurred_at: string;
+  detail: Record<string, unknown>;
+  trace?: string | null;
+}
+
+export interface OrderDetail {
+  order: Order;
+  history: ApiEvent[];
+}
+
+export interface EventList {
+  events: ApiEvent[];
+}
+
+export interface InventoryItem {
+  sku: string;
+  name: string;
+  unit_price_minor: number;
+  currency: string;
+  stock: number;
+}
+
+export interface InventoryList {
+  items: InventoryItem[];
+}
+
+export interface NewOrderLine {
+  sku: string;
+  quantity: number;
+}
+
+export interface CreateOrderRequest {
+  items: NewOrderLine[];
+}
+
+export interface ReceiptLink {
+  url: string;
+}
+
+export interface WebhookSummary {
+  id: string;
+  url: string;
+  event_types: string[];
+  created_at: string;
+}
+
+export interface Webhook extends WebhookSummary {
+  secret: string;
+}
+
+export interface WebhookList {
+  webhooks: WebhookSummary[];
+}
+
+export interface RegisterWebhookRequest {
+  url: string;
+  event_types?: string[];
+}
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: FieldError[];
+}
+
+export interface DevTokenResponse {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  user_id: string;
+}
+
+/** `/config.json`: written at deploy on AWS, served by the API under `cargo xtask dev`. */
+export interface RuntimeConfig {
+  apiBaseUrl: string;
+  auth: DevAuthConfig | CognitoAuthConfig;
+}
+
+export interface DevAuthConfig {
+  mode: 'dev';
+}
+
+export interface CognitoAuthConfig {
+  mode: 'cognito';
+  region: string;
+  userPoolId: string;
+  clientId: string;
+  /** The hosted UI's domain: a full host name, or the prefix of `<prefix>.auth.<region>.amazoncognito.com`. */
+  domain: string;
+}

@@ -1,0 +1,81 @@
+import type { ApiEvent } from '../api/types';
+import { Empty, ErrorMessage, Loading } from '../components/ui';
+import { useApp } from '../context';
+import { describeDetail, eventInfo, isAlarming } from '../events';
+import { dateTime, shortId } from '../format';
+import { useResource } from '../hooks';
+import { Link } from '../router';
+
+export const FEED_POLL_MS = 3000;
+
+export function EventFeed({ events, compact }: { events: ApiEvent[]; compact?: boolean }) {
+  return (
+    <ul className={`feed${compact ? ' feed--compact' : ''}`} aria-label="Recent events, newest first">
+      {events.map((event) => {
+        const info = eventInfo(event.type);
+        const alarming = isAlarming(event.type);
+        const detail = describeDetail(event.detail);
+        return (
+          <li
+            key={event.id}
+            className={`feed__item feed__item--${info.kind}${alarming ? ' feed__item--alarm' : ''}`}
+            data-type={event.type}
+          >
+            <div className="feed__head">
+              {alarming && (
+                <span className="tag tag--alarm" aria-label="Problem">
+                  ⚠ {info.kind === 'dead-letter' ? 'DLQ' : 'Failed'}
+                </span>
+              )}
+              <strong>{info.label}</strong>
+              <time className="muted small" dateTime={event.occurred_at}>
+                {dateTime(event.occurred_at)}
+              </time>
+            </div>
+            <p className="small muted">
+              <code>{event.type}</code>
+              {event.order_id && (
+                <>
+                  {' · '}
+                  <Link to={`/orders/${event.order_id}`}>order #{shortId(event.order_id)}</Link>
+                </>
+              )}
+            </p>
+            {!compact && detail && <p className="small feed__detail">{detail}</p>}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+export function EventsPage() {
+  const { client } = useApp();
+  const feed = useResource(() => client.events(50), [client], { pollMs: FEED_POLL_MS });
+  const events = feed.data?.events ?? [];
+  const problems = events.filter((e) => isAlarming(e.type)).length;
+  return (
+    <section aria-labelledby="events-title">
+      <div className="page-head">
+        <h1 id="events-title">Live events</h1>
+        <p className="muted small" aria-live="polite">
+          <span className="live-dot" aria-hidden="true" /> refreshing every {FEED_POLL_MS / 1000} s
+          {problems > 0 && <strong className="text-alarm"> · {problems} problem{problems === 1 ? '' : 's'}</strong>}
+        </p>
+      </div>
+      {feed.error !== undefined && feed.data && (
+        <p className="notice" role="status">
+          Could not refresh: {feed.error instanceof Error ? feed.error.message : String(feed.error)}
+        </p>
+      )}
+      {!feed.data && feed.error !== undefined && <ErrorMessage error={feed.error} onRetry={feed.reload} />}
+      {!feed.data && feed.error === undefined && <Loading label="Loading events…" />}
+      {feed.data && events.length === 0 && (
+        <Empty>
+          <p>No events yet. Place an order and watch it here.</p>
+        </Empty>
+      )}
+      {events.length > 0 && <EventFeed events={events} />}
+    </section>
+  );
+}

@@ -1,0 +1,193 @@
+import { useRef, useState, type FormEvent } from 'react';
+import { ApiError, newIdempotencyKey } from '../api/client';
+import type { FieldError, InventoryItem } from '../api/types';
+import { ErrorMessage, Loading } from '../components/ui';
+import { useApp } from '../context';
+import { money } from '../format';
+import { useResource } from '../hooks';
+import { useRouter } from '../router';
+
+interface Line {
+  key: number;
+  sku: string;
+  quantity: string;
+}
+
+/** Splits the API's field errors into per-line errors (`items[2].quantity`) and the rest. */
+export function groupFieldErrors(errors: FieldError[]) {
+  const lines = new Map<number, { sku?: string; quantity?: string; line?: string }>();
+  const other: string[] = [];
+  for (const error of errors) {
+    const match = /^items\[(\d+)\](?:\.(\w+))?$/.exec(error.field);
+    if (match) {
+      const index = Number(match[1]);
+      const entry = lines.get(index) ?? {};
+      const field = match[2];
+      if (field === 'sku' || field === 'quantity') entry[field] = entry[field] ? `${entry[field]} ${error.message}` : error.message;
+      else entry.line = entry.line ? `${entry.line} ${error.message}` : error.message;
+      lines.set(index, entry);
+    } else {
+      other.push(error.field ? `${error.field}: ${error.message}` : error.message);
+    }
+  }
+  return { lines, other };
+}
+
+export function NewOrderPage() {
+  const { client } = useApp();
+  const { navigate } = useRouter();
+  const inventory = useResource(() => client.inventory(), [client]);
+  const nextKey = useRef(1);
+  const [lines, setLines] = useState<Line[]>([{ key: 0, sku: '', quantity: '1' }]);
+  const [submitting, setSubmitting] = useState(false);
+  const [problem, setProblem] = useState<ApiError>();
+  const [failure, setFailure] = useState<unknown>();
+  const idempotency = useRef<{ body: string; key: string } | undefined>(undefined);
+
+  const items: InventoryItem[] = inventory.data?.items ?? [];
+  const bySku = new Map(items.map((item) => [item.sku, item]));
+  const total = lines.reduce((sum, line) => {
+    const item = bySku.get(line.sku);
+    const quantity = Number(line.quantity);
+    return item && Number.isFinite(quantity) ? sum + item.unit_price_minor * quantity : sum;
+  }, 0);
+  const currency = items[0]?.currency ?? 'USD';
+
+  const update = (key: number, change: Partial<Line>) =>
+    setLines((all) => all.map((line) => (line.key === key ? { ...line, ...change } : line)));
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setProblem(undefined);
+    setFailure(undefined);
+    const body = {
+      items: lines.map((line) => ({
+        sku: line.sku,
+        quantity: line.quantity.trim() === '' ? 0 : Number(line.quantity),
+      })),
+    };
+    const text = JSON.stringify(body);
+    // The same order retried keeps its key, so a lost response cannot place it twice.
+    if (!idempotency.current || idempotency.current.body !== text) {
+      idempotency.current = { body: text, key: newIdempotencyKey() };
+    }
+    setSubmitting(true);
+    try {
+      const order = await client.createOrder(body, idempotency.current.key);
+      navigate(`/orders/${order.id}`);
+    } catch (e) {
+      if (e instanceof ApiError && e.status !== 401 && e.problem) setProblem(e);
+      else setFailure(e);
+    } finally {
+      setSubmitting(false);
+    }
+  };
+
+  if (inventory.loading && !inventory.data) return <Loading label="Loading products…" />;
+  if (!inventory.data) return <ErrorMessage error={inventory.error} onRetry={inventory.reload} />;
+
+  const grouped = groupFieldErrors(problem?.fieldErrors ?? []);
+
+  return (
+    <section aria-labelledby="new-order-title">
+      <div className="page-head">
+        <h1 id="new-order-title">New order</h1>
+      </div>
+      <form className="card order-form" onSubmit={submit} noValidate aria-describedby={problem ? 'order-problem' : undefined}>
+        {problem && (
+          <div id="order-problem" className="state state--error" role="alert">
+            <p>
+              <strong>{problem.problem?.title}</strong>
+              {problem.problem?.detail ? ` — ${problem.problem.detail}` : ''}
+            </p>
+            {grouped.other.length > 0 && (
+              <ul>
+                {grouped.other.map((message) => (
+                  <li key={message}>{message}</li>
+                ))}
+              </ul>
+            )}
+          </div>
+        )}
+        {failure !== undefined && <ErrorMessage error={failure} />}
+        <ol className="order-lines">
+          {lines.map((line, index) => {
+            const errors = grouped.lines.get(index);
+            const n = index + 1;
+            const item = bySku.get(line.sku);
+            return (
+              <li key={line.key} className="order-line" aria-label={`Item ${n}`}>
+                <label className="field order-line__product">
+                  <span className="field__label">Product {n}</span>
+                  <select
+                    value={line.sku}
+                    onChange={(e) => update(line.key, { sku: e.target.value })}
+                    aria-invalid={errors?.sku ? true : undefined}
+                    aria-describedby={errors?.sku ? `line-${n}-sku-error` : undefined}
+                  >
+                    <option value="">Choose a product…</option>
+                    {items.map((product) => (
+                      <option key={product.sku} value={product.sku}>
+                        {product.name} ({product.sku}) — {money(product.unit_price_minor, product.currency)} · {product.stock} in stock
+                      </option>
+                    ))}
+                  </select>
+                  {errors?.sku && (
+                    <span id={`line-${n}-sku-error`} className="field__error">
+                      {errors.sku}
+                    </span>
+                  )}
+                </label>
+                <label className="field order-line__quantity">
+                  <span className="field__label">Quantity {n}</span>
+                  <input
+                    type="number"
+                    inputMode="numeric"
+                    min={1}
+                    value={line.quantity}
+                    onChange={(e) => update(line.key, { quantity: e.target.value })}
+                    aria-invalid={errors?.quantity ? true : undefined}
+                    aria-describedby={errors?.quantity ? `line-${n}-quantity-error` : undefined}
+                  />
+                  {errors?.quantity && (
+                    <span id={`line-${n}-quantity-error`} className="field__error">
+                      {errors.quantity}
+                    </span>
+                  )}
+                </label>
+                <span className="order-line__subtotal muted" aria-label={`Subtotal ${n}`}>
+                  {item && Number(line.quantity) > 0 ? money(item.unit_price_minor * Number(line.quantity), item.currency) : '—'}
+                </span>
+                <button
+                  type="button"
+                  className="button button--ghost"
+                  onClick={() => setLines((all) => all.filter((l) => l.key !== line.key))}
+                  disabled={lines.length === 1}
+                  aria-label={`Remove item ${n}`}
+                >
+                  Remove
+                </button>
+                {errors?.line && <span className="field__error order-line__error">{errors.line}</span>}
+              </li>
+            );
+          })}
+        </ol>
+        <div className="order-form__footer">
+          <button
+            type="button"
+            className="button button--secondary"
+            onClick={() => setLines((all) => [...all, { key: nextKey.current++, sku: '', quantity: '1' }])}
+          >
+            Add item
+          </button>
+          <p className="order-form__total">
+            Total <strong data-testid="order-total">{money(total, currency)}</strong>
+          </p>
+          <button type="submit" className="button" disabled={submitting}>
+            {submitting ? 'Placing order…' : 'Place order'}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
