@@ -117,9 +117,12 @@ export function NewOrderPage() {
             const item = bySku.get(line.sku);
             return (
               <li key={line.key} className="order-line" aria-label={`Item ${n}`}>
-                <label className="field order-line__product">
-                  <span className="field__label">Product {n}</span>
+                <div className="field order-line__product">
+                  <label className="field__label" htmlFor={`line-${line.key}-sku`}>
+                    Product {n}
+                  </label>
                   <select
+                    id={`line-${line.key}-sku`}
                     value={line.sku}
                     onChange={(e) => update(line.key, { sku: e.target.value })}
                     aria-invalid={errors?.sku ? true : undefined}
@@ -137,10 +140,13 @@ export function NewOrderPage() {
                       {errors.sku}
                     </span>
                   )}
-                </label>
-                <label className="field order-line__quantity">
-                  <span className="field__label">Quantity {n}</span>
+                </div>
+                <div className="field order-line__quantity">
+                  <label className="field__label" htmlFor={`line-${line.key}-quantity`}>
+                    Quantity {n}
+                  </label>
                   <input
+                    id={`line-${line.key}-quantity`}
                     type="number"
                     inputMode="numeric"
                     min={1}
@@ -154,7 +160,7 @@ export function NewOrderPage() {
                       {errors.quantity}
                     </span>
                   )}
-                </label>
+                </div>
                 <span className="order-line__subtotal muted" aria-label={`Subtotal ${n}`}>
                   {item && Number(line.quantity) > 0 ? money(item.unit_price_minor * Number(line.quantity), item.currency) : '—'}
                 </span>

@@ -64,9 +64,12 @@ export function SignIn({
         {config.auth.mode === 'dev' ? (
           <form onSubmit={devSignIn} noValidate>
             <p className="muted">Development sign-in: any user name gets a token from the local issuer.</p>
-            <label className="field">
-              <span className="field__label">User name</span>
+            <div className="field">
+              <label className="field__label" htmlFor="signin-username">
+                User name
+              </label>
               <input
+                id="signin-username"
                 name="username"
                 autoComplete="username"
                 value={username}
@@ -75,7 +78,7 @@ export function SignIn({
                 aria-describedby={error ? 'signin-error' : undefined}
                 autoFocus
               />
-            </label>
+            </div>
             {error && (
               <p id="signin-error" className="field__error" role="alert">
                 {error}

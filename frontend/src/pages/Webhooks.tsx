@@ -59,9 +59,12 @@ export function WebhooksPage() {
         <h1 id="webhooks-title">Webhooks</h1>
       </div>
       <form className="card webhook-form" onSubmit={register} noValidate>
-        <label className="field">
-          <span className="field__label">Webhook URL</span>
+        <div className="field">
+          <label className="field__label" htmlFor="webhook-url">
+            Webhook URL
+          </label>
           <input
+            id="webhook-url"
             type="url"
             inputMode="url"
             placeholder="https://example.com/hook"
@@ -79,7 +82,7 @@ export function WebhooksPage() {
               https only; receives order.confirmed and order.failed, signed with HMAC-SHA256.
             </span>
           )}
-        </label>
+        </div>
         <button type="submit" className="button" disabled={busy}>
           {busy ? 'Registering…' : 'Register webhook'}
         </button>
