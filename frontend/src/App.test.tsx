@@ -246,7 +246,7 @@ describe('events and webhooks', () => {
         if (!target.startsWith('https://')) {
           return { status: 422, body: { type: 'x', title: 'Invalid webhook', status: 422, detail: 'invalid', errors: [{ field: 'url', message: 'the URL must use https' }] } };
         }
-        const hook = { id: 'w1', url: target, event_types: ['order.confirmed', 'order.failed'], created_at: '2026-11-25T07:00:00Z' };
+        const hook = { id: 'w1', user_id: 'u1', url: target, event_types: ['order.confirmed', 'order.failed'], created_at: '2026-11-25T07:00:00Z' };
         hooks = [hook];
         return { status: 201, body: { ...hook, secret: 's3cret' } };
       }

@@ -1,6 +1,6 @@
-// The API's types as the dashboard uses them. `types.test.ts` checks every one against the
-// OpenAPI document the API serves (snapshot in `openapi.json`, refreshed with `npm run
-// openapi:fetch` against a running `cargo xtask dev`), so a change of the API fails the tests.
+// The API's types as the dashboard uses them. `types-check.ts` makes the type check fail when they
+// differ from the types generated from the API's OpenAPI document (`openapi.json`, a snapshot
+// refreshed with `npm run openapi:fetch`; `schema.d.ts`, generated with `npm run gen:api`).
 
 export type OrderStatus = 'PENDING' | 'PROCESSING' | 'CONFIRMED' | 'FAILED';
 
@@ -80,6 +80,8 @@ export interface WebhookSummary {
 }
 
 export interface Webhook extends WebhookSummary {
+  user_id: string;
+  /** The HMAC-SHA256 signing secret: returned only when the webhook is registered. */
   secret: string;
 }
 
@@ -89,7 +91,8 @@ export interface WebhookList {
 
 export interface RegisterWebhookRequest {
   url: string;
-  event_types?: string[];
+  /** Defaults to order.confirmed and order.failed. */
+  event_types?: string[] | null;
 }
 
 export interface FieldError {
@@ -102,7 +105,7 @@ export interface Problem {
   title: string;
   status: number;
   detail: string;
-  errors?: FieldError[];
+  errors?: FieldError[] | null;
 }
 
 export interface DevTokenResponse {
