@@ -142,7 +142,7 @@ describe('orders', () => {
     await user.type(screen.getByLabelText('Quantity 1'), '3');
     expect(screen.getByTestId('order-total')).toHaveTextContent('$147.00');
     await user.click(screen.getByRole('button', { name: 'Place order' }));
-    expect(await screen.findByRole('heading', { name: /Order #11111111/ })).toBeInTheDocument();
+    expect(await screen.findByRole('heading', { name: /Order #55555555/ })).toBeInTheDocument();
     expect(window.location.pathname).toBe(`/orders/${placed.id}`);
     expect(screen.getByText('Order placed')).toBeInTheDocument();
   });

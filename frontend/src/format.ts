@@ -19,6 +19,7 @@ export function dateTime(iso: string): string {
   });
 }
 
+/** The last 8 hex digits: ids are UUIDv7, whose first digits are a timestamp shared by neighbours. */
 export function shortId(id: string): string {
-  return id.slice(0, 8);
+  return id.replace(/-/g, '').slice(-8);
 }

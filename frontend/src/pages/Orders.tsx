@@ -6,6 +6,7 @@ import { dateTime, money, shortId } from '../format';
 import { Link } from '../router';
 
 export const PAGE_SIZE = 10;
+export const LIST_POLL_MS = 3000;
 
 export function OrdersPage() {
   const { client } = useApp();
@@ -34,6 +35,24 @@ export function OrdersPage() {
   useEffect(() => {
     void load();
   }, [load]);
+
+  // While an order is still running, refresh the first page: new statuses, and orders placed elsewhere.
+  const running = orders.some((o) => o.status === 'PENDING' || o.status === 'PROCESSING');
+  useEffect(() => {
+    if (!running) return;
+    const timer = setInterval(async () => {
+      try {
+        const page = await client.listOrders(PAGE_SIZE);
+        setOrders((previous) => {
+          const fresh = new Set(page.orders.map((o) => o.id));
+          return [...page.orders, ...previous.filter((o) => !fresh.has(o.id))];
+        });
+      } catch {
+        // The next tick, or the Refresh button, tries again.
+      }
+    }, LIST_POLL_MS);
+    return () => clearInterval(timer);
+  }, [client, running]);
 
   return (
     <section aria-labelledby="orders-title">
