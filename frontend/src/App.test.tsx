@@ -273,3 +273,36 @@ describe('events and webhooks', () => {
     expect(await screen.findByText('No webhooks registered.')).toBeInTheDocument();
   });
 });
+
+describe('Cognito sign-in', () => {
+  const cognito = {
+    apiBaseUrl: 'https://api.example.com',
+    auth: { mode: 'cognito' as const, region: 'eu-west-1', userPoolId: 'p', clientId: 'client123', domain: 'auth.example.com' },
+  };
+
+  it('exchanges the code on /callback and opens the orders', async () => {
+    sessionStorage.setItem('eventforge.pkce', JSON.stringify({ verifier: 'v'.repeat(43), state: 's1' }));
+    const claims = btoa(JSON.stringify({ username: 'carol', exp: Math.floor(Date.now() / 1000) + 3600 }));
+    const api = mockApi(({ method, url, body }) => {
+      if (method === 'POST' && url.href === 'https://auth.example.com/oauth2/token') {
+        void body;
+        return { body: { access_token: `h.${claims}.s`, expires_in: 3600, token_type: 'Bearer' } };
+      }
+      if (url.href.startsWith('https://api.example.com/api/orders')) return { body: { orders: [] } };
+    });
+    renderApp('/callback?code=c0de&state=s1', { signedIn: false, config: cognito });
+    expect(await screen.findByText('No orders yet.')).toBeInTheDocument();
+    expect(screen.getByLabelText('Signed in as')).toHaveTextContent('carol');
+    expect(window.location.pathname).toBe('/orders');
+    const tokenCall = api.mock.calls.find(([url]) => String(url).endsWith('/oauth2/token'))!;
+    const form = new URLSearchParams(tokenCall[1]!.body as URLSearchParams);
+    expect(form.get('code_verifier')).toBe('v'.repeat(43));
+    expect(form.get('redirect_uri')).toBe(`${window.location.origin}/callback`);
+  });
+
+  it('explains a callback without a matching sign-in', async () => {
+    mockApi(() => undefined);
+    renderApp('/callback?code=c0de&state=forged', { signedIn: false, config: cognito });
+    expect(await screen.findByRole('alert')).toHaveTextContent(/no sign-in in progress/);
+  });
+});
