@@ -202,7 +202,7 @@ describe('order detail', () => {
       calls += 1;
       return calls < 2
         ? { body: { order: order({ status: 'PROCESSING' }), history: [event('order.created')] } }
-        : { body: { order: order({ status: 'CONFIRMED', receipt_key: null }), history: [event('order.created'), event('order.confirmed')] } };
+        : { body: { order: order({ status: 'CONFIRMED', receipt_key: null, updated_at: new Date().toISOString() }), history: [event('order.created'), event('order.confirmed')] } };
     });
     renderApp(`/orders/${id}`);
     expect(await screen.findByText('Waiting for the next step…')).toBeInTheDocument();

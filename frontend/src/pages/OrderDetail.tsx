@@ -10,10 +10,15 @@ import { Link } from '../router';
 
 export const ORDER_POLL_MS = 1000;
 
+/** How long after confirmation the page waits for the receipt (and deliveries) to show up. */
+export const RECEIPT_WAIT_MS = 120_000;
+
 /** Whether the page should keep asking: the saga is running, or a receipt is still to come. */
-export function stillChanging(detail: OrderDetail): boolean {
-  const { status, receipt_key } = detail.order;
-  return status === 'PENDING' || status === 'PROCESSING' || (status === 'CONFIRMED' && !receipt_key);
+export function stillChanging(detail: OrderDetail, now = Date.now()): boolean {
+  const { status, receipt_key, updated_at } = detail.order;
+  if (status === 'PENDING' || status === 'PROCESSING') return true;
+  const recent = now - Date.parse(updated_at) < RECEIPT_WAIT_MS;
+  return status === 'CONFIRMED' && !receipt_key && recent;
 }
 
 function sameOrigin(url: string): boolean {
@@ -128,7 +133,11 @@ export function OrderDetailPage({ id }: { id: string }) {
               <ErrorMessage error={receipt.error} />
             ) : order.status === 'CONFIRMED' ? (
               <p className="muted" role="status">
-                {receiptKey ? 'Fetching the receipt link…' : 'The receipt is being generated…'}
+                {receiptKey
+                  ? 'Fetching the receipt link…'
+                  : stillChanging(detail.data)
+                    ? 'The receipt is being generated…'
+                    : 'No receipt yet. Reload the page to check again.'}
               </p>
             ) : order.status === 'FAILED' ? (
               <p className="muted">No receipt: the order failed.</p>
