@@ -234,6 +234,8 @@ describe('events and webhooks', () => {
     expect(items[1]).toHaveClass('feed__item--alarm');
     expect(items[2]).not.toHaveClass('feed__item--alarm');
     expect(screen.getByText(/2 problems/)).toBeInTheDocument();
+    await userEvent.click(screen.getByLabelText(/Only problems/));
+    expect(within(feed).getAllByRole('listitem')).toHaveLength(2);
   });
 
   it('registers, lists and deletes webhooks, showing the API\'s errors', async () => {

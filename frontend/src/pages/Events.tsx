@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import type { ApiEvent } from '../api/types';
 import { Empty, ErrorMessage, Loading } from '../components/ui';
 import { useApp } from '../context';
@@ -52,8 +53,10 @@ export function EventFeed({ events, compact }: { events: ApiEvent[]; compact?: b
 export function EventsPage() {
   const { client } = useApp();
   const feed = useResource(() => client.events(50), [client], { pollMs: FEED_POLL_MS });
-  const events = feed.data?.events ?? [];
-  const problems = events.filter((e) => isAlarming(e.type)).length;
+  const [onlyProblems, setOnlyProblems] = useState(false);
+  const all = feed.data?.events ?? [];
+  const problems = all.filter((e) => isAlarming(e.type)).length;
+  const events = onlyProblems ? all.filter((e) => isAlarming(e.type)) : all;
   return (
     <section aria-labelledby="events-title">
       <div className="page-head">
@@ -63,6 +66,10 @@ export function EventsPage() {
           {problems > 0 && <strong className="text-alarm"> · {problems} problem{problems === 1 ? '' : 's'}</strong>}
         </p>
       </div>
+      <label className="checkbox">
+        <input type="checkbox" checked={onlyProblems} onChange={(e) => setOnlyProblems(e.target.checked)} /> Only problems
+        (failed payments and deliveries, dead-lettered messages)
+      </label>
       {feed.error !== undefined && feed.data && (
         <p className="notice" role="status">
           Could not refresh: {feed.error instanceof Error ? feed.error.message : String(feed.error)}
@@ -72,7 +79,7 @@ export function EventsPage() {
       {!feed.data && feed.error === undefined && <Loading label="Loading events…" />}
       {feed.data && events.length === 0 && (
         <Empty>
-          <p>No events yet. Place an order and watch it here.</p>
+          <p>{onlyProblems ? 'No problems among the recent events.' : 'No events yet. Place an order and watch it here.'}</p>
         </Empty>
       )}
       {events.length > 0 && <EventFeed events={events} />}
