@@ -24,7 +24,8 @@ export function EventFeed({ events, compact }: { events: ApiEvent[]; compact?: b
           >
             <div className="feed__head">
               {alarming && (
-                <span className="tag tag--alarm" aria-label="Problem">
+                <span className="tag tag--alarm">
+                  <span className="visually-hidden">Problem: </span>
                   ⚠ {info.kind === 'dead-letter' ? 'DLQ' : 'Failed'}
                 </span>
               )}

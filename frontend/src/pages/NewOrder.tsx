@@ -161,7 +161,8 @@ export function NewOrderPage() {
                     </span>
                   )}
                 </div>
-                <span className="order-line__subtotal muted" aria-label={`Subtotal ${n}`}>
+                <span className="order-line__subtotal muted">
+                  <span className="visually-hidden">Subtotal {n}: </span>
                   {item && Number(line.quantity) > 0 ? money(item.unit_price_minor * Number(line.quantity), item.currency) : '—'}
                 </span>
                 <button
