@@ -11,6 +11,8 @@ describe('event presentation', () => {
     expect(eventInfo('payment.declined').kind).toBe('declined');
     expect(eventInfo('webhook.delivered')).toEqual({ label: 'Webhook delivered', kind: 'delivery' });
     expect(eventInfo('webhook.delivery_failed').kind).toBe('delivery-failed');
+    expect(eventInfo('webhook.failed')).toEqual({ label: 'Webhook delivery failed', kind: 'delivery-failed' });
+    expect(eventInfo('email.sent').kind).toBe('delivery');
     expect(eventInfo('message.dead_lettered').kind).toBe('dead-letter');
     expect(eventInfo('payment.settled')).toEqual({ label: 'payment.settled', kind: 'info' });
   });

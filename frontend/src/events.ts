@@ -27,6 +27,9 @@ const KNOWN: Record<string, EventInfo> = {
   'inventory.released': { label: 'Stock released (compensation)', kind: 'compensation' },
   'order.failed': { label: 'Order failed (compensation)', kind: 'failed' },
   'receipt.generated': { label: 'Receipt generated', kind: 'delivery' },
+  'email.sent': { label: 'Email sent', kind: 'delivery' },
+  'webhook.delivered': { label: 'Webhook delivered', kind: 'delivery' },
+  'webhook.failed': { label: 'Webhook delivery failed', kind: 'delivery-failed' },
   'message.dead_lettered': { label: 'Message dead-lettered (DLQ)', kind: 'dead-letter' },
 };
 
