@@ -6,6 +6,7 @@
 
 mod bench;
 mod codegen;
+mod deploy;
 mod dev;
 mod frontend;
 mod process;
@@ -38,6 +39,19 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run every test: Rust (with moto and cfn-lint installed first), dashboard unit and browser tests.
     Test(testing::TestArgs),
+    /// Deploy the platform: bootstrap, assets (Lambda zips, API image), then every stack in
+    /// dependency order via change sets, skipping unchanged stacks.
+    Deploy(deploy::DeployArgs),
+    /// Preview what deploy would change in each stack (change sets, nothing executed).
+    Diff(deploy::DiffArgs),
+    /// Each stack's status, last update, outputs, and whether the local template differs.
+    Status(deploy::StatusArgs),
+    /// Delete the ECS part (api stack: service, task definition, load balancer) and what
+    /// watches it, keeping data, queues, functions, workflow, auth and frontend; prints the
+    /// monthly cost that stops.
+    TeardownEcs(deploy::TeardownEcsArgs),
+    /// Delete every stack in reverse dependency order; data is retained unless --purge.
+    Destroy(deploy::DestroyArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -48,5 +62,10 @@ fn main() -> anyhow::Result<()> {
         Command::Synth(args) => synth::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Test(args) => testing::run_all(args),
+        Command::Deploy(args) => deploy::run_deploy(args),
+        Command::Diff(args) => deploy::run_diff(args),
+        Command::Status(args) => deploy::run_status(args),
+        Command::TeardownEcs(args) => deploy::run_teardown_ecs(args),
+        Command::Destroy(args) => deploy::run_destroy(args),
     }
 }

@@ -1,0 +1,85 @@
+//! Content-addressed assets: a Lambda zip is stored under a key derived from its SHA-256, so an
+//! upload is skipped when the key exists and a changed zip always gets a new key (which is what
+//! makes CloudFormation update the function).
+
+use std::path::{Path, PathBuf};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+
+use crate::error::{DeployError, sdk_message};
+use crate::plan::sha256_hex;
+
+/// A built Lambda zip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LambdaZip {
+    pub function: String,
+    pub path: PathBuf,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+impl LambdaZip {
+    pub fn read(function: &str, path: &Path) -> Result<(Self, Vec<u8>), DeployError> {
+        let contents = std::fs::read(path).map_err(|source| DeployError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok((
+            Self {
+                function: function.to_owned(),
+                path: path.to_owned(),
+                sha256: sha256_hex(&contents),
+                bytes: contents.len() as u64,
+            },
+            contents,
+        ))
+    }
+
+    /// The key the zip is stored under: the function's name for people, the hash for identity.
+    pub fn key(&self) -> String {
+        format!("lambda/{}/{}.zip", self.function, self.sha256)
+    }
+}
+
+/// Uploads the zip unless its key already exists; returns it and whether it was uploaded.
+pub async fn upload_zip(
+    client: &Client,
+    bucket: &str,
+    function: &str,
+    path: &Path,
+) -> Result<(LambdaZip, bool), DeployError> {
+    let (zip, contents) = LambdaZip::read(function, path)?;
+    let key = zip.key();
+    let exists = match client.head_object().bucket(bucket).key(&key).send().await {
+        Ok(_) => true,
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|error| error.is_not_found()) =>
+        {
+            false
+        }
+        Err(error) => {
+            return Err(DeployError::Api {
+                operation: "HeadObject".to_owned(),
+                message: sdk_message(&error),
+            });
+        }
+    };
+    if !exists {
+        client
+            .put_object()
+            .bucket(bucket)
+            .key(&key)
+            .content_type("application/zip")
+            .body(ByteStream::from(contents))
+            .send()
+            .await
+            .map_err(|error| DeployError::Api {
+                operation: "PutObject".to_owned(),
+                message: sdk_message(&error),
+            })?;
+    }
+    Ok((zip, !exists))
+}

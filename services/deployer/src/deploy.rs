@@ -1,0 +1,857 @@
+//! The deployer: bootstrap, assets, then every stack in dependency order (independent stacks
+//! concurrently), skipping stacks whose fingerprint is already deployed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use aws_config::SdkConfig;
+use eventforge_stacks::stack::AssetKind;
+use serde_json::Value as Json;
+use tokio::task::JoinSet;
+
+use crate::assets;
+use crate::cfn::{self, Apply, Change, DeployedStack};
+use crate::emulator::{Adaptation, EmulatorProfile, ExecutionMode};
+use crate::error::{DeployError, sdk_message};
+use crate::image::{self, Image};
+use crate::plan::{FINGERPRINT_TAG, Plan, PlannedStack, TEMPLATE_TAG, fingerprint, template_hash};
+use crate::progress::{Outcome, Progress, Reporter};
+
+/// The bootstrap stack's outputs the deployer reads.
+pub const ASSET_BUCKET_OUTPUT: &str = "AssetBucketName";
+pub const REPOSITORY_OUTPUT: &str = "ApiRepositoryUri";
+
+/// Where to deploy.
+#[derive(Clone)]
+pub struct Target {
+    pub sdk: SdkConfig,
+    /// Set when the endpoint is an emulator; changes what is sent, and always says so.
+    pub emulator: Option<EmulatorProfile>,
+    /// A registry to push images to instead of the repository's own (an emulator has none):
+    /// `http://127.0.0.1:5000`. Images go to ECR with its token when unset.
+    pub registry: Option<String>,
+}
+
+/// The built artefacts the stacks refer to.
+#[derive(Debug, Clone, Default)]
+pub struct Assets {
+    /// Lambda zips by function name.
+    pub lambda_zips: BTreeMap<String, PathBuf>,
+    pub image: Option<Image>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeployOptions {
+    /// Deploy only these stacks (their dependencies must be deployed already).
+    pub only: Vec<String>,
+    /// Update Lambda code in place when it is the only change, skipping CloudFormation.
+    pub hotswap: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeployReport {
+    pub outcomes: BTreeMap<String, Outcome>,
+    /// Outputs of every stack of the plan that is deployed, by stack then output name.
+    pub outputs: BTreeMap<String, BTreeMap<String, String>>,
+    /// What the emulator profile changed, by stack (empty against AWS).
+    pub adaptations: BTreeMap<String, Adaptation>,
+}
+
+/// What `destroy` did.
+#[derive(Debug, Default)]
+pub struct DestroyReport {
+    pub deleted: Vec<String>,
+    /// Retained resources deleted by `purge`, as `<type> <physical id>`.
+    pub purged: Vec<String>,
+    /// Stacks left because a stack that depends on them could not be deleted.
+    pub kept: Vec<String>,
+    pub failures: Vec<DeployError>,
+}
+
+/// One stack's standing, for `status`.
+#[derive(Debug, Clone)]
+pub struct StackStatus {
+    pub name: String,
+    pub deployed: Option<DeployedStack>,
+    /// Whether the local template differs from the deployed one (`None` when not deployed).
+    pub template_differs: Option<bool>,
+}
+
+#[derive(Clone)]
+pub struct Deployer {
+    cfn: aws_sdk_cloudformation::Client,
+    s3: aws_sdk_s3::Client,
+    ecr: aws_sdk_ecr::Client,
+    lambda: aws_sdk_lambda::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
+    emulator: Option<EmulatorProfile>,
+    registry: Option<String>,
+    http: reqwest::Client,
+}
+
+/// A stack ready to apply: the template as sent and its parameters.
+struct Prepared {
+    name: String,
+    template: Json,
+    body: String,
+    parameters: BTreeMap<String, String>,
+    tags: BTreeMap<String, String>,
+}
+
+impl Deployer {
+    pub fn new(target: Target) -> Self {
+        let s3_config = aws_sdk_s3::config::Builder::from(&target.sdk)
+            // Emulators serve buckets under the path, not as subdomains of 127.0.0.1.
+            .force_path_style(target.emulator.is_some())
+            .build();
+        Self {
+            cfn: aws_sdk_cloudformation::Client::new(&target.sdk),
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            ecr: aws_sdk_ecr::Client::new(&target.sdk),
+            lambda: aws_sdk_lambda::Client::new(&target.sdk),
+            dynamodb: aws_sdk_dynamodb::Client::new(&target.sdk),
+            emulator: target.emulator,
+            registry: target.registry,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn mode(&self) -> ExecutionMode {
+        self.emulator
+            .map_or(ExecutionMode::ChangeSet, EmulatorProfile::execution_mode)
+    }
+
+    pub fn cloudformation(&self) -> &aws_sdk_cloudformation::Client {
+        &self.cfn
+    }
+
+    /// The template as it will be sent, and what the emulator profile changed in it.
+    pub fn template_for(&self, stack: &PlannedStack) -> (Json, Adaptation) {
+        match self.emulator {
+            Some(profile) => profile.adapt(&stack.name, &stack.template),
+            None => (stack.template.clone(), Adaptation::default()),
+        }
+    }
+
+    fn prepare(&self, stack: &PlannedStack, parameters: BTreeMap<String, String>) -> Prepared {
+        let (template, _) = self.template_for(stack);
+        let template_hash = template_hash(&template);
+        let tags = BTreeMap::from([
+            (
+                FINGERPRINT_TAG.to_owned(),
+                fingerprint(&template_hash, &parameters),
+            ),
+            (TEMPLATE_TAG.to_owned(), template_hash),
+        ]);
+        Prepared {
+            name: stack.name.clone(),
+            body: template.to_string(),
+            template,
+            parameters,
+            tags,
+        }
+    }
+
+    /// Deploys the plan (or `options.only`): bootstrap, assets, stacks. Stops starting stacks
+    /// after the first failure, lets the running ones finish, and returns the failure.
+    pub async fn deploy(
+        &self,
+        plan: &Plan,
+        assets: &Assets,
+        options: &DeployOptions,
+        reporter: Arc<dyn Reporter>,
+    ) -> Result<DeployReport, DeployError> {
+        for name in &options.only {
+            if plan.stack(name).is_none() {
+                return Err(DeployError::UnknownStack(name.clone()));
+            }
+        }
+        let selected: Vec<&PlannedStack> = plan
+            .stacks
+            .iter()
+            .filter(|stack| options.only.is_empty() || options.only.contains(&stack.name))
+            .collect();
+        reporter.report(Progress::Planned {
+            stacks: selected.iter().map(|stack| stack.name.clone()).collect(),
+        });
+        let mut report = DeployReport::default();
+        for stack in &selected {
+            let (_, adaptation) = self.template_for(stack);
+            if !adaptation.is_empty() {
+                reporter.report(Progress::Emulator {
+                    stack: stack.name.clone(),
+                    adaptation: adaptation.clone(),
+                });
+                report.adaptations.insert(stack.name.clone(), adaptation);
+            }
+        }
+        let mut deployed = cfn::describe_all(&self.cfn).await?;
+
+        // The bootstrap stack first: assets need its bucket and repository.
+        let bootstrap_name = plan.bootstrap_name();
+        let needs_assets = selected.iter().any(|stack| !stack.assets.is_empty());
+        if let Some(bootstrap) = plan.stack(&bootstrap_name) {
+            let bootstrap_selected = selected.iter().any(|stack| stack.name == bootstrap_name);
+            if bootstrap_selected || (needs_assets && !deployed.contains_key(&bootstrap_name)) {
+                let prepared = self.prepare(bootstrap, BTreeMap::new());
+                let started = Instant::now();
+                let outcome = self
+                    .apply(
+                        &prepared,
+                        deployed.get(&bootstrap_name),
+                        false,
+                        reporter.as_ref(),
+                    )
+                    .await;
+                finish(&reporter, &bootstrap_name, &outcome, started);
+                report.outcomes.insert(bootstrap_name.clone(), outcome?);
+                if let Some(stack) = cfn::describe(&self.cfn, &bootstrap_name).await? {
+                    deployed.insert(bootstrap_name.clone(), stack);
+                }
+            }
+        }
+        let asset_values = if needs_assets {
+            let bootstrap =
+                deployed
+                    .get(&bootstrap_name)
+                    .ok_or_else(|| DeployError::MissingDependency {
+                        missing: bootstrap_name.clone(),
+                    })?;
+            self.upload_assets(&selected, bootstrap, assets, reporter.as_ref())
+                .await?
+        } else {
+            BTreeMap::new()
+        };
+
+        let remaining: Vec<Prepared> = selected
+            .iter()
+            .filter(|stack| stack.name != bootstrap_name)
+            .map(|stack| {
+                let parameters = stack
+                    .assets
+                    .iter()
+                    .filter_map(|asset| {
+                        Some((
+                            asset.parameter.clone(),
+                            asset_values.get(&asset.kind)?.clone(),
+                        ))
+                    })
+                    .collect();
+                self.prepare(stack, parameters)
+            })
+            .collect();
+        let outcomes = self
+            .apply_in_order(plan, remaining, &deployed, options.hotswap, reporter)
+            .await;
+        let mut first_error = None;
+        let mut failures = 0;
+        for (name, outcome) in outcomes {
+            match outcome {
+                Ok(outcome) => {
+                    report.outcomes.insert(name, outcome);
+                }
+                Err(error) => {
+                    failures += 1;
+                    report
+                        .outcomes
+                        .insert(name, Outcome::Failed(error.to_string()));
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        if let Some(error) = first_error {
+            return Err(if failures > 1 {
+                tracing::error!("{error}");
+                DeployError::Several(failures)
+            } else {
+                error
+            });
+        }
+        report.outputs = self.outputs(plan).await?;
+        Ok(report)
+    }
+
+    /// Outputs of the plan's deployed stacks.
+    pub async fn outputs(
+        &self,
+        plan: &Plan,
+    ) -> Result<BTreeMap<String, BTreeMap<String, String>>, DeployError> {
+        let deployed = cfn::describe_all(&self.cfn).await?;
+        Ok(plan
+            .stacks
+            .iter()
+            .filter_map(|stack| {
+                Some((
+                    stack.name.clone(),
+                    deployed.get(&stack.name)?.outputs.clone(),
+                ))
+            })
+            .collect())
+    }
+
+    /// Uploads the zips and pushes the image the selected stacks need; returns each asset's
+    /// parameter value (the zip's key, the image's tag).
+    async fn upload_assets(
+        &self,
+        selected: &[&PlannedStack],
+        bootstrap: &DeployedStack,
+        assets: &Assets,
+        reporter: &dyn Reporter,
+    ) -> Result<BTreeMap<AssetKind, String>, DeployError> {
+        let output = |name: &str| {
+            bootstrap.outputs.get(name).cloned().ok_or_else(|| {
+                DeployError::MissingBootstrapOutput {
+                    stack: bootstrap.name.clone(),
+                    output: name.to_owned(),
+                }
+            })
+        };
+        let kinds: BTreeSet<&AssetKind> = selected
+            .iter()
+            .flat_map(|stack| &stack.assets)
+            .map(|asset| &asset.kind)
+            .collect();
+        let mut values = BTreeMap::new();
+        let mut uploads = JoinSet::new();
+        for kind in kinds {
+            match kind {
+                AssetKind::LambdaZip { function } => {
+                    let path = assets
+                        .lambda_zips
+                        .get(function)
+                        .ok_or_else(|| {
+                            DeployError::MissingAsset(format!("the Lambda zip of {function}"))
+                        })?
+                        .clone();
+                    let (s3, bucket, function, kind) = (
+                        self.s3.clone(),
+                        output(ASSET_BUCKET_OUTPUT)?,
+                        function.clone(),
+                        kind.clone(),
+                    );
+                    uploads.spawn(async move {
+                        let zip = assets::upload_zip(&s3, &bucket, &function, &path).await;
+                        zip.map(|(zip, uploaded)| (kind, zip, uploaded))
+                    });
+                }
+                AssetKind::ContainerImage { name } => {
+                    let image = assets.image.as_ref().ok_or_else(|| {
+                        DeployError::MissingAsset(format!("the container image {name}"))
+                    })?;
+                    let repository = output(REPOSITORY_OUTPUT)?;
+                    let pushed = self.push_image(image, &repository).await?;
+                    reporter.report(Progress::Asset {
+                        name: format!("{repository}:{}", image.tag()),
+                        uploaded: pushed,
+                        bytes: image.compressed_size(),
+                    });
+                    values.insert(kind.clone(), image.tag());
+                }
+            }
+        }
+        while let Some(joined) = uploads.join_next().await {
+            let (kind, zip, uploaded) =
+                joined.map_err(|error| DeployError::api("upload", error))??;
+            reporter.report(Progress::Asset {
+                name: zip.key(),
+                uploaded,
+                bytes: zip.bytes,
+            });
+            values.insert(kind, zip.key());
+        }
+        Ok(values)
+    }
+
+    /// Pushes the image to the repository (or to the configured stand-in registry); `false`
+    /// when it was there already.
+    async fn push_image(&self, image: &Image, repository_uri: &str) -> Result<bool, DeployError> {
+        let (host, name) = repository_uri.split_once('/').ok_or_else(|| {
+            DeployError::Registry(format!("not a repository URI: {repository_uri}"))
+        })?;
+        let (base, authorization) = match &self.registry {
+            Some(registry) => (registry.trim_end_matches('/').to_owned(), None),
+            None => {
+                let token = self
+                    .ecr
+                    .get_authorization_token()
+                    .send()
+                    .await
+                    .map_err(|error| DeployError::Api {
+                        operation: "GetAuthorizationToken".to_owned(),
+                        message: sdk_message(&error),
+                    })?;
+                let token = token
+                    .authorization_data()
+                    .first()
+                    .and_then(|data| data.authorization_token())
+                    .ok_or_else(|| DeployError::Registry("ECR returned no token".to_owned()))?;
+                (format!("https://{host}"), Some(format!("Basic {token}")))
+            }
+        };
+        let registry = image::Registry {
+            http: self.http.clone(),
+            base,
+            authorization,
+        };
+        registry.push(name, image).await
+    }
+
+    /// Applies the prepared stacks, each once its dependencies in the run have succeeded.
+    async fn apply_in_order(
+        &self,
+        plan: &Plan,
+        stacks: Vec<Prepared>,
+        deployed: &BTreeMap<String, DeployedStack>,
+        hotswap: bool,
+        reporter: Arc<dyn Reporter>,
+    ) -> Vec<(String, Result<Outcome, DeployError>)> {
+        let in_run: BTreeSet<String> = stacks.iter().map(|stack| stack.name.clone()).collect();
+        let mut results = Vec::new();
+        let mut pending: Vec<Prepared> = Vec::new();
+        for stack in stacks {
+            let dependencies = &plan
+                .stack(&stack.name)
+                .map(|s| s.dependencies.clone())
+                .unwrap_or_default();
+            if let Some(missing) = dependencies.iter().find(|dependency| {
+                !in_run.contains(*dependency) && !deployed.contains_key(*dependency)
+            }) {
+                results.push((
+                    stack.name.clone(),
+                    Err(DeployError::MissingDependency {
+                        missing: missing.clone(),
+                    }),
+                ));
+            } else {
+                pending.push(stack);
+            }
+        }
+        if !results.is_empty() {
+            return results;
+        }
+        let mut done: BTreeSet<String> = BTreeSet::new();
+        let mut failed = false;
+        let mut running = JoinSet::new();
+        loop {
+            if !failed {
+                let (ready, waiting): (Vec<Prepared>, Vec<Prepared>) =
+                    pending.into_iter().partition(|stack| {
+                        plan.stack(&stack.name).is_some_and(|planned| {
+                            planned.dependencies.iter().all(|dependency| {
+                                !in_run.contains(dependency) || done.contains(dependency)
+                            })
+                        })
+                    });
+                pending = waiting;
+                for stack in ready {
+                    let deployer = self.clone();
+                    let existing = deployed.get(&stack.name).cloned();
+                    let reporter = reporter.clone();
+                    running.spawn(async move {
+                        let started = Instant::now();
+                        let outcome = deployer
+                            .apply(&stack, existing.as_ref(), hotswap, reporter.as_ref())
+                            .await;
+                        finish(&reporter, &stack.name, &outcome, started);
+                        (stack.name, outcome)
+                    });
+                }
+            }
+            let Some(joined) = running.join_next().await else {
+                break;
+            };
+            match joined {
+                Ok((name, outcome)) => {
+                    if outcome.is_ok() {
+                        done.insert(name.clone());
+                    } else {
+                        failed = true;
+                    }
+                    results.push((name, outcome));
+                }
+                Err(error) => {
+                    failed = true;
+                    results.push(("?".to_owned(), Err(DeployError::api("deploy task", error))));
+                }
+            }
+        }
+        results
+    }
+
+    /// One stack: skip when current, hotswap when asked and possible, else apply.
+    async fn apply(
+        &self,
+        stack: &Prepared,
+        existing: Option<&DeployedStack>,
+        hotswap: bool,
+        reporter: &dyn Reporter,
+    ) -> Result<Outcome, DeployError> {
+        if let Some(existing) = existing {
+            if existing.is_healthy()
+                && existing.tags.get(FINGERPRINT_TAG) == stack.tags.get(FINGERPRINT_TAG)
+            {
+                return Ok(Outcome::Unchanged);
+            }
+            if hotswap
+                && existing.is_healthy()
+                && existing.tags.get(TEMPLATE_TAG) == stack.tags.get(TEMPLATE_TAG)
+                && let Some(updated) = self.hotswap(stack, existing).await?
+            {
+                return Ok(Outcome::Hotswapped(updated));
+            }
+        }
+        cfn::apply(
+            &self.cfn,
+            Apply {
+                name: &stack.name,
+                body: stack.body.clone(),
+                parameters: &stack.parameters,
+                tags: &stack.tags,
+                existing,
+                mode: self.mode(),
+            },
+            reporter,
+        )
+        .await
+    }
+
+    /// Updates the code of functions whose zip parameter changed, when that is the only change
+    /// (same template, only Lambda code parameters differ). `None` when a full deploy is needed.
+    /// The stack keeps its old parameters and fingerprint, so the next plain deploy brings
+    /// CloudFormation up to date.
+    async fn hotswap(
+        &self,
+        stack: &Prepared,
+        existing: &DeployedStack,
+    ) -> Result<Option<Vec<String>>, DeployError> {
+        let changed: Vec<&String> = stack
+            .parameters
+            .iter()
+            .filter(|(name, value)| existing.parameters.get(*name) != Some(*value))
+            .map(|(name, _)| name)
+            .collect();
+        let resources = stack.template["Resources"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let mut functions = Vec::new();
+        for parameter in &changed {
+            let reference = serde_json::json!({ "Ref": parameter });
+            let Some((logical_id, resource)) = resources.iter().find(|(_, resource)| {
+                resource["Type"] == "AWS::Lambda::Function"
+                    && resource.pointer("/Properties/Code/S3Key") == Some(&reference)
+            }) else {
+                return Ok(None);
+            };
+            let Some(bucket) = self
+                .resolve_bucket(resource.pointer("/Properties/Code/S3Bucket"))
+                .await?
+            else {
+                return Ok(None);
+            };
+            functions.push((
+                logical_id.clone(),
+                bucket,
+                stack.parameters[*parameter].clone(),
+            ));
+        }
+        if functions.is_empty() {
+            return Ok(None);
+        }
+        let physical: BTreeMap<String, String> = cfn::resources(&self.cfn, &stack.name)
+            .await?
+            .into_iter()
+            .map(|(logical, _, physical)| (logical, physical))
+            .collect();
+        let mut updated = Vec::new();
+        for (logical_id, bucket, key) in functions {
+            let Some(function) = physical.get(&logical_id) else {
+                return Ok(None);
+            };
+            self.lambda
+                .update_function_code()
+                .function_name(function)
+                .s3_bucket(&bucket)
+                .s3_key(&key)
+                .send()
+                .await
+                .map_err(|error| DeployError::Api {
+                    operation: "UpdateFunctionCode".to_owned(),
+                    message: sdk_message(&error),
+                })?;
+            updated.push(function.clone());
+        }
+        Ok(Some(updated))
+    }
+
+    /// The bucket a template value names: a literal, or an import of another stack's export.
+    async fn resolve_bucket(&self, value: Option<&Json>) -> Result<Option<String>, DeployError> {
+        match value {
+            Some(Json::String(bucket)) => Ok(Some(bucket.clone())),
+            Some(Json::Object(object)) => {
+                let Some(Json::String(export)) = object.get("Fn::ImportValue") else {
+                    return Ok(None);
+                };
+                let mut pages = self.cfn.list_exports().into_paginator().send();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|error| DeployError::sdk("ListExports", error))?;
+                    if let Some(found) = page
+                        .exports()
+                        .iter()
+                        .find(|item| item.name() == Some(export.as_str()))
+                    {
+                        return Ok(found.value().map(str::to_owned));
+                    }
+                }
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Each stack's deployed status and whether its template differs from the local one.
+    pub async fn status(&self, plan: &Plan) -> Result<Vec<StackStatus>, DeployError> {
+        let deployed = cfn::describe_all(&self.cfn).await?;
+        Ok(plan
+            .stacks
+            .iter()
+            .map(|stack| {
+                let deployed = deployed.get(&stack.name).cloned();
+                let (template, _) = self.template_for(stack);
+                let template_differs = deployed.as_ref().map(|deployed| {
+                    deployed.tags.get(TEMPLATE_TAG) != Some(&template_hash(&template))
+                });
+                StackStatus {
+                    name: stack.name.clone(),
+                    deployed,
+                    template_differs,
+                }
+            })
+            .collect())
+    }
+
+    /// What deploying each stack would change, from change sets that are deleted unexecuted.
+    /// Asset parameters keep their deployed values (a new stack gets a placeholder), so this
+    /// shows template changes; asset changes show as the asset step of `deploy`.
+    pub async fn diff(
+        &self,
+        plan: &Plan,
+        only: &[String],
+    ) -> Result<Vec<(String, Vec<Change>)>, DeployError> {
+        let deployed = cfn::describe_all(&self.cfn).await?;
+        let mut diffs = Vec::new();
+        for stack in plan
+            .stacks
+            .iter()
+            .filter(|stack| only.is_empty() || only.contains(&stack.name))
+        {
+            let existing = deployed.get(&stack.name);
+            let parameters = stack
+                .assets
+                .iter()
+                .map(|asset| {
+                    let value = existing
+                        .and_then(|existing| existing.parameters.get(&asset.parameter).cloned())
+                        .unwrap_or_else(|| "not-yet-uploaded".to_owned());
+                    (asset.parameter.clone(), value)
+                })
+                .collect();
+            let prepared = self.prepare(stack, parameters);
+            let changes = cfn::preview(
+                &self.cfn,
+                &Apply {
+                    name: &prepared.name,
+                    body: prepared.body.clone(),
+                    parameters: &prepared.parameters,
+                    tags: &prepared.tags,
+                    existing,
+                    mode: self.mode(),
+                },
+            )
+            .await?;
+            diffs.push((stack.name.clone(), changes));
+        }
+        Ok(diffs)
+    }
+
+    /// Deletes the named stacks (all of the plan when empty) in reverse deploy order, stacks
+    /// that depend on them first. Resources the templates retain (the table, buckets, the
+    /// repository) survive unless `purge`, which deletes them after their stack. A stack that
+    /// fails to delete does not stop the others, except the stacks it depends on (their exports
+    /// are still in use); every failure is in the report.
+    pub async fn destroy(
+        &self,
+        plan: &Plan,
+        only: &[String],
+        purge: bool,
+        reporter: Arc<dyn Reporter>,
+    ) -> Result<DestroyReport, DeployError> {
+        for name in only {
+            if plan.stack(name).is_none() {
+                return Err(DeployError::UnknownStack(name.clone()));
+            }
+        }
+        let names: Vec<String> = if only.is_empty() {
+            plan.stacks
+                .iter()
+                .rev()
+                .map(|stack| stack.name.clone())
+                .collect()
+        } else {
+            plan.with_dependents_reversed(only)
+        };
+        let deployed = cfn::describe_all(&self.cfn).await?;
+        let names: Vec<String> = names
+            .into_iter()
+            .filter(|name| deployed.contains_key(name))
+            .collect();
+        reporter.report(Progress::Planned {
+            stacks: names.clone(),
+        });
+        let mut report = DestroyReport::default();
+        let mut blocked: BTreeSet<String> = BTreeSet::new();
+        for name in &names {
+            if blocked.contains(name) {
+                report.kept.push(name.clone());
+                continue;
+            }
+            let retained = if purge {
+                self.retained_resources(plan, name).await?
+            } else {
+                Vec::new()
+            };
+            let started = Instant::now();
+            let outcome = cfn::delete(&self.cfn, name, self.mode(), reporter.as_ref()).await;
+            finish(&reporter, name, &outcome, started);
+            if let Err(error) = outcome {
+                blocked.extend(plan.dependencies_of(name));
+                report.failures.push(error);
+                continue;
+            }
+            report.deleted.push(name.clone());
+            for (resource_type, physical_id) in retained {
+                self.purge(&resource_type, &physical_id).await?;
+                report.purged.push(format!("{resource_type} {physical_id}"));
+            }
+        }
+        Ok(report)
+    }
+
+    /// Physical ids of the stack's resources whose deletion policy keeps them.
+    async fn retained_resources(
+        &self,
+        plan: &Plan,
+        stack: &str,
+    ) -> Result<Vec<(String, String)>, DeployError> {
+        let Some(planned) = plan.stack(stack) else {
+            return Ok(Vec::new());
+        };
+        let retained: BTreeSet<&str> = planned.template["Resources"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, resource)| resource["DeletionPolicy"] == "Retain")
+            .map(|(id, _)| id.as_str())
+            .collect();
+        Ok(cfn::resources(&self.cfn, stack)
+            .await?
+            .into_iter()
+            .filter(|(logical, _, physical)| {
+                retained.contains(logical.as_str()) && !physical.is_empty()
+            })
+            .map(|(_, resource_type, physical)| (resource_type, physical))
+            .collect())
+    }
+
+    async fn purge(&self, resource_type: &str, physical_id: &str) -> Result<(), DeployError> {
+        let failed = |operation: &str, message: String| DeployError::Api {
+            operation: operation.to_owned(),
+            message,
+        };
+        match resource_type {
+            "AWS::DynamoDB::Table" => {
+                self.dynamodb
+                    .delete_table()
+                    .table_name(physical_id)
+                    .send()
+                    .await
+                    .map_err(|error| failed("DeleteTable", sdk_message(&error)))?;
+            }
+            "AWS::S3::Bucket" => {
+                // Every version and delete marker must go before the bucket can.
+                loop {
+                    let listed = self
+                        .s3
+                        .list_object_versions()
+                        .bucket(physical_id)
+                        .send()
+                        .await
+                        .map_err(|error| failed("ListObjectVersions", sdk_message(&error)))?;
+                    let mut objects = Vec::new();
+                    for version in listed.versions() {
+                        objects.push((
+                            version.key().unwrap_or_default().to_owned(),
+                            version.version_id().map(str::to_owned),
+                        ));
+                    }
+                    for marker in listed.delete_markers() {
+                        objects.push((
+                            marker.key().unwrap_or_default().to_owned(),
+                            marker.version_id().map(str::to_owned),
+                        ));
+                    }
+                    if objects.is_empty() {
+                        break;
+                    }
+                    for (key, version) in objects {
+                        self.s3
+                            .delete_object()
+                            .bucket(physical_id)
+                            .key(key)
+                            .set_version_id(version)
+                            .send()
+                            .await
+                            .map_err(|error| failed("DeleteObject", sdk_message(&error)))?;
+                    }
+                }
+                self.s3
+                    .delete_bucket()
+                    .bucket(physical_id)
+                    .send()
+                    .await
+                    .map_err(|error| failed("DeleteBucket", sdk_message(&error)))?;
+            }
+            "AWS::ECR::Repository" => {
+                self.ecr
+                    .delete_repository()
+                    .repository_name(physical_id)
+                    .force(true)
+                    .send()
+                    .await
+                    .map_err(|error| failed("DeleteRepository", sdk_message(&error)))?;
+            }
+            other => tracing::warn!(
+                "retained {other} {physical_id} is left in place: no purge for its type"
+            ),
+        }
+        Ok(())
+    }
+}
+
+fn finish(
+    reporter: &Arc<dyn Reporter>,
+    stack: &str,
+    outcome: &Result<Outcome, DeployError>,
+    started: Instant,
+) {
+    reporter.report(Progress::Finished {
+        stack: stack.to_owned(),
+        outcome: match outcome {
+            Ok(outcome) => outcome.clone(),
+            Err(error) => Outcome::Failed(error.to_string()),
+        },
+        elapsed: started.elapsed(),
+    });
+}

@@ -1,0 +1,38 @@
+//! Deploys the synthesised EventForge stacks to CloudFormation (or an emulator of it).
+//!
+//! The flow of `deploy`: read every deployed stack in one call -> bootstrap stack (asset bucket
+//! and container repository) when missing or selected -> upload Lambda zips under
+//! content-addressed keys and push the API image tagged with its digest, both skipped when
+//! already there -> every stack in the dependency order [`eventforge_stacks`] derived, each as
+//! soon as its dependencies are done (independent stacks concurrently), via change sets.
+//!
+//! A stack is skipped when the fingerprint tag it carries (template + parameter values, asset
+//! parameters being content hashes) matches what would be sent: no change set, no API call
+//! beyond the one `DescribeStacks` for all stacks. The template hash is tagged separately, which
+//! tells `status` whether the local templates differ and `--hotswap` whether only code changed.
+//!
+//! Against an emulator, an [`emulator::EmulatorProfile`] adapts templates to what the emulator
+//! implements and reports every adaptation; see that module for moto's gaps.
+//!
+//! # What this crate must not depend on
+//! Nothing of the CLI (no terminal, no clap, no anyhow): it reports through
+//! [`progress::Reporter`] and fails with [`DeployError`]. It builds no Rust code: the caller
+//! hands it built zips and a binary for the image.
+
+pub mod assets;
+pub mod cfn;
+pub mod cost;
+pub mod deploy;
+pub mod emulator;
+pub mod error;
+pub mod image;
+pub mod plan;
+pub mod progress;
+
+pub use deploy::{Assets, DeployOptions, DeployReport, Deployer, DestroyReport, Target};
+pub use emulator::EmulatorProfile;
+pub use error::DeployError;
+pub use plan::Plan;
+
+/// Static credentials, for emulators that accept any (re-exported so the CLI needs no SDK crate).
+pub use aws_sdk_cloudformation::config::Credentials;

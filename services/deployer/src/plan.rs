@@ -1,0 +1,177 @@
+//! What to deploy: the synthesised stacks in dependency order, and the fingerprint that decides
+//! whether a deployed stack is already up to date.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use eventforge_stacks::stack::{Asset, AssetKind};
+use eventforge_stacks::synth::Assembly;
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+
+/// The stack tag holding the fingerprint of what was last deployed.
+pub const FINGERPRINT_TAG: &str = "eventforge:fingerprint";
+/// The stack tag holding the hash of the template alone, which tells a code-only change (hotswap
+/// candidate) from an infrastructure change.
+pub const TEMPLATE_TAG: &str = "eventforge:template";
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub app: String,
+    /// In deploy order: every stack after the stacks it depends on.
+    pub stacks: Vec<PlannedStack>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedStack {
+    pub name: String,
+    pub template: Json,
+    pub dependencies: Vec<String>,
+    pub assets: Vec<Asset>,
+}
+
+impl Plan {
+    pub fn from_assembly(assembly: &Assembly) -> Self {
+        Self {
+            app: assembly.app.clone(),
+            stacks: assembly
+                .stacks
+                .iter()
+                .map(|stack| PlannedStack {
+                    name: stack.name.clone(),
+                    template: stack.template.clone(),
+                    dependencies: stack.dependencies.clone(),
+                    assets: stack.assets.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The stack holding the asset bucket and the container repository.
+    pub fn bootstrap_name(&self) -> String {
+        format!("{}-bootstrap", self.app)
+    }
+
+    pub fn stack(&self, name: &str) -> Option<&PlannedStack> {
+        self.stacks.iter().find(|stack| stack.name == name)
+    }
+
+    /// Every Lambda function some stack needs a zip for.
+    pub fn lambda_functions(&self) -> Vec<String> {
+        let mut functions: Vec<String> = self
+            .stacks
+            .iter()
+            .flat_map(|stack| &stack.assets)
+            .filter_map(|asset| match &asset.kind {
+                AssetKind::LambdaZip { function } => Some(function.clone()),
+                AssetKind::ContainerImage { .. } => None,
+            })
+            .collect();
+        functions.sort();
+        functions.dedup();
+        functions
+    }
+
+    pub fn needs_image(&self) -> bool {
+        self.stacks
+            .iter()
+            .flat_map(|stack| &stack.assets)
+            .any(|asset| matches!(asset.kind, AssetKind::ContainerImage { .. }))
+    }
+
+    /// Every stack the named one depends on, transitively.
+    pub fn dependencies_of(&self, name: &str) -> BTreeSet<String> {
+        let mut found = BTreeSet::new();
+        let mut queue = vec![name.to_owned()];
+        while let Some(next) = queue.pop() {
+            for dependency in self
+                .stack(&next)
+                .map(|stack| stack.dependencies.clone())
+                .unwrap_or_default()
+            {
+                if found.insert(dependency.clone()) {
+                    queue.push(dependency);
+                }
+            }
+        }
+        found
+    }
+
+    /// The named stacks and every stack that (transitively) depends on them, in reverse deploy
+    /// order: the order in which they can be deleted.
+    pub fn with_dependents_reversed(&self, names: &[String]) -> Vec<String> {
+        let mut selected: Vec<String> = Vec::new();
+        for stack in &self.stacks {
+            if names.contains(&stack.name)
+                || stack
+                    .dependencies
+                    .iter()
+                    .any(|dependency| selected.contains(dependency))
+            {
+                selected.push(stack.name.clone());
+            }
+        }
+        selected.reverse();
+        selected
+    }
+}
+
+/// A hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The hash of a template, as sent (after any emulator adaptation). `serde_json` keeps object
+/// keys sorted, so equal templates give equal bytes.
+pub fn template_hash(template: &Json) -> String {
+    sha256_hex(template.to_string().as_bytes())
+}
+
+/// What makes a deployed stack current: its template and every parameter value (asset
+/// parameters carry content hashes, so a changed zip or image changes the fingerprint).
+pub fn fingerprint(template_hash: &str, parameters: &BTreeMap<String, String>) -> String {
+    // JSON, so no name or value can imitate a separator.
+    let parameters = serde_json::to_string(parameters).unwrap_or_default();
+    let mut hasher = Sha256::new();
+    hasher.update(template_hash.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(parameters.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parameters(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_the_template_or_any_parameter_and_nothing_else() {
+        let template = template_hash(&json!({ "Resources": {} }));
+        let base = fingerprint(&template, &parameters(&[("Code", "a.zip")]));
+        assert_eq!(
+            base,
+            fingerprint(&template, &parameters(&[("Code", "a.zip")]))
+        );
+        assert_ne!(
+            base,
+            fingerprint(&template, &parameters(&[("Code", "b.zip")]))
+        );
+        let other = template_hash(&json!({ "Resources": { "Q": {} } }));
+        assert_ne!(base, fingerprint(&other, &parameters(&[("Code", "a.zip")])));
+    }
+
+    #[test]
+    fn a_parameter_cannot_pass_for_another_by_moving_the_separator() {
+        let template = template_hash(&json!({}));
+        assert_ne!(
+            fingerprint(&template, &parameters(&[("a", "b=c")])),
+            fingerprint(&template, &parameters(&[("a=b", "c")]))
+        );
+    }
+}

@@ -1,0 +1,454 @@
+//! `cargo xtask deploy`, `diff`, `status`, `teardown-ecs` and `destroy`: the CLI over
+//! `eventforge-deployer`. This module parses flags, builds the assets and draws progress; the
+//! deploying itself is the library's.
+
+mod assets;
+mod bars;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use aws_config::{BehaviorVersion, Region};
+use clap::{Args, ValueEnum};
+use eventforge_deployer::cost::{ApiCost, api_monthly_cost};
+use eventforge_deployer::progress::Outcome;
+use eventforge_deployer::{DeployOptions, Deployer, DestroyReport, EmulatorProfile, Plan, Target};
+use eventforge_stacks::platform::{self, Config};
+
+use crate::synth::StageArg;
+
+pub use assets::AssetArgs;
+
+/// Where to deploy: the usual AWS chain, or an emulator.
+#[derive(Args, Clone)]
+pub struct TargetArgs {
+    /// Deployment stage: picks the stack names (eventforge-<stage>-*) and the synthesised sizes.
+    #[arg(long, value_enum, default_value_t = StageArg::Dev)]
+    pub stage: StageArg,
+    /// AWS region [default: from AWS_REGION or the profile; us-east-1 with --endpoint-url].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Named profile from ~/.aws/config, SSO profiles included [default: the standard chain:
+    /// environment variables, AWS_PROFILE, the default profile, instance or container roles].
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Send every AWS call to this endpoint, e.g. http://127.0.0.1:5000 for moto_server. Turns
+    /// on the emulator profile, which adapts templates to what the emulator implements and
+    /// reports every adaptation.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// The emulator behind --endpoint-url; `none` sends templates unchanged, by change set.
+    #[arg(long, value_enum, default_value_t = EmulatorArg::Moto, requires = "endpoint_url")]
+    pub emulator: EmulatorArg,
+    /// Push the API image to this registry (http://host:port) instead of the ECR repository of
+    /// the bootstrap stack; for emulators, which have no registry.
+    #[arg(long, value_name = "URL")]
+    pub registry_url: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum EmulatorArg {
+    /// moto_server 5.2: skips the resource types it does not implement, works around its gaps.
+    Moto,
+    /// An emulator that needs no adaptation.
+    None,
+}
+
+#[derive(Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Deploy only these stacks, by full or short name (`api` or `eventforge-dev-api`); their
+    /// dependencies must be deployed already.
+    #[arg(long, value_name = "STACK", num_args = 1..)]
+    pub only: Vec<String>,
+    /// Do not ask before deploying the prod stage.
+    #[arg(long)]
+    pub yes: bool,
+    /// When only Lambda code changed, update it in place (UpdateFunctionCode) instead of going
+    /// through CloudFormation; anything else still deploys normally. For development: the
+    /// stacks drift until the next plain deploy.
+    #[arg(long)]
+    pub hotswap: bool,
+    #[command(flatten)]
+    pub assets: AssetArgs,
+}
+
+#[derive(Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Preview only these stacks (full or short names).
+    #[arg(long, value_name = "STACK", num_args = 1..)]
+    pub only: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Args)]
+pub struct TeardownEcsArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Destroy only these stacks (and the stacks that depend on them), by full or short name.
+    #[arg(long, value_name = "STACK", num_args = 1..)]
+    pub only: Vec<String>,
+    /// Also delete what the templates retain: the orders table, the receipts and asset buckets
+    /// and the image repository. Irreversible; asks for confirmation unless --yes.
+    #[arg(long)]
+    pub purge: bool,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// The synthesised plan of the stage.
+pub fn plan(stage: StageArg) -> Result<(Config, Plan)> {
+    let config = Config::for_stage(stage.into());
+    let assembly = platform::synth(&config).context("synthesis failed")?;
+    Ok((config, Plan::from_assembly(&assembly)))
+}
+
+/// The SDK configuration and deploy target the flags describe.
+pub async fn target(args: &TargetArgs) -> Result<Target> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(profile) = &args.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &args.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(endpoint) = &args.endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+        if args.region.is_none() && std::env::var_os("AWS_REGION").is_none() {
+            loader = loader.region(Region::new("us-east-1"));
+        }
+        let has_credentials =
+            args.profile.is_some() || std::env::var_os("AWS_ACCESS_KEY_ID").is_some();
+        if !has_credentials {
+            // Emulators accept any credentials; do not make people invent some.
+            loader = loader.credentials_provider(eventforge_deployer::Credentials::new(
+                "testing", "testing", None, None, "emulator",
+            ));
+        }
+    }
+    let sdk = loader.load().await;
+    if sdk.region().is_none() {
+        bail!("no AWS region: pass --region, set AWS_REGION, or give the profile a region");
+    }
+    let emulator = match (&args.endpoint_url, args.emulator) {
+        (Some(_), EmulatorArg::Moto) => Some(EmulatorProfile::Moto),
+        _ => None,
+    };
+    Ok(Target {
+        sdk,
+        emulator,
+        registry: args.registry_url.clone(),
+    })
+}
+
+/// Full stack names for `--only`, accepting short ones.
+fn resolve_names(plan: &Plan, names: &[String]) -> Result<Vec<String>> {
+    names
+        .iter()
+        .map(|name| {
+            let full = if plan.stack(name).is_some() {
+                name.clone()
+            } else {
+                format!("{}-{name}", plan.app)
+            };
+            if plan.stack(&full).is_none() {
+                let known: Vec<&str> = plan
+                    .stacks
+                    .iter()
+                    .map(|stack| stack.name.trim_start_matches(&format!("{}-", plan.app)))
+                    .collect();
+                bail!(
+                    "no stack named {name}; the stacks are: {}",
+                    known.join(", ")
+                );
+            }
+            Ok(full)
+        })
+        .collect()
+}
+
+fn confirm(question: &str) -> Result<bool> {
+    print!("{question} [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer)? == 0 {
+        bail!("no answer on standard input; pass --yes to proceed without asking");
+    }
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+pub fn run_deploy(args: DeployArgs) -> Result<()> {
+    let (config, plan) = plan(args.target.stage)?;
+    let only = resolve_names(&plan, &args.only)?;
+    if config.stage == platform::Stage::Prod && !args.yes && !confirm("Deploy the prod stage?")? {
+        bail!("not confirmed");
+    }
+    let started = Instant::now();
+    let assets = assets::build(&plan, &args.assets, &only)?;
+    runtime()?.block_on(async {
+        let target = target(&args.target).await?;
+        let deployer = Deployer::new(target);
+        let bars = Arc::new(bars::Bars::new());
+        let options = DeployOptions {
+            only,
+            hotswap: args.hotswap,
+        };
+        let result = deployer
+            .deploy(&plan, &assets, &options, bars.clone())
+            .await;
+        bars.clear();
+        let report = result.map_err(|error| anyhow::anyhow!(explain(&error)))?;
+        print_summary(&report.outcomes);
+        print_outputs(&report.outputs);
+        println!("done in {:.1} s", started.elapsed().as_secs_f64());
+        Ok(())
+    })
+}
+
+/// The error with what to do about it, where there is something to do.
+fn explain(error: &eventforge_deployer::DeployError) -> String {
+    use eventforge_deployer::DeployError;
+    match error {
+        DeployError::StackFailed { stack, .. } => format!(
+            "{error}\nCloudFormation rolled the stack back; `cargo xtask status` shows where {stack} stands"
+        ),
+        DeployError::Api { message, .. }
+            if message.contains("dispatch failure") || message.contains("onnect") =>
+        {
+            format!(
+                "{error}\nis the endpoint reachable and are credentials configured (`aws sts get-caller-identity`)?"
+            )
+        }
+        _ => error.to_string(),
+    }
+}
+
+fn print_summary(outcomes: &BTreeMap<String, Outcome>) {
+    let count =
+        |wanted: fn(&Outcome) -> bool| outcomes.values().filter(|outcome| wanted(outcome)).count();
+    println!(
+        "{} created, {} updated, {} hotswapped, {} unchanged",
+        count(|outcome| matches!(outcome, Outcome::Created)),
+        count(|outcome| matches!(outcome, Outcome::Updated)),
+        count(|outcome| matches!(outcome, Outcome::Hotswapped(_))),
+        count(|outcome| matches!(outcome, Outcome::Unchanged | Outcome::NoChanges)),
+    );
+}
+
+/// The outputs people need: API and dashboard URLs, user pool and client ids, and the rest.
+fn print_outputs(outputs: &BTreeMap<String, BTreeMap<String, String>>) {
+    let interesting = [
+        "ApiUrl",
+        "SiteUrl",
+        "UserPoolId",
+        "DashboardClientId",
+        "HostedUiDomain",
+        "AssetBucketName",
+        "ApiRepositoryUri",
+    ];
+    for name in interesting {
+        for stack_outputs in outputs.values() {
+            if let Some(value) = stack_outputs.get(name) {
+                println!("  {name:<18} {value}");
+            }
+        }
+    }
+}
+
+pub fn run_diff(args: DiffArgs) -> Result<()> {
+    let (_, plan) = plan(args.target.stage)?;
+    let only = resolve_names(&plan, &args.only)?;
+    runtime()?.block_on(async {
+        let deployer = Deployer::new(target(&args.target).await?);
+        let diffs = deployer
+            .diff(&plan, &only)
+            .await
+            .map_err(|error| anyhow::anyhow!(explain(&error)))?;
+        for (stack, changes) in diffs {
+            if changes.is_empty() {
+                println!("{stack}: no changes");
+                continue;
+            }
+            println!("{stack}: {} changes", changes.len());
+            for change in changes {
+                let replacement = match change.replacement.as_deref() {
+                    Some("True") => "  (replacement)",
+                    Some("Conditional") => "  (may be replaced)",
+                    _ => "",
+                };
+                let sign = match change.action.as_str() {
+                    "Add" => '+',
+                    "Remove" => '-',
+                    _ => '~',
+                };
+                println!(
+                    "  {sign} {:<8} {:<36} {}{replacement}",
+                    change.action, change.logical_id, change.resource_type
+                );
+            }
+        }
+        Ok(())
+    })
+}
+
+pub fn run_status(args: StatusArgs) -> Result<()> {
+    let (_, plan) = plan(args.target.stage)?;
+    runtime()?.block_on(async {
+        let deployer = Deployer::new(target(&args.target).await?);
+        let statuses = deployer
+            .status(&plan)
+            .await
+            .map_err(|error| anyhow::anyhow!(explain(&error)))?;
+        println!(
+            "{:<32} {:<26} {:<22} local template",
+            "stack", "status", "last update (UTC)"
+        );
+        for status in &statuses {
+            match &status.deployed {
+                None => println!("{:<32} {:<26} {:<22} -", status.name, "not deployed", "-"),
+                Some(deployed) => {
+                    let updated = deployed.last_updated_text();
+                    let differs = if status.template_differs == Some(true) {
+                        "differs"
+                    } else {
+                        "same"
+                    };
+                    println!(
+                        "{:<32} {:<26} {:<22} {differs}",
+                        status.name, deployed.status, updated
+                    );
+                    for (key, value) in &deployed.outputs {
+                        println!("    {key} = {value}");
+                    }
+                    if let Err(error) = eventforge_deployer::cfn::check_deployable(deployed) {
+                        println!("    ! {error}");
+                    }
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+pub fn run_teardown_ecs(args: TeardownEcsArgs) -> Result<()> {
+    let (_, plan) = plan(args.target.stage)?;
+    let api = format!("{}-api", plan.app);
+    let api_stack = plan.stack(&api).context("the plan has no api stack")?;
+    let removed = plan.with_dependents_reversed(std::slice::from_ref(&api));
+    println!(
+        "removes {} (ECS cluster, service, task definition, load balancer); keeps data, queues, functions, workflow, auth and frontend",
+        removed.join(", ")
+    );
+    if let Some(cost) = api_monthly_cost(&api_stack.template) {
+        print_cost(&cost);
+    }
+    if !args.yes && !confirm("Tear down the ECS part?")? {
+        bail!("not confirmed");
+    }
+    runtime()?.block_on(async {
+        let deployer = Deployer::new(target(&args.target).await?);
+        let bars = Arc::new(bars::Bars::new());
+        let result = deployer
+            .destroy(&plan, std::slice::from_ref(&api), false, bars.clone())
+            .await;
+        bars.clear();
+        let report = result.map_err(|error| anyhow::anyhow!(explain(&error)))?;
+        fail_on(&report)?;
+        println!("the ECS part is down; `cargo xtask deploy` brings it back");
+        Ok(())
+    })
+}
+
+/// Every failed deletion, and the stacks kept because of them, as one error.
+fn fail_on(report: &DestroyReport) -> Result<()> {
+    if report.failures.is_empty() {
+        return Ok(());
+    }
+    for failure in &report.failures {
+        eprintln!("error: {}", explain(failure));
+    }
+    if !report.kept.is_empty() {
+        eprintln!(
+            "kept, as the failed stacks still use them: {}",
+            report.kept.join(", ")
+        );
+    }
+    bail!(
+        "{} stack(s) could not be deleted; `cargo xtask status` shows where they stand",
+        report.failures.len()
+    )
+}
+
+fn print_cost(cost: &ApiCost) {
+    println!(
+        "monthly cost that stops: ${:.2} = Fargate ${:.2} ({} task(s) of {} vCPU / {} GB, {}) + load balancer ${:.2} + {} public IPv4 ${:.2}",
+        cost.total_monthly(),
+        cost.fargate_monthly,
+        cost.tasks,
+        cost.vcpu,
+        cost.memory_gb,
+        if cost.arm64 { "ARM64" } else { "x86_64" },
+        cost.load_balancer_monthly,
+        cost.public_ips,
+        cost.ipv4_monthly,
+    );
+    println!("  assuming {}", ApiCost::ASSUMPTIONS);
+}
+
+pub fn run_destroy(args: DestroyArgs) -> Result<()> {
+    let (_, plan) = plan(args.target.stage)?;
+    let only = resolve_names(&plan, &args.only)?;
+    if !args.yes {
+        let question = if args.purge {
+            "Destroy the stacks AND delete the orders table, buckets and image repository (irreversible)?"
+        } else {
+            "Destroy the stacks (the table, buckets and repository are retained)?"
+        };
+        if !confirm(question)? {
+            bail!("not confirmed");
+        }
+    }
+    runtime()?.block_on(async {
+        let deployer = Deployer::new(target(&args.target).await?);
+        let bars = Arc::new(bars::Bars::new());
+        let result = deployer.destroy(&plan, &only, args.purge, bars.clone()).await;
+        bars.clear();
+        let report = result.map_err(|error| anyhow::anyhow!(explain(&error)))?;
+        for resource in &report.purged {
+            println!("purged {resource}");
+        }
+        fail_on(&report)?;
+        if !args.purge {
+            println!("retained: the orders table, the buckets and the image repository (`--purge` deletes them)");
+        }
+        Ok(())
+    })
+}
