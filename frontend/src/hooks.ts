@@ -28,6 +28,11 @@ export function useResource<T>(
     let timer: ReturnType<typeof setTimeout> | undefined;
     setState((s) => ({ ...s, loading: true }));
     const run = async () => {
+      // A hidden tab skips its polls (not the first load) and catches up when shown again.
+      if (timer !== undefined && typeof document !== 'undefined' && document.hidden) {
+        timer = setTimeout(run, optionsRef.current.pollMs ?? 1000);
+        return;
+      }
       try {
         const data = await loadRef.current();
         if (cancelled) return;
