@@ -22,6 +22,9 @@ pub struct BenchArgs {
 pub enum BenchTarget {
     /// Time synthesising every stack of the platform (model, references, order, JSON bytes).
     Synth(SynthBenchArgs),
+    /// Deploy every stack to moto and a local registry: full, no-op and one-function deploy
+    /// times, the API image's size, each Lambda zip's size.
+    Deploy(crate::deploy::bench::DeployBenchArgs),
     /// Load the API: authenticated POST /api/orders and GET /api/orders/{id} on SQLite, beside
     /// an axum hello-world as the ceiling; prints req/s and p50/p99 latency.
     Api(api::ApiBenchArgs),
@@ -41,7 +44,18 @@ pub fn run(args: BenchArgs) -> Result<()> {
     match args.target {
         BenchTarget::Synth(args) => synth(args),
         BenchTarget::Api(args) => bench_api(&args),
+        BenchTarget::Deploy(args) => bench_deploy(&args),
     }
+}
+
+fn bench_deploy(args: &crate::deploy::bench::DeployBenchArgs) -> Result<()> {
+    let section = crate::deploy::bench::run(args)?;
+    print!("\n{section}");
+    if args.record {
+        record(Path::new("BENCHMARKS.md"), &section)?;
+        println!("recorded in BENCHMARKS.md");
+    }
+    Ok(())
 }
 
 fn bench_api(args: &api::ApiBenchArgs) -> Result<()> {

@@ -4,6 +4,7 @@
 
 mod assets;
 mod bars;
+pub mod bench;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};

@@ -650,3 +650,66 @@ pub async fn resources(
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stack(status: &str) -> DeployedStack {
+        DeployedStack {
+            name: "eventforge-dev-api".to_owned(),
+            id: "id".to_owned(),
+            status: status.to_owned(),
+            reason: None,
+            last_updated: None,
+            tags: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            parameters: BTreeMap::new(),
+        }
+    }
+
+    fn remedy(status: &str) -> Option<String> {
+        match check_deployable(&stack(status)) {
+            Ok(()) => None,
+            Err(DeployError::Stuck { remedy, .. }) => Some(remedy),
+            Err(other) => panic!("unexpected {other}"),
+        }
+    }
+
+    #[test]
+    fn a_failed_creation_must_be_deleted_before_it_can_deploy_again() {
+        assert_eq!(
+            remedy("ROLLBACK_COMPLETE").as_deref(),
+            Some("cargo xtask destroy --only eventforge-dev-api --yes")
+        );
+    }
+
+    #[test]
+    fn a_failed_rollback_is_continued_with_the_aws_cli() {
+        assert_eq!(
+            remedy("UPDATE_ROLLBACK_FAILED").as_deref(),
+            Some("aws cloudformation continue-update-rollback --stack-name eventforge-dev-api")
+        );
+    }
+
+    #[test]
+    fn settled_stacks_deploy_and_busy_ones_wait() {
+        for status in [
+            "CREATE_COMPLETE",
+            "UPDATE_COMPLETE",
+            "UPDATE_ROLLBACK_COMPLETE",
+        ] {
+            assert_eq!(remedy(status), None, "{status}");
+        }
+        assert!(remedy("UPDATE_IN_PROGRESS").is_some_and(|remedy| remedy.contains("wait")));
+    }
+
+    #[test]
+    fn only_no_change_messages_count_as_no_change() {
+        assert!(is_no_change("No updates are to be performed."));
+        assert!(is_no_change(
+            "The submitted information didn't contain changes. Submit different information to create a change set."
+        ));
+        assert!(!is_no_change("Template format error"));
+    }
+}

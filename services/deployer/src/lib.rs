@@ -26,6 +26,8 @@ pub mod deploy;
 pub mod emulator;
 pub mod error;
 pub mod image;
+#[cfg(feature = "local-registry")]
+pub mod local_registry;
 pub mod plan;
 pub mod progress;
 

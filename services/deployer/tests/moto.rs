@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use aws_config::SdkConfig;
 use base64::Engine;
 use eventforge_deployer::image::{Image, ImageSpec};
+use eventforge_deployer::local_registry::LocalRegistry;
 use eventforge_deployer::progress::{Outcome, Progress, Recorder, Silent};
 use eventforge_deployer::{
     Assets, DeployOptions, DeployReport, Deployer, EmulatorProfile, Plan, Target,
@@ -28,7 +29,7 @@ use sha2::{Digest, Sha256};
 
 struct World {
     _moto: MotoServer,
-    registry: support::LocalRegistry,
+    registry: LocalRegistry,
     sdk: SdkConfig,
     deployer: Deployer,
     plan: Plan,
@@ -39,7 +40,7 @@ struct World {
 impl World {
     async fn start() -> Self {
         let moto = MotoServer::start().unwrap_or_else(|error| panic!("{error}"));
-        let registry = support::LocalRegistry::start();
+        let registry = LocalRegistry::start().unwrap_or_else(|error| panic!("{error}"));
         let sdk = moto
             .sdk_config()
             .await
@@ -840,4 +841,74 @@ fn every_template_passes_cfn_lint() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// A stack CloudFormation rejects fails the run with its name and the reason, and the stacks
+/// that depend on it are not attempted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_stack_is_named_with_its_reason_and_its_dependents_are_not_attempted() {
+    let moto = MotoServer::start().unwrap_or_else(|error| panic!("{error}"));
+    let sdk = moto
+        .sdk_config()
+        .await
+        .to_builder()
+        .endpoint_url(moto.direct_endpoint())
+        .build();
+    let deployer = Deployer::new(Target {
+        sdk: sdk.clone(),
+        emulator: Some(EmulatorProfile::Moto),
+        registry: None,
+    });
+    let stack = |name: &str, template: Json, dependencies: &[&str]| {
+        eventforge_deployer::plan::PlannedStack {
+            name: name.to_owned(),
+            template,
+            dependencies: dependencies
+                .iter()
+                .map(|dependency| (*dependency).to_owned())
+                .collect(),
+            assets: Vec::new(),
+        }
+    };
+    let queue = serde_json::json!({ "Resources": { "Queue": { "Type": "AWS::SQS::Queue", "Properties": {
+        "QueueName": { "Fn::ImportValue": "nowhere:Missing" } } } } });
+    let plan = Plan {
+        app: "broken".to_owned(),
+        stacks: vec![
+            stack("broken-queue", queue, &[]),
+            stack(
+                "broken-user",
+                serde_json::json!({ "Resources": { "Topic": { "Type": "AWS::SNS::Topic", "Properties": {} } } }),
+                &["broken-queue"],
+            ),
+        ],
+    };
+    let recorder = Arc::new(Recorder::default());
+    let error = deployer
+        .deploy(
+            &plan,
+            &Assets::default(),
+            &DeployOptions::default(),
+            recorder.clone(),
+        )
+        .await
+        .expect_err("the import of a missing export fails");
+    let message = error.to_string();
+    assert!(
+        message.contains("broken-queue") && message.contains("nowhere:Missing"),
+        "{message}"
+    );
+    let started: Vec<String> = recorder
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|progress| match progress {
+            Progress::Started { stack, .. } => Some(stack.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started, vec!["broken-queue".to_owned()]);
+    let cfn = aws_sdk_cloudformation::Client::new(&sdk);
+    assert!(!stack_names(&cfn).await.contains("broken-user"));
 }
