@@ -81,7 +81,10 @@ pub fn run(args: &DeployBenchArgs) -> Result<String> {
             (
                 binary,
                 architecture,
-                format!("`{}` release, +crt-static", api_target().0),
+                format!(
+                    "`{}` release, +crt-static, symbols stripped",
+                    api_target().0
+                ),
             )
         }
     };
