@@ -12,7 +12,13 @@ use eventforge_api::{ApiConfig, AppState, LocalReceiptLinks};
 use eventforge_auth::DevIssuer;
 use eventforge_core::inventory::InventoryItem;
 use eventforge_core::webhook::UrlPolicy;
+use eventforge_core::trace::SpanStore;
 use eventforge_core::{Store, SystemClock};
+use eventforge_handlers::local::{self, LocalPlatform};
+use eventforge_handlers::payment::SimulatedPayment;
+use eventforge_handlers::webhook::RetryPolicy;
+use eventforge_local::{Runtime, RuntimeConfig};
+use eventforge_traces::{AlarmWatch, SqliteSpans, TracingHost};
 use eventforge_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
 
@@ -143,6 +149,28 @@ async fn serve(args: DevArgs, dashboard: Option<PathBuf>) -> Result<()> {
         UrlPolicy::PublicHttpsOnly
     };
 
+    // Spans of requests, saga steps and processor runs; the API alarms warn at their thresholds.
+    let spans: Arc<dyn SpanStore> = Arc::new(AlarmWatch::new(Arc::new(
+        SqliteSpans::open(data_dir.join("traces.db")).context("cannot open the trace file")?,
+    )));
+    let platform = LocalPlatform {
+        store: Arc::clone(&store),
+        clock: Arc::new(SystemClock),
+        payments: Arc::new(SimulatedPayment::new()),
+        email_outbox: data_dir.join("outbox"),
+        receipts_dir: receipts_dir.clone(),
+        webhook_policy: url_policy,
+        webhook_retry: RetryPolicy::default(),
+    };
+    let host = TracingHost::new(Arc::new(local::functions(&platform)), spans.clone());
+    let runtime = Runtime::start(RuntimeConfig::new(
+        Arc::clone(&store),
+        data_dir.join("runtime.db"),
+        Arc::new(host),
+    ))
+    .await
+    .context("cannot start the local runtime (saga, bus, queues)")?;
+
     let mut config = ApiConfig::new(
         Arc::clone(&store),
         issuer.verifier(),
@@ -152,7 +180,8 @@ async fn serve(args: DevArgs, dashboard: Option<PathBuf>) -> Result<()> {
     .with_clock(Arc::new(SystemClock))
     .with_url_policy(url_policy)
     .with_receipt_files(&receipts_dir)
-    .with_dev_issuer(issuer);
+    .with_dev_issuer(issuer)
+    .with_span_store(spans);
     if let Some(dist) = &dashboard {
         config = config.with_dashboard(dist);
     }
@@ -171,6 +200,8 @@ async fn serve(args: DevArgs, dashboard: Option<PathBuf>) -> Result<()> {
     )
     .await
     .context("the API server failed")?;
+    // Work in flight finishes or stays recorded; the next start resumes it.
+    runtime.stop().await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -196,6 +227,12 @@ fn print_banner(args: &DevArgs, data_dir: &Path, dashboard: bool) {
     println!("  API            {url}/api   (OpenAPI: {url}/openapi.json)");
     println!("  health         {url}/health");
     println!("  data           {}", data_dir.display());
+    println!(
+        "  emails         {}   receipts {}",
+        data_dir.join("outbox").display(),
+        data_dir.join("receipts").display()
+    );
+    println!("  payments       simulated: totals above 5,000.00 are declined");
     println!(
         "  get a token    curl -s -X POST {url}/dev/token -H 'content-type: application/json' -d '{{\"username\":\"alice\"}}'"
     );
