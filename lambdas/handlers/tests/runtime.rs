@@ -1,0 +1,123 @@
+//! Specifications of the real handlers running in the local runtime over a real SQLite store:
+//! an order is confirmed with an email and a PDF receipt, and a declined payment is compensated.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use eventforge_core::clock::SystemClock;
+use eventforge_core::orders::place_order;
+use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
+use eventforge_core::webhook::UrlPolicy;
+use eventforge_core::{InventoryItem, Order, OrderStatus, Store, UserId};
+use eventforge_handlers::local::{LocalPlatform, functions};
+use eventforge_handlers::payment::SimulatedPayment;
+use eventforge_handlers::webhook::RetryPolicy;
+use eventforge_local::{Runtime, RuntimeConfig, RuntimeHandle, TimeScale};
+use eventforge_store_sqlite::SqliteStore;
+
+struct World {
+    dir: tempfile::TempDir,
+    store: Arc<dyn Store>,
+}
+
+async fn world(unit_price_minor: u64) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("dev.db")).unwrap();
+    store
+        .put_inventory(&InventoryItem {
+            sku: "MONITOR-27".parse().unwrap(),
+            name: "Monitor".into(),
+            unit_price_minor,
+            currency: "EUR".parse().unwrap(),
+            stock: 20,
+        })
+        .await
+        .unwrap();
+    World {
+        dir,
+        store: Arc::new(store),
+    }
+}
+
+async fn start(world: &World) -> RuntimeHandle {
+    let platform = LocalPlatform {
+        store: Arc::clone(&world.store),
+        clock: Arc::new(SystemClock),
+        payments: Arc::new(SimulatedPayment::new()),
+        email_outbox: world.dir.path().join("outbox"),
+        receipts_dir: world.dir.path().join("receipts"),
+        webhook_policy: UrlPolicy::PublicHttpsOnly,
+        webhook_retry: RetryPolicy::default(),
+    };
+    let mut config = RuntimeConfig::new(
+        Arc::clone(&world.store),
+        world.dir.path().join("runtime.db"),
+        Arc::new(functions(&platform)),
+    );
+    config.time_scale = TimeScale {
+        delays: 0.001,
+        timeouts: 0.1,
+    };
+    config.poll_interval = Duration::from_millis(5);
+    Runtime::start(config).await.unwrap()
+}
+
+async fn order(store: &Arc<dyn Store>, quantity: i64) -> Order {
+    let request = CreateOrderRequest {
+        items: vec![RequestedItem {
+            sku: "MONITOR-27".into(),
+            quantity,
+        }],
+    };
+    place_order(
+        store.as_ref(),
+        &SystemClock,
+        &UserId("alice".into()),
+        &request,
+        None,
+        None,
+    )
+    .await
+    .unwrap()
+    .into_order()
+}
+
+async fn stock(store: &Arc<dyn Store>) -> i64 {
+    let items = store
+        .get_inventory(&["MONITOR-27".parse().unwrap()])
+        .await
+        .unwrap();
+    items[0].stock as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_is_confirmed_with_an_email_and_a_pdf_receipt() {
+    let world = world(32_900).await;
+    let runtime = start(&world).await;
+    let order = order(&world.store, 2).await;
+    assert!(runtime.settle(Duration::from_secs(20)).await.unwrap());
+    let stored = world.store.get_order(order.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, OrderStatus::Confirmed);
+    assert_eq!(stock(&world.store).await, 18);
+    let key = stored.receipt_key.expect("a receipt is attached");
+    let pdf = std::fs::read(world.dir.path().join("receipts").join(&key)).unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    let emails = std::fs::read_dir(world.dir.path().join("outbox"))
+        .unwrap()
+        .count();
+    assert!(emails >= 1, "an email file is written");
+    runtime.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_payment_fails_the_order_and_restores_the_stock() {
+    // 16 x 329.00 = 5,264.00: above the simulated card limit.
+    let world = world(32_900).await;
+    let runtime = start(&world).await;
+    let order = order(&world.store, 16).await;
+    assert!(runtime.settle(Duration::from_secs(20)).await.unwrap());
+    let stored = world.store.get_order(order.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, OrderStatus::Failed);
+    assert_eq!(stock(&world.store).await, 20, "the reservation is released");
+    runtime.stop().await;
+}
