@@ -121,3 +121,45 @@ async fn a_declined_payment_fails_the_order_and_restores_the_stock() {
     assert_eq!(stock(&world.store).await, 20, "the reservation is released");
     runtime.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_concurrent_orders_against_stock_fifty_confirm_exactly_fifty() {
+    let world = world(1_000).await;
+    world
+        .store
+        .put_inventory(&InventoryItem {
+            sku: "MONITOR-27".parse().unwrap(),
+            name: "Monitor".into(),
+            unit_price_minor: 1_000,
+            currency: "EUR".parse().unwrap(),
+            stock: 50,
+        })
+        .await
+        .unwrap();
+    let runtime = start(&world).await;
+    let started = std::time::Instant::now();
+    let placing: Vec<_> = (0..500)
+        .map(|_| {
+            let store = Arc::clone(&world.store);
+            tokio::spawn(async move { order(&store, 1).await.id })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for handle in placing {
+        ids.push(handle.await.unwrap());
+    }
+    assert!(runtime.settle(Duration::from_secs(120)).await.unwrap());
+    let mut confirmed = 0;
+    for id in ids {
+        let stored = world.store.get_order(id).await.unwrap().unwrap();
+        match stored.status {
+            OrderStatus::Confirmed => confirmed += 1,
+            OrderStatus::Failed => {}
+            other => panic!("order {id} ended {other:?}"),
+        }
+    }
+    eprintln!("500 orders settled in {:?}", started.elapsed());
+    assert_eq!(confirmed, 50);
+    assert_eq!(stock(&world.store).await, 0, "nothing oversold");
+    runtime.stop().await;
+}
