@@ -1,0 +1,104 @@
+//! Property: whatever the orders and whichever payments are declined, stock plus the quantities
+//! of confirmed orders is conserved (compensation always restores what a failed order reserved).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use eventforge_core::clock::SystemClock;
+use eventforge_core::orders::place_order;
+use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
+use eventforge_core::webhook::UrlPolicy;
+use eventforge_core::{InventoryItem, OrderStatus, Store, UserId};
+use eventforge_handlers::local::{LocalPlatform, functions};
+use eventforge_handlers::payment::SimulatedPayment;
+use eventforge_handlers::webhook::RetryPolicy;
+use eventforge_local::{Runtime, RuntimeConfig, TimeScale};
+use eventforge_store_sqlite::SqliteStore;
+use proptest::prelude::*;
+
+const INITIAL_STOCK: i64 = 30;
+
+/// Quantities of 1..=20 at 329.00: 16 or more exceed the simulated card limit and are declined.
+async fn run(quantities: Vec<i64>) -> (i64, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(dir.path().join("dev.db")).unwrap();
+    sqlite
+        .put_inventory(&InventoryItem {
+            sku: "MONITOR-27".parse().unwrap(),
+            name: "Monitor".into(),
+            unit_price_minor: 32_900,
+            currency: "EUR".parse().unwrap(),
+            stock: INITIAL_STOCK as u32,
+        })
+        .await
+        .unwrap();
+    let store: Arc<dyn Store> = Arc::new(sqlite);
+    let platform = LocalPlatform {
+        store: Arc::clone(&store),
+        clock: Arc::new(SystemClock),
+        payments: Arc::new(SimulatedPayment::new()),
+        email_outbox: dir.path().join("outbox"),
+        receipts_dir: dir.path().join("receipts"),
+        webhook_policy: UrlPolicy::PublicHttpsOnly,
+        webhook_retry: RetryPolicy::default(),
+    };
+    let mut config = RuntimeConfig::new(
+        Arc::clone(&store),
+        dir.path().join("runtime.db"),
+        Arc::new(functions(&platform)),
+    );
+    config.time_scale = TimeScale {
+        delays: 0.001,
+        timeouts: 0.1,
+    };
+    config.poll_interval = Duration::from_millis(5);
+    let runtime = Runtime::start(config).await.unwrap();
+    let mut placed = Vec::new();
+    for quantity in quantities {
+        let request = CreateOrderRequest {
+            items: vec![RequestedItem {
+                sku: "MONITOR-27".into(),
+                quantity,
+            }],
+        };
+        let order = place_order(
+            store.as_ref(),
+            &SystemClock,
+            &UserId("alice".into()),
+            &request,
+            None,
+            None,
+        )
+        .await
+        .unwrap()
+        .into_order();
+        placed.push((order.id, quantity));
+    }
+    assert!(runtime.settle(Duration::from_secs(30)).await.unwrap());
+    let mut confirmed = 0;
+    for (id, quantity) in placed {
+        let order = store.get_order(id).await.unwrap().unwrap();
+        match order.status {
+            OrderStatus::Confirmed => confirmed += quantity,
+            OrderStatus::Failed => {}
+            other => panic!("order {id} ended {other:?}"),
+        }
+    }
+    let stock = store
+        .get_inventory(&["MONITOR-27".parse().unwrap()])
+        .await
+        .unwrap()[0]
+        .stock as i64;
+    runtime.stop().await;
+    (stock, confirmed)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+    #[test]
+    fn stock_plus_confirmed_quantities_is_conserved(quantities in prop::collection::vec(1i64..=20, 1..8)) {
+        let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let (stock, confirmed) = tokio.block_on(run(quantities));
+        prop_assert_eq!(stock + confirmed, INITIAL_STOCK);
+    }
+}
