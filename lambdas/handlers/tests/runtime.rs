@@ -163,3 +163,36 @@ async fn five_hundred_concurrent_orders_against_stock_fifty_confirm_exactly_fift
     assert_eq!(stock(&world.store).await, 0, "nothing oversold");
     runtime.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_killed_mid_flight_resumes_and_every_order_ends_once() {
+    let world = world(1_000).await;
+    let runtime = start(&world).await;
+    let mut ids = Vec::new();
+    for _ in 0..15 {
+        ids.push(order(&world.store, 1).await.id);
+    }
+    tokio::time::sleep(Duration::from_millis(15)).await;
+    drop(runtime); // killed: no graceful stop
+
+    let runtime = start(&world).await;
+    assert!(runtime.settle(Duration::from_secs(30)).await.unwrap());
+    let mut confirmed = 0;
+    for id in ids {
+        let stored = world.store.get_order(id).await.unwrap().unwrap();
+        assert!(
+            matches!(stored.status, OrderStatus::Confirmed),
+            "order {id} ended {:?}",
+            stored.status
+        );
+        confirmed += 1;
+        let history = world.store.order_history(id).await.unwrap();
+        let confirmations = history
+            .iter()
+            .filter(|event| event.event_type == eventforge_core::EventType::ORDER_CONFIRMED)
+            .count();
+        assert_eq!(confirmations, 1, "order {id} confirmed exactly once");
+    }
+    assert_eq!(stock(&world.store).await, 20 - confirmed);
+    runtime.stop().await;
+}
