@@ -27,6 +27,9 @@ impl EventType {
     pub const INVENTORY_RELEASED: Self = Self::known("inventory.released");
     pub const ORDER_FAILED: Self = Self::known("order.failed");
     pub const RECEIPT_GENERATED: Self = Self::known("receipt.generated");
+    pub const EMAIL_SENT: Self = Self::known("email.sent");
+    pub const WEBHOOK_DELIVERED: Self = Self::known("webhook.delivered");
+    pub const WEBHOOK_FAILED: Self = Self::known("webhook.failed");
 
     const fn known(name: &'static str) -> Self {
         Self(Cow::Borrowed(name))

@@ -39,6 +39,17 @@ pub mod errors {
     pub const INVALID_ORDER: &str = "InvalidOrder";
     pub const OUT_OF_STOCK: &str = "OutOfStock";
     pub const PAYMENT_DECLINED: &str = "PaymentDeclined";
+    /// Not a business outcome: the store or a provider failed and a retry may succeed. Retried
+    /// like Lambda's own transient errors.
+    pub const TRANSIENT: &str = "Transient";
+}
+
+/// What every Task retries: Lambda's transient errors, timeouts, and the steps' own
+/// [`errors::TRANSIENT`].
+fn retried_errors() -> Vec<&'static str> {
+    let mut retried = TRANSIENT_ERRORS.to_vec();
+    retried.push(errors::TRANSIENT);
+    retried
 }
 
 /// A Task waits this long for its function: the function's own timeout plus start-up slack.
@@ -47,7 +58,7 @@ const TASK_TIMEOUT_SECONDS: u32 = SAGA_STEP_TIMEOUT_SECONDS + 5;
 fn step(function: &str, next: Transition, result_path: &str) -> Task {
     Task::lambda(function, TASK_TIMEOUT_SECONDS, next)
         .result_path(result_path)
-        .retry(Retrier::backoff(TRANSIENT_ERRORS, 1, 3))
+        .retry(Retrier::backoff(&retried_errors(), 1, 3))
 }
 
 /// The order saga.
@@ -106,7 +117,7 @@ pub fn saga_definition() -> Definition {
                 Transition::next(mark_failed),
             )
             .result_path("$.release")
-            .retry(Retrier::backoff(TRANSIENT_ERRORS, 2, 6))
+            .retry(Retrier::backoff(&retried_errors(), 2, 6))
             .catch(Catcher::new(
                 &[ALL_ERRORS],
                 "CompensationFailed",
@@ -121,7 +132,7 @@ pub fn saga_definition() -> Definition {
                 Transition::next("OrderFailed"),
             )
             .result_path("$.failure")
-            .retry(Retrier::backoff(TRANSIENT_ERRORS, 2, 6))
+            .retry(Retrier::backoff(&retried_errors(), 2, 6))
             .catch(Catcher::new(
                 &[ALL_ERRORS],
                 "CompensationFailed",
