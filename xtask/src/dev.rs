@@ -11,15 +11,15 @@ use clap::Args;
 use eventforge_api::{ApiConfig, AppState, LocalReceiptLinks};
 use eventforge_auth::DevIssuer;
 use eventforge_core::inventory::InventoryItem;
-use eventforge_core::webhook::UrlPolicy;
 use eventforge_core::trace::SpanStore;
+use eventforge_core::webhook::UrlPolicy;
 use eventforge_core::{Store, SystemClock};
 use eventforge_handlers::local::{self, LocalPlatform};
 use eventforge_handlers::payment::SimulatedPayment;
 use eventforge_handlers::webhook::RetryPolicy;
 use eventforge_local::{Runtime, RuntimeConfig};
-use eventforge_traces::{AlarmWatch, SqliteSpans, TracingHost};
 use eventforge_store_sqlite::SqliteStore;
+use eventforge_traces::{AlarmWatch, SqliteSpans, TracingHost};
 use tokio::net::TcpListener;
 
 use crate::frontend::Frontend;

@@ -103,7 +103,6 @@ impl SpanSink for SqliteSpans {
         })
         .await
     }
-
 }
 
 #[async_trait]
