@@ -48,6 +48,11 @@ pub struct TargetArgs {
     /// the bootstrap stack; for emulators, which have no registry.
     #[arg(long, value_name = "URL")]
     pub registry_url: Option<String>,
+    /// ARN of the role CloudFormation assumes to change resources: the deploy-access stack's
+    /// `CloudFormationExecutionRoleArn` output (the GitHub deploy role may only pass it).
+    /// Default: CloudFormation uses the caller's own permissions.
+    #[arg(long, value_name = "ARN")]
+    pub cfn_execution_role: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -167,6 +172,7 @@ pub async fn target(args: &TargetArgs) -> Result<Target> {
         sdk,
         emulator,
         registry: args.registry_url.clone(),
+        cfn_execution_role: args.cfn_execution_role.clone(),
     })
 }
 

@@ -181,6 +181,8 @@ pub struct Apply<'a> {
     pub tags: &'a BTreeMap<String, String>,
     pub existing: Option<&'a DeployedStack>,
     pub mode: ExecutionMode,
+    /// The role CloudFormation acts as (`RoleARN`).
+    pub role_arn: Option<&'a str>,
 }
 
 fn sdk_parameters(parameters: &BTreeMap<String, String>) -> Vec<Parameter> {
@@ -299,6 +301,7 @@ async fn change_set(client: &Client, request: &Apply<'_>) -> Result<Option<Strin
         .stack_name(request.name)
         .change_set_name(&name)
         .change_set_type(change_set_type)
+        .set_role_arn(request.role_arn.map(str::to_owned))
         .template_body(&request.body)
         .set_parameters(Some(sdk_parameters(request.parameters)))
         .set_tags(Some(sdk_tags(request.tags)))
@@ -356,6 +359,7 @@ async fn direct(client: &Client, request: &Apply<'_>) -> Result<Option<String>, 
             let created = client
                 .create_stack()
                 .stack_name(request.name)
+                .set_role_arn(request.role_arn.map(str::to_owned))
                 .template_body(&request.body)
                 .set_parameters(Some(sdk_parameters(request.parameters)))
                 .set_tags(Some(sdk_tags(request.tags)))
@@ -369,6 +373,7 @@ async fn direct(client: &Client, request: &Apply<'_>) -> Result<Option<String>, 
             match client
                 .update_stack()
                 .stack_name(request.name)
+                .set_role_arn(request.role_arn.map(str::to_owned))
                 .template_body(&request.body)
                 .set_parameters(Some(sdk_parameters(request.parameters)))
                 .set_tags(Some(sdk_tags(request.tags)))
@@ -521,6 +526,7 @@ pub async fn delete(
     client: &Client,
     name: &str,
     mode: ExecutionMode,
+    role_arn: Option<&str>,
     reporter: &dyn Reporter,
 ) -> Result<Outcome, DeployError> {
     let Some(existing) = describe(client, name).await? else {
@@ -535,6 +541,7 @@ pub async fn delete(
     client
         .delete_stack()
         .stack_name(name)
+        .set_role_arn(role_arn.map(str::to_owned))
         .send()
         .await
         .map_err(|error| DeployError::StackFailed {
@@ -577,6 +584,7 @@ pub async fn preview(client: &Client, request: &Apply<'_>) -> Result<Vec<Change>
         .stack_name(request.name)
         .change_set_name("eventforge-diff")
         .change_set_type(change_set_type.clone())
+        .set_role_arn(request.role_arn.map(str::to_owned))
         .template_body(&request.body)
         .set_parameters(Some(sdk_parameters(request.parameters)))
         .set_tags(Some(sdk_tags(request.tags)))

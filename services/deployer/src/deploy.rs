@@ -32,6 +32,9 @@ pub struct Target {
     /// A registry to push images to instead of the repository's own (an emulator has none):
     /// `http://127.0.0.1:5000`. Images go to ECR with its token when unset.
     pub registry: Option<String>,
+    /// The role CloudFormation assumes to create, update and delete resources (the
+    /// deploy-access stack's execution role); `None`: the caller's own permissions.
+    pub cfn_execution_role: Option<String>,
 }
 
 /// The built artefacts the stacks refer to.
@@ -88,6 +91,7 @@ pub struct Deployer {
     dynamodb: aws_sdk_dynamodb::Client,
     emulator: Option<EmulatorProfile>,
     registry: Option<String>,
+    cfn_execution_role: Option<String>,
     http: reqwest::Client,
 }
 
@@ -114,6 +118,7 @@ impl Deployer {
             dynamodb: aws_sdk_dynamodb::Client::new(&target.sdk),
             emulator: target.emulator,
             registry: target.registry,
+            cfn_execution_role: target.cfn_execution_role,
             http: reqwest::Client::new(),
         }
     }
@@ -511,6 +516,7 @@ impl Deployer {
                 tags: &stack.tags,
                 existing,
                 mode: self.mode(),
+                role_arn: self.cfn_execution_role.as_deref(),
             },
             reporter,
         )
@@ -668,6 +674,7 @@ impl Deployer {
                     tags: &prepared.tags,
                     existing,
                     mode: self.mode(),
+                    role_arn: self.cfn_execution_role.as_deref(),
                 },
             )
             .await?;
@@ -723,7 +730,14 @@ impl Deployer {
                 Vec::new()
             };
             let started = Instant::now();
-            let outcome = cfn::delete(&self.cfn, name, self.mode(), reporter.as_ref()).await;
+            let outcome = cfn::delete(
+                &self.cfn,
+                name,
+                self.mode(),
+                self.cfn_execution_role.as_deref(),
+                reporter.as_ref(),
+            )
+            .await;
             finish(&reporter, name, &outcome, started);
             if let Err(error) = outcome {
                 blocked.extend(plan.dependencies_of(name));

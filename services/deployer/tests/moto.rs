@@ -51,6 +51,7 @@ impl World {
             sdk: sdk.clone(),
             emulator: Some(EmulatorProfile::Moto),
             registry: Some(registry.endpoint.clone()),
+            cfn_execution_role: None,
         });
         let assembly =
             platform::synth(&Config::for_stage(Stage::Dev)).expect("the platform synthesises");
@@ -858,6 +859,7 @@ async fn a_failing_stack_is_named_with_its_reason_and_its_dependents_are_not_att
         sdk: sdk.clone(),
         emulator: Some(EmulatorProfile::Moto),
         registry: None,
+        cfn_execution_role: None,
     });
     let stack = |name: &str, template: Json, dependencies: &[&str]| {
         eventforge_deployer::plan::PlannedStack {

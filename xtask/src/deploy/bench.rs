@@ -116,6 +116,7 @@ pub fn run(args: &DeployBenchArgs) -> Result<String> {
             sdk,
             emulator: Some(EmulatorProfile::Moto),
             registry: Some(registry.endpoint.clone()),
+            cfn_execution_role: None,
         });
         let mut assets = Assets {
             lambda_zips: lambda_zips.clone(),
