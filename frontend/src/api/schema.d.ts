@@ -113,6 +113,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/orders/{id}/trace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The API request, each saga step and each processor run of one order, with their durations. */
+        get: operations["get_trace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/webhooks": {
         parameters: {
             query?: never;
@@ -422,6 +439,11 @@ export interface components {
          * @enum {string}
          */
         OrderStatus: "PENDING" | "PROCESSING" | "CONFIRMED" | "FAILED";
+        /** @description One order's trace: every recorded span, earliest first. */
+        OrderTrace: {
+            spans: components["schemas"]["Span"][];
+            trace_id: string;
+        };
         /** @description An RFC 7807 problem document, as every error response carries it. */
         Problem: {
             /** @description What went wrong with this request and what to do about it. */
@@ -458,6 +480,29 @@ export interface components {
          * @example SKU-KEYBOARD
          */
         Sku: string;
+        /**
+         * @description One finished piece of work in a trace: an API request, a saga step, a processor's handling
+         *     of one message. Locally spans are kept by a [`SpanStore`]; on AWS X-Ray keeps them.
+         */
+        Span: {
+            /** Format: int64 */
+            duration_us: number;
+            /** @description `None` when the work succeeded; otherwise what went wrong (an error type or status). */
+            error?: string | null;
+            kind: components["schemas"]["SpanKind"];
+            /** @description What ran, e.g. `POST /api/orders`, `reserve-inventory`, `receipt-processor`. */
+            name: string;
+            /** @description The span that caused this one; none for a trace's first span. */
+            parent_span_id?: string | null;
+            /** @description 16 hex digits. */
+            span_id: string;
+            /** Format: date-time */
+            started_at: string;
+            /** @description 32 hex digits. */
+            trace_id: string;
+        };
+        /** @enum {string} */
+        SpanKind: "request" | "step" | "consumer";
         /** @description The authenticated user's id: the `sub` claim of their token. */
         UserId: string;
         Webhook: {
@@ -886,6 +931,65 @@ export interface operations {
                 };
             };
             /** @description No such order of the caller, or no receipt yet */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token issuer's keys are unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_trace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The order's trace, spans earliest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderTrace"];
+                };
+            };
+            /** @description The id is not a UUID */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such order of the caller, or the order has no trace */
             404: {
                 headers: {
                     [name: string]: unknown;
