@@ -180,6 +180,46 @@ try {
     await shot('06-receipt-ready');
   });
 
+  await check('[saga] a confirmed order shows its trace with every saga step', async () => {
+    assert(state.confirmed, 'not tried: the order never reached CONFIRMED');
+    await page.goto(`${base}/orders/${state.okOrder}`);
+    await waitForStatus('CONFIRMED');
+    const trace = page.getByRole('list', { name: 'Trace' });
+    const steps = ['validate-order', 'reserve-inventory', 'charge-payment', 'confirm-order'];
+    // A step's span is recorded when the step ends, which may be just after the order is
+    // confirmed; the page keeps refreshing the trace for a while after the order's last change.
+    try {
+      for (const step of steps) await trace.locator(`li[data-name="${step}"]`).waitFor({ timeout: UI_TIMEOUT });
+    } catch {
+      const section = (await page.getByTestId('order-trace').textContent().catch(() => '?')).replace(/\s+/g, ' ');
+      throw new Error(`the trace lacks a saga step; it shows: ${section.slice(0, 300)}`);
+    }
+    const rows = await trace.locator('li[data-name]').evaluateAll((items) =>
+      items.map((li) => ({
+        name: li.dataset.name,
+        kind: li.dataset.kind,
+        failed: li.classList.contains('trace__span--failed'),
+        duration: li.querySelector('.trace__duration')?.textContent ?? '',
+        bar: li.querySelector('.trace__bar')?.getBoundingClientRect().width ?? 0,
+      })),
+    );
+    // A step the saga retried (a transient error) has a row per attempt: its first attempt gives
+    // the step's place, and one attempt at least succeeded.
+    const names = rows.map((r) => r.name);
+    const firsts = names.filter((name, i) => steps.includes(name) && names.indexOf(name) === i);
+    assert(JSON.stringify(firsts) === JSON.stringify(steps), `the saga steps are not in the order they ran: ${names.join(', ')}`);
+    for (const step of steps) {
+      const attempts = rows.filter((r) => r.name === step);
+      assert(attempts.every((r) => r.kind === 'step'), `${step} is not shown as a saga step: ${attempts.map((r) => r.kind).join(', ')}`);
+      assert(attempts.some((r) => !r.failed), `${step} is shown as failed in a confirmed order`);
+      for (const r of attempts) {
+        assert(/^\d[\d,]*\.\d{2} ms$/.test(r.duration), `${step} has no duration in ms: "${r.duration}"`);
+        assert(r.bar > 0, `${step} has no visible bar`);
+      }
+    }
+    await page.getByTestId('order-trace').screenshot({ path: join(shots, '06a-order-trace.png') });
+  });
+
   await check('[saga] a declined payment reaches FAILED with the compensation shown', async () => {
     state.failedOrder = await placeOrder([DECLINED]);
     await waitForStatus('FAILED');

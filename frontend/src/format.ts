@@ -23,3 +23,10 @@ export function dateTime(iso: string): string {
 export function shortId(id: string): string {
   return id.replace(/-/g, '').slice(-8);
 }
+
+const MILLIS = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+/** Microseconds as milliseconds with two decimals: 427 → "0.43 ms". */
+export function millis(us: number): string {
+  return `${MILLIS.format(us / 1000)} ms`;
+}

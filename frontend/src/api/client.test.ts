@@ -56,6 +56,21 @@ describe('ApiClient', () => {
     expect(await client.receipt('o1')).toBeUndefined();
   });
 
+  it('fetches an order\'s trace and treats a 404 as no trace', async () => {
+    const trace = { trace_id: 't1', spans: [] };
+    const fetch = vi
+      .fn()
+      .mockResolvedValueOnce(json(200, trace))
+      .mockResolvedValueOnce(json(404, { title: 'Not Found', status: 404, detail: 'no trace', type: 'x' }))
+      .mockResolvedValueOnce(json(500, { title: 'Internal Server Error', status: 500, detail: 'down', type: 'x' }));
+    const client = new ApiClient({ baseUrl: '', token: () => 'tok', fetch });
+    expect(await client.trace('o/1')).toEqual(trace);
+    expect(fetch.mock.calls[0][0]).toBe('/api/orders/o%2F1/trace');
+    expect(fetch.mock.calls[0][1].headers.Authorization).toBe('Bearer tok');
+    expect(await client.trace('o1')).toBeNull();
+    await expect(client.trace('o1')).rejects.toThrow('down');
+  });
+
   it('reports an unreachable API', async () => {
     const client = new ApiClient({ baseUrl: '', fetch: vi.fn(async () => Promise.reject(new TypeError('Failed to fetch'))) });
     await expect(client.webhooks()).rejects.toThrow(/cannot be reached/);

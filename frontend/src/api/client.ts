@@ -7,6 +7,7 @@ import type {
   Order,
   OrderDetail,
   OrderPage,
+  OrderTrace,
   Problem,
   ReceiptLink,
   RegisterWebhookRequest,
@@ -136,6 +137,16 @@ export class ApiClient {
       return link.url;
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** The order's trace, or null when the order has none (404). */
+  async trace(id: string): Promise<OrderTrace | null> {
+    try {
+      return await this.request<OrderTrace>('GET', `/api/orders/${encodeURIComponent(id)}/trace`);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return null;
       throw error;
     }
   }

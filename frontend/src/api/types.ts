@@ -95,6 +95,29 @@ export interface RegisterWebhookRequest {
   event_types?: string[] | null;
 }
 
+export type SpanKind = 'request' | 'step' | 'consumer';
+
+/** One finished piece of work in an order's trace: the API request, a saga step, a processor run. */
+export interface Span {
+  trace_id: string;
+  span_id: string;
+  /** The span that caused this one; none for the trace's first span. */
+  parent_span_id?: string | null;
+  name: string;
+  kind: SpanKind;
+  /** RFC 3339 with microseconds. */
+  started_at: string;
+  duration_us: number;
+  /** None when the work succeeded; otherwise what went wrong. */
+  error?: string | null;
+}
+
+/** `GET /api/orders/{id}/trace`: spans earliest first; empty on AWS, where they are in X-Ray. */
+export interface OrderTrace {
+  trace_id: string;
+  spans: Span[];
+}
+
 export interface FieldError {
   field: string;
   message: string;

@@ -1,7 +1,8 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { ApiError } from '../api/client';
 import type { OrderDetail } from '../api/types';
 import { Timeline } from '../components/Timeline';
+import { TraceTimeline } from '../components/TraceTimeline';
 import { ErrorMessage, Loading, StatusBadge } from '../components/ui';
 import { useApp } from '../context';
 import { dateTime, money, shortId } from '../format';
@@ -21,6 +22,18 @@ export function stillChanging(detail: OrderDetail, now = Date.now()): boolean {
   return status === 'CONFIRMED' && !receipt_key && recent;
 }
 
+/**
+ * How long after the order's last change its trace is still refreshed: the processors (email,
+ * receipt, webhook) record their spans after the order is confirmed or failed.
+ */
+export const TRACE_SETTLE_MS = 10_000;
+
+/** Whether the trace may still gain spans: the order is, or has only just stopped, changing. */
+export function traceStillChanging(detail: OrderDetail | undefined, now = Date.now()): boolean {
+  if (!detail) return true;
+  return stillChanging(detail, now) || now - Date.parse(detail.order.updated_at) < TRACE_SETTLE_MS;
+}
+
 function sameOrigin(url: string): boolean {
   try {
     return new URL(url, window.location.href).origin === window.location.origin;
@@ -34,6 +47,13 @@ export function OrderDetailPage({ id }: { id: string }) {
   const detail = useResource(() => client.order(id), [client, id], {
     pollMs: ORDER_POLL_MS,
     keepPolling: (d) => d !== undefined && stillChanging(d),
+  });
+  // Read when a trace poll returns, so the trace follows the order's latest state.
+  const traceChanging = useRef(true);
+  traceChanging.current = traceStillChanging(detail.data);
+  const trace = useResource(() => client.trace(id), [client, id], {
+    pollMs: ORDER_POLL_MS,
+    keepPolling: () => traceChanging.current,
   });
   const receiptKey = detail.data?.order.receipt_key;
   const [receipt, setReceipt] = useState<{ url?: string; error?: unknown }>({});
@@ -151,6 +171,23 @@ export function OrderDetailPage({ id }: { id: string }) {
           <Timeline events={history} labelledBy="timeline-title" running={running} />
         </div>
       </div>
+      <section className="card trace-card" aria-labelledby="trace-title" data-testid="order-trace">
+        <h2 id="trace-title">Trace</h2>
+        {trace.data !== undefined ? (
+          <>
+            {trace.error !== undefined && (
+              <p className="notice" role="status">
+                Could not refresh the trace: {trace.error instanceof Error ? trace.error.message : String(trace.error)}
+              </p>
+            )}
+            <TraceTimeline trace={trace.data} labelledBy="trace-title" />
+          </>
+        ) : trace.error !== undefined ? (
+          <ErrorMessage error={trace.error} onRetry={trace.reload} />
+        ) : (
+          <Loading label="Loading trace…" />
+        )}
+      </section>
     </section>
   );
 }
