@@ -3,7 +3,9 @@
 use eventforge_core::table_schema::{GLOBAL_INDEXES, PARTITION_KEY, SORT_KEY};
 use eventforge_stacks::manifest::Format;
 use eventforge_stacks::naming::upper_camel;
-use eventforge_stacks::platform::{self, Config, Stage, functions::functions, messaging::queues};
+use eventforge_stacks::platform::{
+    self, Architecture, Config, Stage, functions::functions, messaging::queues,
+};
 use eventforge_stacks::stack::AssetKind;
 use eventforge_stacks::synth::Assembly;
 use serde_json::{Value as Json, json};
@@ -171,6 +173,7 @@ fn the_api_container_gets_exactly_its_configuration_and_the_ingest_secret() {
         [
             "AWS_XRAY_DAEMON_ADDRESS",
             "EVENTFORGE_CLIENT_ID",
+            "EVENTFORGE_CORS_ORIGINS",
             "EVENTFORGE_EVENT_BUS",
             "EVENTFORGE_ISSUER",
             "EVENTFORGE_JWKS_URL",
@@ -230,11 +233,12 @@ fn the_dashboard_bucket_is_private_and_only_the_distribution_may_read_it() {
 }
 
 #[test]
-fn every_dead_letter_queue_the_api_and_the_saga_have_an_alarm_that_notifies_the_topic() {
+fn every_dead_letter_queue_the_api_the_saga_and_webhooks_have_an_alarm_that_notifies_the_topic() {
     let assembly = dev();
     let template = template(&assembly, "observability");
     let alarms = resources_of_type(template, "AWS::CloudWatch::Alarm");
-    assert_eq!(alarms.len(), queues().len() + 3);
+    // One per DLQ, API 5xx, API latency, failed sagas, failed webhook deliveries.
+    assert_eq!(alarms.len(), queues().len() + 4);
     let metrics: Vec<&str> = alarms
         .iter()
         .map(|(_, a)| a["Properties"]["MetricName"].as_str().unwrap())
@@ -331,7 +335,7 @@ fn deploy_access_creates_nothing_until_a_repository_is_named() {
 }
 
 #[test]
-fn only_the_named_repositorys_main_branch_may_assume_the_deploy_role() {
+fn only_the_named_repositorys_environment_of_the_stage_may_assume_the_deploy_role() {
     let assembly = dev();
     let template = template(&assembly, "deploy-access");
     let trust = &template["Resources"]["GitHubDeployRole"]["Properties"]["AssumeRolePolicyDocument"]
@@ -341,10 +345,12 @@ fn only_the_named_repositorys_main_branch_may_assume_the_deploy_role() {
         trust["Condition"]["StringEquals"]["token.actions.githubusercontent.com:aud"],
         "sts.amazonaws.com"
     );
+    // What GitHub puts in `sub` for a job with `environment: dev` (.github/workflows/deploy.yml).
     assert_eq!(
-        trust["Condition"]["StringLike"]["token.actions.githubusercontent.com:sub"],
-        json!({ "Fn::Sub": "repo:${GitHubRepository}:ref:refs/heads/main" })
+        trust["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"],
+        json!({ "Fn::Sub": "repo:${GitHubRepository}:environment:dev" })
     );
+    assert!(trust["Condition"].get("StringLike").is_none());
 }
 
 #[test]
@@ -464,4 +470,96 @@ fn the_api_task_runs_an_xray_daemon_beside_the_api_that_it_reports_to() {
         .find(|pair| pair["Name"] == "AWS_XRAY_DAEMON_ADDRESS")
         .unwrap();
     assert_eq!(address["Value"], "127.0.0.1:2000");
+}
+
+#[test]
+fn the_configured_architecture_is_what_every_function_and_the_api_task_declare() {
+    for (architecture, lambda, ecs) in [
+        (Architecture::Arm64, "arm64", "ARM64"),
+        (Architecture::X86_64, "x86_64", "X86_64"),
+    ] {
+        let config = Config {
+            architecture,
+            ..Config::for_stage(Stage::Dev)
+        };
+        let assembly = platform::synth(&config).unwrap();
+        let functions_template = template(&assembly, "functions");
+        let declared: Vec<&Json> = resources_of_type(functions_template, "AWS::Lambda::Function")
+            .into_iter()
+            .map(|(_, function)| &function["Properties"]["Architectures"])
+            .collect();
+        assert_eq!(declared.len(), functions().len());
+        assert!(
+            declared.iter().all(|a| **a == json!([lambda])),
+            "{declared:?}"
+        );
+        let api = template(&assembly, "api");
+        let tasks = resources_of_type(api, "AWS::ECS::TaskDefinition");
+        assert_eq!(
+            tasks[0].1["Properties"]["RuntimePlatform"]["CpuArchitecture"],
+            ecs
+        );
+    }
+}
+
+#[test]
+fn failed_webhook_deliveries_in_the_processors_logs_raise_an_alarm() {
+    use eventforge_stacks::platform::observability::{
+        WEBHOOK_FAILED_FILTER, WEBHOOK_FAILURES_METRIC, WEBHOOK_FAILURES_PER_PERIOD,
+    };
+    let assembly = dev();
+    let observability = template(&assembly, "observability");
+    let filters = resources_of_type(observability, "AWS::Logs::MetricFilter");
+    assert_eq!(filters.len(), 1);
+    let filter = &filters[0].1["Properties"];
+    assert_eq!(filter["FilterPattern"], WEBHOOK_FAILED_FILTER);
+    // The webhook processor's own log group, through the functions stack's export.
+    assert!(
+        filter["LogGroupName"]
+            .to_string()
+            .contains("WebhookProcessorLogGroup"),
+        "{}",
+        filter["LogGroupName"]
+    );
+    let transformation = &filter["MetricTransformations"][0];
+    assert_eq!(transformation["MetricName"], WEBHOOK_FAILURES_METRIC);
+    assert_eq!(transformation["MetricValue"], "1");
+    let alarm = &observability["Resources"]["WebhookFailuresAlarm"]["Properties"];
+    assert_eq!(alarm["MetricName"], WEBHOOK_FAILURES_METRIC);
+    assert_eq!(alarm["Namespace"], transformation["MetricNamespace"]);
+    assert_eq!(alarm["Threshold"], f64::from(WEBHOOK_FAILURES_PER_PERIOD));
+}
+
+#[test]
+fn the_api_is_served_over_https_and_admits_the_dashboards_origin() {
+    let assembly = dev();
+    let api = template(&assembly, "api");
+    let config = &api["Resources"]["ApiDistribution"]["Properties"]["DistributionConfig"];
+    let behavior = &config["DefaultCacheBehavior"];
+    assert_eq!(behavior["ViewerProtocolPolicy"], "https-only");
+    assert_eq!(
+        behavior["AllowedMethods"].as_array().unwrap().len(),
+        7,
+        "every method the API answers"
+    );
+    let origin = &config["Origins"][0];
+    assert_eq!(
+        origin["DomainName"],
+        json!({ "Fn::GetAtt": ["LoadBalancer", "DNSName"] })
+    );
+    assert_eq!(
+        api["Outputs"]["ApiUrl"]["Value"],
+        json!({ "Fn::Sub": "https://${ApiDistribution.DomainName}" })
+    );
+    // The browser's Origin header is the dashboard's https address, from the frontend stack.
+    let container = &api["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0];
+    let cors = container["Environment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|pair| pair["Name"] == "EVENTFORGE_CORS_ORIGINS")
+        .unwrap();
+    let value = cors["Value"].to_string();
+    assert!(value.contains("https://"), "{value}");
+    assert!(value.contains("SiteDistribution"), "{value}");
 }

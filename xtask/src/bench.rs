@@ -11,6 +11,7 @@ use eventforge_stacks::synth::Assembly;
 
 mod api;
 mod load;
+mod saga;
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -28,6 +29,9 @@ pub enum BenchTarget {
     /// Load the API: authenticated POST /api/orders and GET /api/orders/{id} on SQLite, beside
     /// an axum hello-world as the ceiling; prints req/s and p50/p99 latency.
     Api(api::ApiBenchArgs),
+    /// Run orders through the local runtime's saga and processors (completed sagas per second,
+    /// order-to-final latency), and time a Lambda binary's cold start; each zip's size.
+    Saga(saga::SagaBenchArgs),
 }
 
 #[derive(Args)]
@@ -45,11 +49,26 @@ pub fn run(args: BenchArgs) -> Result<()> {
         BenchTarget::Synth(args) => synth(args),
         BenchTarget::Api(args) => bench_api(&args),
         BenchTarget::Deploy(args) => bench_deploy(&args),
+        BenchTarget::Saga(args) => bench_saga(&args),
     }
 }
 
 fn bench_deploy(args: &crate::deploy::bench::DeployBenchArgs) -> Result<()> {
     let section = crate::deploy::bench::run(args)?;
+    print!("\n{section}");
+    if args.record {
+        record(Path::new("BENCHMARKS.md"), &section)?;
+        println!("recorded in BENCHMARKS.md");
+    }
+    Ok(())
+}
+
+fn bench_saga(args: &saga::SagaBenchArgs) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let section = runtime.block_on(saga::run(args))?;
     print!("\n{section}");
     if args.record {
         record(Path::new("BENCHMARKS.md"), &section)?;

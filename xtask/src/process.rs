@@ -15,6 +15,13 @@ pub fn workspace_root() -> PathBuf {
         .map_or_else(|| manifest_dir.to_path_buf(), Path::to_path_buf)
 }
 
+/// Cargo's target directory: `CARGO_TARGET_DIR`, or `target/` of the workspace.
+pub fn target_dir() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
 /// `$EVENTFORGE_CACHE_DIR`, else `$XDG_CACHE_HOME/eventforge`, else `~/.cache/eventforge`.
 pub fn cache_dir() -> Result<PathBuf> {
     if let Some(dir) = env::var_os("EVENTFORGE_CACHE_DIR") {
@@ -40,6 +47,32 @@ pub fn run(command: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// Runs the command like [`run`], but reads its standard output line by line, echoing each line
+/// and handing it to `observe` (standard error stays the terminal's). Fails as `run` does.
+pub fn run_observed(command: &mut Command, mut observe: impl FnMut(&str)) -> Result<()> {
+    use std::io::{BufRead, BufReader, Write};
+    let shown = describe(command);
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run `{shown}` (is it installed and on PATH?)"))?;
+    if let Some(stdout) = child.stdout.take() {
+        let mut echo = std::io::stdout().lock();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.with_context(|| format!("cannot read the output of `{shown}`"))?;
+            writeln!(echo, "{line}").context("cannot write to standard output")?;
+            observe(&line);
+        }
+    }
+    let status = child
+        .wait()
+        .with_context(|| format!("`{shown}` did not finish"))?;
+    if !status.success() {
+        bail!("`{shown}` failed ({status})");
+    }
+    Ok(())
+}
+
 fn describe(command: &Command) -> String {
     std::iter::once(command.get_program())
         .chain(command.get_args())
@@ -58,6 +91,20 @@ mod tests {
         let message = error.to_string();
         assert!(message.contains("`sh -c exit 3` failed"), "{message}");
         assert!(message.contains('3'), "{message}");
+    }
+
+    #[test]
+    fn observed_output_is_handed_over_line_by_line_and_failures_still_fail() {
+        let mut lines = Vec::new();
+        run_observed(
+            Command::new("sh").args(["-c", "echo one; echo two"]),
+            |line| lines.push(line.to_owned()),
+        )
+        .unwrap();
+        assert_eq!(lines, ["one", "two"]);
+        let error =
+            run_observed(Command::new("sh").args(["-c", "echo x; exit 4"]), |_| {}).unwrap_err();
+        assert!(error.to_string().contains("failed"), "{error}");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use eventforge_stacks::manifest::{Format, MANIFEST_FILE};
-use eventforge_stacks::platform::{self, Config, Stage};
+use eventforge_stacks::platform::{self, Architecture, Config, Stage};
 
 #[derive(Args)]
 pub struct SynthArgs {
@@ -19,6 +19,9 @@ pub struct SynthArgs {
     /// Template format (the manifest is always JSON).
     #[arg(long, value_enum, default_value_t = FormatArg::Json)]
     pub format: FormatArg,
+    /// Processor architecture of the functions and the API task.
+    #[arg(long, value_enum, default_value_t = ArchitectureArg::Arm64)]
+    pub architecture: ArchitectureArg,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -38,6 +41,33 @@ impl From<StageArg> for Stage {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ArchitectureArg {
+    /// Graviton: about 20% cheaper for the same work. Building for it needs the Rust targets
+    /// aarch64-unknown-linux-gnu (functions) and aarch64-unknown-linux-musl (API image).
+    Arm64,
+    /// Intel/AMD.
+    #[value(name = "x86-64")]
+    X86_64,
+}
+
+impl From<ArchitectureArg> for Architecture {
+    fn from(architecture: ArchitectureArg) -> Self {
+        match architecture {
+            ArchitectureArg::Arm64 => Architecture::Arm64,
+            ArchitectureArg::X86_64 => Architecture::X86_64,
+        }
+    }
+}
+
+/// The platform's configuration for a stage on an architecture.
+pub fn config(stage: StageArg, architecture: ArchitectureArg) -> Config {
+    Config {
+        architecture: architecture.into(),
+        ..Config::for_stage(stage.into())
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum FormatArg {
     Json,
@@ -54,7 +84,7 @@ impl From<FormatArg> for Format {
 }
 
 pub fn run(args: SynthArgs) -> Result<()> {
-    let config = Config::for_stage(args.stage.into());
+    let config = config(args.stage, args.architecture);
     let out = args
         .out
         .unwrap_or_else(|| Path::new(".eventforge/synth").join(config.stage.name()));

@@ -15,7 +15,7 @@ use crate::email::{self, EmailDeps, OutboxFolder};
 use crate::message::{ProcessError, process_batch};
 use crate::payment::PaymentProvider;
 use crate::receipt::{self, ReceiptDeps, ReceiptFolder};
-use crate::saga::{self, SagaDeps, StepError};
+use crate::saga::{SagaDeps, Step, StepError};
 use crate::webhook::{self, RetryPolicy, WebhookDeps};
 
 /// What the local platform runs on.
@@ -36,15 +36,11 @@ fn function_error(error: StepError) -> FunctionError {
 }
 
 /// A saga step as a runtime function.
-fn step<F, Fut>(deps: &SagaDeps, handler: F) -> impl Fn(Value) -> futures_step::Step + use<F, Fut>
-where
-    F: Fn(SagaDeps, Value) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<Value, StepError>> + Send + 'static,
-{
+fn step(deps: &SagaDeps, saga_step: Step) -> impl Fn(Value) -> futures_step::Step + use<> {
     let deps = deps.clone();
     move |state| {
-        let (deps, handler) = (deps.clone(), handler.clone());
-        Box::pin(async move { handler(deps, state).await.map_err(function_error) })
+        let deps = deps.clone();
+        Box::pin(async move { saga_step.run(&deps, &state).await.map_err(function_error) })
     }
 }
 
@@ -99,46 +95,12 @@ pub fn functions(platform: &LocalPlatform) -> Functions {
         policy: platform.webhook_policy,
         retry: platform.webhook_retry,
     };
-    Functions::new()
-        .step(
-            "validate-order",
-            step(
-                &saga,
-                |d, s| async move { saga::validate_order(&d, &s).await },
-            ),
-        )
-        .step(
-            "reserve-inventory",
-            step(&saga, |d, s| async move {
-                saga::reserve_inventory(&d, &s).await
-            }),
-        )
-        .step(
-            "charge-payment",
-            step(
-                &saga,
-                |d, s| async move { saga::charge_payment(&d, &s).await },
-            ),
-        )
-        .step(
-            "confirm-order",
-            step(
-                &saga,
-                |d, s| async move { saga::confirm_order(&d, &s).await },
-            ),
-        )
-        .step(
-            "release-inventory",
-            step(&saga, |d, s| async move {
-                saga::release_inventory(&d, &s).await
-            }),
-        )
-        .step(
-            "mark-order-failed",
-            step(&saga, |d, s| async move {
-                saga::mark_order_failed(&d, &s).await
-            }),
-        )
+    let functions = Step::ALL
+        .into_iter()
+        .fold(Functions::new(), |functions, saga_step| {
+            functions.step(saga_step.function_name(), step(&saga, saga_step))
+        });
+    functions
         .consumer(
             "email-processor",
             consumer(email, |d: EmailDeps, e| async move {

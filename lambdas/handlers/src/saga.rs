@@ -62,6 +62,53 @@ impl From<StoreError> for StepError {
     }
 }
 
+/// The saga's steps, each deployed as the function of the same name in
+/// `stacks::platform::functions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    ValidateOrder,
+    ReserveInventory,
+    ChargePayment,
+    ConfirmOrder,
+    ReleaseInventory,
+    MarkOrderFailed,
+}
+
+impl Step {
+    pub const ALL: [Step; 6] = [
+        Step::ValidateOrder,
+        Step::ReserveInventory,
+        Step::ChargePayment,
+        Step::ConfirmOrder,
+        Step::ReleaseInventory,
+        Step::MarkOrderFailed,
+    ];
+
+    /// The name of the step's function (and of its binary and zip).
+    pub fn function_name(self) -> &'static str {
+        match self {
+            Step::ValidateOrder => "validate-order",
+            Step::ReserveInventory => "reserve-inventory",
+            Step::ChargePayment => "charge-payment",
+            Step::ConfirmOrder => "confirm-order",
+            Step::ReleaseInventory => "release-inventory",
+            Step::MarkOrderFailed => "mark-order-failed",
+        }
+    }
+
+    /// Runs the step on the saga's state.
+    pub async fn run(self, deps: &SagaDeps, state: &Value) -> Result<Value, StepError> {
+        match self {
+            Step::ValidateOrder => validate_order(deps, state).await,
+            Step::ReserveInventory => reserve_inventory(deps, state).await,
+            Step::ChargePayment => charge_payment(deps, state).await,
+            Step::ConfirmOrder => confirm_order(deps, state).await,
+            Step::ReleaseInventory => release_inventory(deps, state).await,
+            Step::MarkOrderFailed => mark_order_failed(deps, state).await,
+        }
+    }
+}
+
 /// The part of the saga's state every step reads.
 struct SagaInput {
     order_id: OrderId,
@@ -258,4 +305,21 @@ pub async fn mark_order_failed(deps: &SagaDeps, state: &Value) -> Result<Value, 
         .transition_order(order.id, order.status, OrderStatus::Failed, &event)
         .await?;
     Ok(json!({ "status": order.status }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Step;
+    use eventforge_stacks::platform::functions::{Trigger, functions};
+
+    #[test]
+    fn the_steps_are_exactly_the_saga_functions_the_stacks_deploy() {
+        let deployed: Vec<&str> = functions()
+            .into_iter()
+            .filter(|f| f.trigger == Trigger::Saga)
+            .map(|f| f.name)
+            .collect();
+        let steps: Vec<&str> = Step::ALL.iter().map(|s| s.function_name()).collect();
+        assert_eq!(steps, deployed);
+    }
 }

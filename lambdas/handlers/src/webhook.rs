@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eventforge_core::signature;
+use eventforge_core::store::MAX_RECENT_EVENTS;
 use eventforge_core::webhook::{UrlPolicy, is_forbidden_ip, validate_url};
 use eventforge_core::{Clock, Event, EventId, EventType, Store, Webhook};
 use serde_json::json;
@@ -84,16 +85,13 @@ pub async fn process(deps: &WebhookDeps, event: Event) -> Result<(), ProcessErro
     if hooks.is_empty() {
         return Ok(());
     }
-    let done: Vec<EventId> = match event.order_id {
-        Some(order) => deps
-            .store
-            .order_history(order)
-            .await?
-            .into_iter()
-            .map(|e| e.id)
-            .collect(),
-        None => Vec::new(),
+    // Outcomes are recorded on the order's history, or (for an ingested event about no order)
+    // on the user's feed, where the newest ones are.
+    let recorded = match event.order_id {
+        Some(order) => deps.store.order_history(order).await?,
+        None => deps.store.recent_events(&user, MAX_RECENT_EVENTS).await?,
     };
+    let done: Vec<EventId> = recorded.into_iter().map(|e| e.id).collect();
     let mut failures = Vec::new();
     for hook in hooks {
         if done.contains(&outcome_id(&event, &hook, "webhook.delivered")) {
@@ -106,6 +104,9 @@ pub async fn process(deps: &WebhookDeps, event: Event) -> Result<(), ProcessErro
                 json!({ "webhook_id": hook.id, "url": hook.url, "status": status, "attempts": attempts, "about": event.event_type }),
             ),
             Err((error, attempts)) => {
+                // The observability stack's metric filter counts these lines
+                // (`stacks::platform::observability::WEBHOOK_FAILED_FILTER`).
+                tracing::warn!(outcome = "webhook.failed", webhook_id = %hook.id, url = %hook.url, %error, attempts, "webhook delivery failed");
                 failures.push(format!("{}: {error}", hook.url));
                 (
                     outcome_id(&event, &hook, "webhook.failed"),

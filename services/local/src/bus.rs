@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use eventforge_core::Event;
-use eventforge_stacks::platform::EVENT_SOURCE;
+use eventforge_stacks::platform::event_source;
 use eventforge_stacks::platform::messaging::{RuleSpec, RuleTarget, rules};
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
@@ -60,14 +60,14 @@ impl Rule {
     }
 }
 
-/// A platform event as the outbox publisher puts it on EventBridge: the event record is the
-/// `detail`, its type the `detail-type`.
+/// An event as the outbox publisher puts it on EventBridge: the event record is the `detail`,
+/// its type the `detail-type`, its origin (the platform or ingest) the `source`.
 pub fn envelope(event: &Event) -> Value {
     json!({
         "version": "0",
         "id": event.id.to_string(),
         "detail-type": event.event_type.as_str(),
-        "source": EVENT_SOURCE,
+        "source": event_source(&event.event_type),
         "account": "000000000000",
         "time": event.occurred_at.replace_nanosecond(0).unwrap_or(event.occurred_at).format(&Rfc3339).unwrap_or_default(),
         "region": "local",

@@ -63,7 +63,9 @@ fn the_values_of_a_field_are_alternatives_and_fields_must_all_match() {
 }
 
 #[test]
-fn the_platform_rules_match_their_event_types_only() {
+fn the_platform_rules_match_their_event_types_only_and_the_ingested_rule_only_outside_events() {
+    use eventforge_core::EventType;
+    use eventforge_stacks::platform::event_source;
     for rule in eventforge_stacks::platform::messaging::rules() {
         let pattern = Pattern::compile(&rule.pattern()).unwrap();
         for event_type in [
@@ -71,18 +73,27 @@ fn the_platform_rules_match_their_event_types_only() {
             "order.confirmed",
             "order.failed",
             "payment.charged",
+            "shipment.dispatched",
+            "crm.note.added",
         ] {
-            let event =
-                json!({"source": "eventforge.orders", "detail-type": event_type, "detail": {}});
+            // Published as the outbox publisher and the local bus publish it.
+            let source = event_source(&event_type.parse::<EventType>().unwrap());
+            let event = json!({"source": source, "detail-type": event_type, "detail": {}});
+            let expected = rule.source == source
+                && (rule.event_types.is_empty() || rule.event_types.contains(&event_type));
             assert_eq!(
                 pattern.matches(&event),
-                rule.event_types.contains(&event_type),
+                expected,
                 "{} on {event_type}",
                 rule.name
             );
         }
-        let foreign = json!({"source": "someone.else", "detail-type": rule.event_types[0]});
-        assert!(!pattern.matches(&foreign));
+        let foreign = json!({"source": "someone.else", "detail-type": "order.created"});
+        assert!(
+            !pattern.matches(&foreign),
+            "{} on another source",
+            rule.name
+        );
     }
 }
 

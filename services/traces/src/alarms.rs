@@ -1,6 +1,7 @@
-//! The API alarms of the observability stack, evaluated locally over the request spans: the
+//! The API and webhook alarms of the observability stack, evaluated locally over the spans: the
 //! same thresholds (shared constants with `stacks`), warned about in the `cargo xtask dev` log
-//! instead of notifying an SNS topic.
+//! instead of notifying an SNS topic. Webhook failures are counted per failed run of the webhook
+//! processor (a batch with a failed delivery), where CloudWatch counts failed deliveries.
 //!
 //! Simplified on purpose: one sliding window of one alarm period, where CloudWatch evaluates
 //! fixed periods (and the latency alarm three in a row).
@@ -12,7 +13,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use eventforge_core::trace::{Span, SpanKind, SpanSink, SpanStore, SpanStoreError};
 use eventforge_stacks::platform::observability::{
-    ALARM_PERIOD_SECONDS, API_5XX_PER_PERIOD, API_P99_SECONDS,
+    ALARM_PERIOD_SECONDS, API_5XX_PER_PERIOD, API_P99_SECONDS, WEBHOOK_FAILURES_PER_PERIOD,
+    WEBHOOK_PROCESSOR,
 };
 use time::OffsetDateTime;
 
@@ -25,6 +27,7 @@ pub enum AlarmChange {
 
 const ERRORS: &str = "Api5xxAlarm";
 const LATENCY: &str = "ApiLatencyAlarm";
+const WEBHOOKS: &str = "WebhookFailuresAlarm";
 
 struct Request {
     at: OffsetDateTime,
@@ -36,12 +39,17 @@ struct Request {
 #[derive(Default)]
 pub struct Window {
     requests: VecDeque<Request>,
+    /// When each failed webhook processor run started.
+    webhook_failures: VecDeque<OffsetDateTime>,
     raised: Vec<&'static str>,
 }
 
 impl Window {
     /// Takes in one finished span; returns the alarms it raised or cleared.
     pub fn observe(&mut self, span: &Span) -> Vec<AlarmChange> {
+        if span.kind == SpanKind::Consumer && span.name == WEBHOOK_PROCESSOR {
+            return self.observe_webhook_run(span);
+        }
         if span.kind != SpanKind::Request {
             return Vec::new();
         }
@@ -77,6 +85,30 @@ impl Window {
             LATENCY,
             p99 > API_P99_SECONDS,
             format!("p99 response time {p99:.3} s over the last {minutes} minutes (alarm above {API_P99_SECONDS} s)"),
+            &mut changes,
+        );
+        changes
+    }
+
+    fn observe_webhook_run(&mut self, span: &Span) -> Vec<AlarmChange> {
+        if span.error.is_some() {
+            self.webhook_failures.push_back(span.started_at);
+        }
+        let period = Duration::from_secs(u64::from(ALARM_PERIOD_SECONDS));
+        while self
+            .webhook_failures
+            .front()
+            .is_some_and(|oldest| *oldest + period <= span.started_at)
+        {
+            self.webhook_failures.pop_front();
+        }
+        let failures = self.webhook_failures.len();
+        let minutes = ALARM_PERIOD_SECONDS / 60;
+        let mut changes = Vec::new();
+        self.evaluate(
+            WEBHOOKS,
+            failures >= WEBHOOK_FAILURES_PER_PERIOD as usize,
+            format!("{failures} webhook processor runs had failed deliveries in the last {minutes} minutes (alarm at {WEBHOOK_FAILURES_PER_PERIOD})"),
             &mut changes,
         );
         changes
@@ -232,5 +264,37 @@ mod tests {
             step.kind = SpanKind::Step;
             assert!(window.observe(&step).is_empty());
         }
+    }
+
+    fn webhook_run(at_seconds: i64, failed: bool) -> Span {
+        let start = OffsetDateTime::from_unix_timestamp(1_800_000_000 + at_seconds).expect("time");
+        Span::finished(
+            &TraceContext::new_root(start),
+            None,
+            WEBHOOK_PROCESSOR,
+            SpanKind::Consumer,
+            start,
+            Duration::from_millis(3),
+            failed.then(|| "1 of 1 messages failed".to_owned()),
+        )
+    }
+
+    #[test]
+    fn failed_webhook_runs_at_the_threshold_raise_the_webhook_alarm_and_age_out() {
+        let mut window = Window::default();
+        let below = WEBHOOK_FAILURES_PER_PERIOD as i64 - 1;
+        for second in 0..below {
+            assert!(window.observe(&webhook_run(second, true)).is_empty());
+        }
+        assert!(
+            window.observe(&webhook_run(below, false)).is_empty(),
+            "a successful run is no failure"
+        );
+        assert_eq!(
+            raised(&window.observe(&webhook_run(below + 1, true))),
+            [WEBHOOKS]
+        );
+        let later = window.observe(&webhook_run(i64::from(ALARM_PERIOD_SECONDS) + 60, false));
+        assert_eq!(later, [AlarmChange::Cleared { alarm: WEBHOOKS }]);
     }
 }

@@ -1,13 +1,15 @@
-//! Api: the REST API on ECS Fargate (arm64) behind an Application Load Balancer, with target
-//! tracking autoscaling and a task role scoped to what the API uses.
+//! Api: the REST API on ECS Fargate (ARM64 unless the config says otherwise) behind an
+//! Application Load Balancer and, for https, a CloudFront distribution; target tracking
+//! autoscaling and a task role scoped to what the API uses.
 
 use std::collections::BTreeMap;
 
 use crate::generated::applicationautoscaling::scaling_policy as scaling;
+use crate::generated::cloudfront::distribution as cf;
 use crate::generated::ecs::{service as svc, task_definition as td};
 use crate::generated::elasticloadbalancingv2::{listener, load_balancer, target_group};
 use crate::generated::{
-    applicationautoscaling, ec2, ecs, elasticloadbalancingv2, logs, secretsmanager,
+    applicationautoscaling, cloudfront, ec2, ecs, elasticloadbalancingv2, logs, secretsmanager,
 };
 use crate::handle::Handle;
 use crate::iam::{Grants, Unscoped, add_role};
@@ -17,7 +19,7 @@ use crate::synth::App;
 use crate::value::{Pseudo, Value};
 
 use super::components::grant_log_writes;
-use super::{Built, Config, auth, bootstrap, data, messaging, network};
+use super::{Built, Config, auth, bootstrap, data, frontend, messaging, network};
 
 /// The port the API listens on inside its container.
 pub const CONTAINER_PORT: i32 = 8080;
@@ -35,7 +37,15 @@ pub struct Uses<'a> {
     pub data: &'a data::Outputs,
     pub messaging: &'a messaging::Outputs,
     pub auth: &'a auth::Outputs,
+    /// The dashboard's distribution: its origin may call the API from the browser.
+    pub frontend: &'a frontend::Outputs,
 }
+
+/// AWS's managed `CachingDisabled` cache policy: API answers are never cached.
+const CACHING_DISABLED: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
+/// AWS's managed `AllViewerExceptHostHeader` origin request policy: headers, query strings and
+/// cookies reach the API, the Host header being the load balancer's own.
+const ALL_VIEWER_EXCEPT_HOST_HEADER: &str = "b689b0a8-53d0-40ab-baf2-68738e2966ac";
 
 pub struct Outputs {
     pub load_balancer: Handle<elasticloadbalancingv2::LoadBalancer>,
@@ -217,6 +227,10 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
         env("PORT", CONTAINER_PORT.to_string()),
         env("EVENTFORGE_LOG_FORMAT", "json"),
         env(
+            "EVENTFORGE_CORS_ORIGINS",
+            sub!["https://", uses.frontend.distribution.domain_name()],
+        ),
+        env(
             "AWS_XRAY_DAEMON_ADDRESS",
             format!("127.0.0.1:{XRAY_DAEMON_PORT}"),
         ),
@@ -250,7 +264,7 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
             .requires_compatibilities(vec![Value::from("FARGATE")])
             .runtime_platform(
                 td::RuntimePlatform::new()
-                    .cpu_architecture("ARM64")
+                    .cpu_architecture(config.architecture.ecs_name())
                     .operating_system_family("LINUX"),
             )
             .execution_role_arn(execution_role.arn())
@@ -311,10 +325,37 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
                     .scale_out_cooldown(60),
             ),
     );
+    // The dashboard is served over https, so its browser may only call an https API: CloudFront
+    // gives the load balancer an https address without a domain or certificate of our own.
+    let distribution = stack.add(
+        "ApiDistribution",
+        cloudfront::Distribution::new(
+            cf::DistributionConfig::new(
+                cf::DefaultCacheBehavior::new("api", "https-only")
+                    .cache_policy_id(CACHING_DISABLED)
+                    .origin_request_policy_id(ALL_VIEWER_EXCEPT_HOST_HEADER)
+                    .allowed_methods(
+                        ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
+                            .map(Value::from)
+                            .to_vec(),
+                    )
+                    .compress(true),
+                true,
+            )
+            .comment("EventForge API")
+            .http_version("http2and3")
+            .price_class("PriceClass_100")
+            .origins(vec![
+                cf::Origin::new(load_balancer.dns_name(), "api")
+                    .custom_origin_config(cf::CustomOriginConfig::new("http-only").http_port(80)),
+            ])
+            .viewer_certificate(cf::ViewerCertificate::new().cloud_front_default_certificate(true)),
+        ),
+    );
     stack.output(
         "ApiUrl",
-        "The API's public endpoint",
-        sub!["http://", load_balancer.dns_name()],
+        "The API's public endpoint (CloudFront in front of the load balancer)",
+        sub!["https://", distribution.domain_name()],
     );
     Built {
         stack,

@@ -141,11 +141,14 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<()> {
             "Effect": "Allow",
             "Principal": { "Federated": provider_arn.to_json() },
             "Action": "sts:AssumeRoleWithWebIdentity",
+            // A job that names a GitHub environment gets `repo:<repo>:environment:<name>` as its
+            // subject, so only the deploy job of this stage's environment (where protection
+            // rules, such as required reviewers for prod, apply) may assume the role.
             "Condition": {
-                "StringEquals": { format!("{GITHUB_ISSUER_HOST}:aud"): GITHUB_AUDIENCE },
-                "StringLike": {
+                "StringEquals": {
+                    format!("{GITHUB_ISSUER_HOST}:aud"): GITHUB_AUDIENCE,
                     format!("{GITHUB_ISSUER_HOST}:sub"):
-                        sub!["repo:", repository.value(), ":ref:refs/heads/main"].to_json(),
+                        sub!["repo:", repository.value(), ":environment:", config.stage.name()].to_json(),
                 },
             },
         }],
@@ -154,7 +157,8 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<()> {
         "GitHubDeployRole",
         iam::Role::new(trust)
             .description(format!(
-                "GitHub Actions on the main branch deploys {prefix} as this role"
+                "GitHub Actions in the repository's {} environment deploys {prefix} as this role",
+                config.stage.name()
             ))
             .policies(vec![iam::role::Policy::new(
                 github.policy_document(),

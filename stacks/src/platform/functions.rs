@@ -1,6 +1,6 @@
-//! Functions: the saga steps, the queue processors and the outbox publisher, each an arm64
-//! `provided.al2023` Lambda running the `bootstrap` binary of its own zip, with its own log group
-//! and a role holding exactly what its uses grant.
+//! Functions: the saga steps, the queue processors and the outbox publisher, each a
+//! `provided.al2023` Lambda on the config's architecture running the `bootstrap` binary of its
+//! own zip, with its own log group and a role holding exactly what its uses grant.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +14,7 @@ use crate::value::{Json, Pseudo, Value};
 
 use super::components::grant_log_writes;
 use super::messaging::PROCESSOR_TIMEOUT_SECONDS;
-use super::{Built, Config, EVENT_SOURCE, bootstrap, data, messaging};
+use super::{Built, Config, bootstrap, data, messaging};
 
 /// What invokes a function besides the state machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +87,8 @@ pub struct Uses<'a> {
 pub struct Outputs {
     /// Every function by name.
     pub functions: BTreeMap<&'static str, Handle<lambda::Function>>,
+    /// Every function's log group, by the function's name.
+    pub log_groups: BTreeMap<&'static str, Handle<logs::LogGroup>>,
 }
 
 pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
@@ -106,19 +108,16 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
                 .with_default("example.com"),
         ),
     };
-    let functions = functions()
-        .into_iter()
-        .map(|spec| {
-            (
-                spec.name,
-                add_function(&mut stack, config, uses, &email, spec),
-            )
-        })
-        .collect();
-    Built {
-        stack,
-        outputs: Outputs { functions },
+    let mut outputs = Outputs {
+        functions: BTreeMap::new(),
+        log_groups: BTreeMap::new(),
+    };
+    for spec in functions() {
+        let (function, log_group) = add_function(&mut stack, config, uses, &email, spec);
+        outputs.functions.insert(spec.name, function);
+        outputs.log_groups.insert(spec.name, log_group);
     }
+    Built { stack, outputs }
 }
 
 /// The SES identity order emails are sent as.
@@ -176,7 +175,6 @@ fn environment_and_grants(
         Trigger::TableStream => {
             table.grant_stream_read(&mut grants);
             uses.messaging.bus.grant_put_events(&mut grants);
-            environment.insert("EVENT_SOURCE".to_owned(), Json::from(EVENT_SOURCE));
         }
     }
     grants.allow_unscoped(Unscoped::XRayTracing);
@@ -189,7 +187,7 @@ fn add_function(
     uses: &Uses<'_>,
     email: &EmailSender,
     spec: FunctionSpec,
-) -> Handle<lambda::Function> {
+) -> (Handle<lambda::Function>, Handle<logs::LogGroup>) {
     let id = crate::naming::upper_camel(spec.name);
     let function_name = format!("{}-{}", config.prefix(), spec.name);
     let code_key = stack.asset_parameter(
@@ -227,7 +225,7 @@ fn add_function(
         .description(spec.description)
         .runtime("provided.al2023")
         .handler("bootstrap")
-        .architectures(vec![Value::from("arm64")])
+        .architectures(vec![Value::from(config.architecture.lambda_name())])
         .memory_size(config.function_memory_mib)
         .timeout(spec.timeout_seconds)
         .tracing_config(lambda::function::TracingConfig::new().mode("Active"))
@@ -271,5 +269,5 @@ fn add_function(
             );
         }
     }
-    function
+    (function, log_group)
 }

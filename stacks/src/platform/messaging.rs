@@ -16,7 +16,7 @@ use crate::synth::App;
 use crate::value::{Json, Value};
 
 use super::components::{Bus, QueueWithDlq};
-use super::{Built, Config, EVENT_SOURCE};
+use super::{Built, Config, EVENT_SOURCE, INGESTED_EVENT_SOURCE};
 
 /// The settings of one work queue and its dead-letter queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -84,7 +84,10 @@ pub enum RuleTarget {
 pub struct RuleSpec {
     pub name: &'static str,
     pub description: &'static str,
-    /// Matched against the event's `detail-type`, which is the platform event type.
+    /// Matched against the event's `source`: [`EVENT_SOURCE`] or [`INGESTED_EVENT_SOURCE`].
+    pub source: &'static str,
+    /// Matched against the event's `detail-type`, which is the event type; empty matches every
+    /// type of the source.
     pub event_types: Vec<&'static str>,
     pub targets: Vec<RuleTarget>,
 }
@@ -92,7 +95,11 @@ pub struct RuleSpec {
 impl RuleSpec {
     /// The EventBridge event pattern.
     pub fn pattern(&self) -> Json {
-        json!({ "source": [EVENT_SOURCE], "detail-type": self.event_types })
+        let mut pattern = json!({ "source": [self.source] });
+        if !self.event_types.is_empty() {
+            pattern["detail-type"] = json!(self.event_types);
+        }
+        pattern
     }
 
     /// The JSONPath of the event passed to a target: state machines get the event record only.
@@ -111,26 +118,37 @@ pub fn rules() -> Vec<RuleSpec> {
         RuleSpec {
             name: "start-saga",
             description: "A new order starts the order saga",
+            source: EVENT_SOURCE,
             event_types: vec!["order.created"],
             targets: vec![StateMachine(super::workflow::SAGA_NAME)],
         },
         RuleSpec {
             name: "order-created",
             description: "New orders are announced to webhooks",
+            source: EVENT_SOURCE,
             event_types: vec!["order.created"],
             targets: vec![Queue("webhook")],
         },
         RuleSpec {
             name: "order-confirmed",
             description: "Confirmed orders get an email, a receipt and webhooks",
+            source: EVENT_SOURCE,
             event_types: vec!["order.confirmed"],
             targets: vec![Queue("email"), Queue("receipt"), Queue("webhook")],
         },
         RuleSpec {
             name: "order-failed",
             description: "Failed orders get an email and webhooks",
+            source: EVENT_SOURCE,
             event_types: vec!["order.failed"],
             targets: vec![Queue("email"), Queue("webhook")],
+        },
+        RuleSpec {
+            name: "ingested",
+            description: "Events from outside systems reach the webhooks registered for them",
+            source: INGESTED_EVENT_SOURCE,
+            event_types: vec![],
+            targets: vec![Queue("webhook")],
         },
     ]
 }

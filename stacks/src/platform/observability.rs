@@ -1,18 +1,21 @@
-//! Observability: alarms on every dead-letter queue, on API 5xx responses and on failed saga
-//! executions, all notifying one SNS topic; and a dashboard of the same signals.
+//! Observability: alarms on every dead-letter queue, on API 5xx responses and latency, on failed
+//! saga executions and on failed webhook deliveries (a metric filter over the webhook
+//! processor's JSON logs), all notifying one SNS topic; and a dashboard of the same signals.
 
 use serde_json::json;
 
 use crate::generated::cloudwatch::alarm;
-use crate::generated::{cloudwatch, sns};
+use crate::generated::logs::metric_filter;
+use crate::generated::{cloudwatch, logs, sns};
 use crate::handle::Handle;
 use crate::stack::{ConditionExpr, Parameter, ResourceOptions, Stack};
 use crate::synth::App;
 use crate::value::{JsonText, Pseudo, Value};
 
-use super::{Built, Config, api, messaging, workflow};
+use super::{Built, Config, api, functions, messaging, workflow};
 
 pub struct Watches<'a> {
+    pub functions: &'a functions::Outputs,
     pub messaging: &'a messaging::Outputs,
     pub workflow: &'a workflow::Outputs,
     pub api: &'a api::Outputs,
@@ -29,6 +32,16 @@ pub const API_P99_SECONDS: f64 = 1.0;
 pub const API_5XX_PER_PERIOD: u32 = 5;
 /// Every alarm's period.
 pub const ALARM_PERIOD_SECONDS: u32 = 300;
+/// Failed webhook deliveries (after their retries) within one period that raise the alarm.
+pub const WEBHOOK_FAILURES_PER_PERIOD: u32 = 3;
+/// The function whose logs say when a webhook delivery failed.
+pub const WEBHOOK_PROCESSOR: &str = "webhook-processor";
+/// The CloudWatch Logs filter matching the webhook processor's log line for a failed delivery:
+/// its JSON logs put the event's fields under `fields`, and a failed delivery is logged with
+/// `outcome = "webhook.failed"` (see `eventforge_handlers::webhook`).
+pub const WEBHOOK_FAILED_FILTER: &str = r#"{ $.fields.outcome = "webhook.failed" }"#;
+/// The metric the filter counts, in the stage's namespace (`EventForge/<prefix>`).
+pub const WEBHOOK_FAILURES_METRIC: &str = "WebhookDeliveryFailures";
 
 /// How an alarm aggregates its metric over each period.
 enum Statistic {
@@ -38,28 +51,27 @@ enum Statistic {
     Percentile(&'static str),
 }
 
-/// One alarm: `metric` of `namespace` with one dimension, aggregated over five-minute periods,
-/// at or above `threshold` for `periods` periods in a row.
+/// One alarm: `metric` of `namespace` (with one dimension, for AWS metrics), aggregated over
+/// five-minute periods, at or above `threshold` for `periods` periods in a row.
 struct AlarmSpec {
     id: String,
     description: String,
-    namespace: &'static str,
+    namespace: String,
     metric: &'static str,
     statistic: Statistic,
-    dimension: (&'static str, Value<String>),
+    dimension: Option<(&'static str, Value<String>)>,
     threshold: f64,
     periods: u32,
 }
 
 fn add_alarm(stack: &mut Stack, topic: &Handle<sns::Topic>, spec: AlarmSpec) {
-    let alarm = cloudwatch::Alarm::new()
+    let mut alarm = cloudwatch::Alarm::new()
         .alarm_description(spec.description)
         .namespace(spec.namespace)
-        .metric_name(spec.metric)
-        .dimensions(vec![alarm::Dimension::new(
-            spec.dimension.0,
-            spec.dimension.1,
-        )]);
+        .metric_name(spec.metric);
+    if let Some((name, value)) = spec.dimension {
+        alarm = alarm.dimensions(vec![alarm::Dimension::new(name, value)]);
+    }
     let alarm = match spec.statistic {
         Statistic::Simple(statistic) => alarm.statistic(statistic),
         Statistic::Percentile(percentile) => alarm.extended_statistic(percentile),
@@ -112,10 +124,10 @@ pub fn stack(app: &App, config: &Config, watches: &Watches<'_>) -> Built<Outputs
                     "Messages in the {} dead-letter queue: a processor gave up",
                     queue.name
                 ),
-                namespace: "AWS/SQS",
+                namespace: "AWS/SQS".to_owned(),
                 metric: "ApproximateNumberOfMessagesVisible",
                 statistic: Statistic::Simple("Maximum"),
-                dimension: ("QueueName", queue.dlq_name()),
+                dimension: Some(("QueueName", queue.dlq_name())),
                 threshold: 1.0,
                 periods: 1,
             },
@@ -128,10 +140,10 @@ pub fn stack(app: &App, config: &Config, watches: &Watches<'_>) -> Built<Outputs
         AlarmSpec {
             id: "Api5xxAlarm".to_owned(),
             description: "The API answered with 5xx responses".to_owned(),
-            namespace: "AWS/ApplicationELB",
+            namespace: "AWS/ApplicationELB".to_owned(),
             metric: "HTTPCode_Target_5XX_Count",
             statistic: Statistic::Simple("Sum"),
-            dimension: ("LoadBalancer", load_balancer.clone()),
+            dimension: Some(("LoadBalancer", load_balancer.clone())),
             threshold: f64::from(API_5XX_PER_PERIOD),
             periods: 1,
         },
@@ -144,10 +156,10 @@ pub fn stack(app: &App, config: &Config, watches: &Watches<'_>) -> Built<Outputs
             description: format!(
                 "The API's p99 response time stayed above {API_P99_SECONDS} s for 15 minutes"
             ),
-            namespace: "AWS/ApplicationELB",
+            namespace: "AWS/ApplicationELB".to_owned(),
             metric: "TargetResponseTime",
             statistic: Statistic::Percentile("p99"),
-            dimension: ("LoadBalancer", load_balancer.clone()),
+            dimension: Some(("LoadBalancer", load_balancer.clone())),
             threshold: API_P99_SECONDS,
             // One slow period is a blip; three in a row is a trend worth a page.
             periods: 3,
@@ -161,11 +173,45 @@ pub fn stack(app: &App, config: &Config, watches: &Watches<'_>) -> Built<Outputs
             id: "SagaFailedAlarm".to_owned(),
             description: "Order saga executions failed (a compensation could not complete)"
                 .to_owned(),
-            namespace: "AWS/States",
+            namespace: "AWS/States".to_owned(),
             metric: "ExecutionsFailed",
             statistic: Statistic::Simple("Sum"),
-            dimension: ("StateMachineArn", saga.clone()),
+            dimension: Some(("StateMachineArn", saga.clone())),
             threshold: 1.0,
+            periods: 1,
+        },
+    );
+    let namespace = format!("EventForge/{}", config.prefix());
+    if let Some(log_group) = watches.functions.log_groups.get(WEBHOOK_PROCESSOR) {
+        stack.add(
+            "WebhookFailuresMetricFilter",
+            logs::MetricFilter::new(
+                WEBHOOK_FAILED_FILTER,
+                log_group.reference(),
+                vec![
+                    metric_filter::MetricTransformation::new(
+                        WEBHOOK_FAILURES_METRIC,
+                        namespace.clone(),
+                        "1",
+                    )
+                    .default_value(0.0),
+                ],
+            ),
+        );
+    }
+    add_alarm(
+        &mut stack,
+        &topic,
+        AlarmSpec {
+            id: "WebhookFailuresAlarm".to_owned(),
+            description: format!(
+                "Webhook deliveries failed after their retries ({WEBHOOK_FAILURES_PER_PERIOD} or more in five minutes)"
+            ),
+            namespace: namespace.clone(),
+            metric: WEBHOOK_FAILURES_METRIC,
+            statistic: Statistic::Simple("Sum"),
+            dimension: None,
+            threshold: f64::from(WEBHOOK_FAILURES_PER_PERIOD),
             periods: 1,
         },
     );
@@ -207,6 +253,9 @@ pub fn stack(app: &App, config: &Config, watches: &Watches<'_>) -> Built<Outputs
             widget(2, "Order saga", json!([
                 ["AWS/States", "ExecutionsSucceeded", "StateMachineArn", saga_arn],
                 ["AWS/States", "ExecutionsFailed", "StateMachineArn", saga_arn],
+            ]), "Sum"),
+            widget(4, "Failed webhook deliveries", json!([
+                [namespace, WEBHOOK_FAILURES_METRIC],
             ]), "Sum"),
         ],
     });

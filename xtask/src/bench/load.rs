@@ -47,7 +47,7 @@ impl Figures {
 }
 
 /// The nearest-rank percentile of sorted samples.
-fn percentile(sorted: &[Duration], percent: f64) -> Duration {
+pub fn percentile(sorted: &[Duration], percent: f64) -> Duration {
     let rank = ((percent / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
 }

@@ -16,8 +16,9 @@ use eventforge_deployer::{Assets, DeployOptions, Deployer, EmulatorProfile, Targ
 use eventforge_stacks::platform::Stage;
 use eventforge_store_dynamodb::moto::MotoServer;
 
-use super::assets::{api_target, build_api_binary, target_dir};
-use crate::synth::StageArg;
+use super::assets::{api_target, build_api_binary};
+use crate::process::target_dir;
+use crate::synth::{ArchitectureArg, StageArg};
 
 #[derive(Args)]
 pub struct DeployBenchArgs {
@@ -35,7 +36,9 @@ pub struct DeployBenchArgs {
 
 /// Runs the benchmark; returns the BENCHMARKS.md section.
 pub fn run(args: &DeployBenchArgs) -> Result<String> {
-    let (_, plan) = super::plan(StageArg::Dev)?;
+    // This machine's architecture: what it can build the API binary for.
+    let architecture = ArchitectureArg::host();
+    let (_, plan) = super::plan(StageArg::Dev, architecture)?;
     debug_assert_eq!(plan.app, format!("eventforge-{}", Stage::Dev.name()));
     let scratch = tempfile::tempdir()?;
 
@@ -66,27 +69,15 @@ pub fn run(args: &DeployBenchArgs) -> Result<String> {
             .collect::<Result<_>>()?
     };
 
-    let (binary, architecture, how) = match &args.api_binary {
-        Some(binary) => (
-            binary.clone(),
-            if cfg!(target_arch = "aarch64") {
-                "arm64"
-            } else {
-                "amd64"
-            },
-            "given binary".to_owned(),
+    let (binary, how) = match &args.api_binary {
+        Some(binary) => (binary.clone(), "given binary".to_owned()),
+        None => (
+            build_api_binary(architecture)?,
+            format!(
+                "`{}` release, +crt-static, symbols stripped",
+                api_target(architecture)?
+            ),
         ),
-        None => {
-            let (binary, architecture) = build_api_binary()?;
-            (
-                binary,
-                architecture,
-                format!(
-                    "`{}` release, +crt-static, symbols stripped",
-                    api_target().0
-                ),
-            )
-        }
     };
     let binary_size = std::fs::metadata(&binary)
         .with_context(|| format!("cannot read {}", binary.display()))?
@@ -95,7 +86,7 @@ pub fn run(args: &DeployBenchArgs) -> Result<String> {
     let image = Image::build(&ImageSpec {
         binary: &binary,
         name: "eventforge-api",
-        architecture,
+        architecture: architecture.oci_name(),
         exposed_port: Some(8080),
     })?;
     let image_build = started.elapsed();
@@ -183,7 +174,8 @@ pub fn run(args: &DeployBenchArgs) -> Result<String> {
     );
     let _ = writeln!(
         section,
-        "| API binary ({how}, {architecture}) | {:.2} MB; image built in {:.1} s |",
+        "| API binary ({how}, {}) | {:.2} MB; image built in {:.1} s |",
+        architecture.oci_name(),
         binary_size as f64 / 1_000_000.0,
         image_build.as_secs_f64()
     );

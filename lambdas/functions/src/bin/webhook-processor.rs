@@ -1,0 +1,5 @@
+//! Lambda: the webhook queue's processor.
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    eventforge_functions::run_webhook_processor().await
+}

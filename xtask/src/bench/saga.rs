@@ -1,0 +1,267 @@
+//! `cargo xtask bench saga`: the order flow end to end on the local runtime `cargo xtask dev`
+//! runs (SQLite store, saga executor, bus, queues, every processor), and the Lambda binaries
+//! themselves: each zip's size and a function's cold start against the Lambda Runtime API.
+//!
+//! Orders are placed straight into the store (as the API does, without HTTP), all at once; a
+//! saga is complete when its order is CONFIRMED or FAILED. Latency is the order's creation to
+//! its final event, as recorded by the store's clock.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use eventforge_core::clock::SystemClock;
+use eventforge_core::orders::place_order;
+use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
+use eventforge_core::webhook::UrlPolicy;
+use eventforge_core::{InventoryItem, OrderId, OrderStatus, Store, UserId};
+use eventforge_handlers::local::{LocalPlatform, functions};
+use eventforge_handlers::payment::SimulatedPayment;
+use eventforge_handlers::webhook::RetryPolicy;
+use eventforge_lambda_emulator::{FunctionProcess, Outcome, RuntimeApi};
+use eventforge_local::{Runtime, RuntimeConfig};
+use eventforge_stacks::platform::functions::functions as deployed_functions;
+use eventforge_store_sqlite::SqliteStore;
+use serde_json::json;
+
+use super::load::percentile;
+use crate::deploy::assets::build_lambda_zips;
+use crate::process::target_dir;
+use crate::synth::ArchitectureArg;
+
+#[derive(Args)]
+pub struct SagaBenchArgs {
+    /// Orders placed at once.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub orders: u32,
+    /// Cold starts measured per function binary.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub cold_starts: u32,
+    /// Use the Lambda zips already in <target>/lambda instead of building them.
+    #[arg(long)]
+    pub no_build: bool,
+    /// Replace the `## Saga` section of BENCHMARKS.md with the figures.
+    #[arg(long)]
+    pub record: bool,
+}
+
+const SKU: &str = "KEYBOARD-01";
+/// Longest a run may take before the benchmark gives up on sagas that never finish.
+const RUN_LIMIT: Duration = Duration::from_secs(600);
+
+struct SagaFigures {
+    orders: usize,
+    elapsed: Duration,
+    confirmed: usize,
+    latencies: Vec<Duration>,
+}
+
+pub async fn run(args: &SagaBenchArgs) -> Result<String> {
+    let sagas = run_sagas(args.orders as usize).await?;
+    let zips_dir = if args.no_build {
+        target_dir().join("lambda")
+    } else {
+        build_lambda_zips(ArchitectureArg::host(), None)?
+    };
+    let cold = cold_starts(&zips_dir, args.cold_starts).await?;
+    Ok(section(&sagas, &zips_dir, &cold))
+}
+
+async fn run_sagas(orders: usize) -> Result<SagaFigures> {
+    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("bench.db"))?);
+    store
+        .put_inventory(&InventoryItem {
+            sku: SKU.parse()?,
+            name: "Keyboard".into(),
+            unit_price_minor: 4_900,
+            currency: "EUR".parse()?,
+            stock: u32::MAX / 2,
+        })
+        .await?;
+    let platform = LocalPlatform {
+        store: Arc::clone(&store),
+        clock: Arc::new(SystemClock),
+        payments: Arc::new(SimulatedPayment::new()),
+        email_outbox: dir.path().join("outbox"),
+        receipts_dir: dir.path().join("receipts"),
+        webhook_policy: UrlPolicy::PublicHttpsOnly,
+        webhook_retry: RetryPolicy::default(),
+    };
+    let runtime = Runtime::start(RuntimeConfig::new(
+        Arc::clone(&store),
+        dir.path().join("runtime.db"),
+        Arc::new(functions(&platform)),
+    ))
+    .await?;
+
+    let started = Instant::now();
+    let placing = (0..orders).map(|n| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            let request = CreateOrderRequest {
+                items: vec![RequestedItem {
+                    sku: SKU.into(),
+                    quantity: 1,
+                }],
+            };
+            let user = UserId(format!("bench-{}", n % 50));
+            place_order(store.as_ref(), &SystemClock, &user, &request, None, None)
+                .await
+                .map(|outcome| outcome.into_order().id)
+        })
+    });
+    let mut pending: Vec<OrderId> = Vec::with_capacity(orders);
+    for placed in placing.collect::<Vec<_>>() {
+        pending.push(placed.await??);
+    }
+    let mut latencies = Vec::with_capacity(orders);
+    let mut confirmed = 0;
+    while !pending.is_empty() {
+        if started.elapsed() > RUN_LIMIT {
+            bail!(
+                "{} sagas did not finish within {} s",
+                pending.len(),
+                RUN_LIMIT.as_secs()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut still = Vec::with_capacity(pending.len());
+        for id in pending {
+            let order = store
+                .get_order(id)
+                .await?
+                .context("a placed order vanished")?;
+            match order.status {
+                OrderStatus::Confirmed | OrderStatus::Failed => {
+                    confirmed += usize::from(order.status == OrderStatus::Confirmed);
+                    let took = order.updated_at - order.created_at;
+                    latencies.push(took.try_into().unwrap_or_default());
+                }
+                _ => still.push(id),
+            }
+        }
+        pending = still;
+    }
+    let elapsed = started.elapsed();
+    runtime.stop().await;
+    latencies.sort();
+    Ok(SagaFigures {
+        orders,
+        elapsed,
+        confirmed,
+        latencies,
+    })
+}
+
+struct ColdStart {
+    function: &'static str,
+    initialised: Vec<Duration>,
+    answered: Vec<Duration>,
+}
+
+/// Starts the validate-order binary `runs` times as Lambda would and times it to the end of its
+/// initialisation (its first poll) and to its first answered invocation. The invocation names
+/// no order, so it is answered (with `InvalidOrder`) without calling AWS: the figure is the
+/// binary's own start, not a database round trip.
+async fn cold_starts(zips_dir: &Path, runs: u32) -> Result<ColdStart> {
+    let function = "validate-order";
+    let binary = zips_dir.join(function).join("bootstrap");
+    if !binary.is_file() {
+        bail!(
+            "{} is missing: build the functions (drop --no-build)",
+            binary.display()
+        );
+    }
+    let mut initialised = Vec::new();
+    let mut answered = Vec::new();
+    for _ in 0..runs {
+        let api = RuntimeApi::start().await?;
+        let process = FunctionProcess::spawn(
+            &api,
+            &binary,
+            function,
+            [
+                ("TABLE_NAME", "bench"),
+                ("AWS_ACCESS_KEY_ID", "bench"),
+                ("AWS_SECRET_ACCESS_KEY", "bench"),
+            ],
+        )?;
+        let outcome = api.invoke(json!({}), None, Duration::from_secs(10)).await?;
+        let done = Instant::now();
+        if !matches!(&outcome, Outcome::Error { error_type, .. } if error_type == "InvalidOrder") {
+            bail!("{function} answered {outcome:?} to an input naming no order");
+        }
+        let first_poll = api.first_poll().context("the function never polled")?;
+        initialised.push(first_poll - process.spawned_at());
+        answered.push(done - process.spawned_at());
+    }
+    initialised.sort();
+    answered.sort();
+    Ok(ColdStart {
+        function,
+        initialised,
+        answered,
+    })
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
+}
+
+fn section(sagas: &SagaFigures, zips_dir: &Path, cold: &ColdStart) -> String {
+    use std::fmt::Write;
+    let mut out = String::from("## Saga\n\n");
+    let _ = writeln!(
+        out,
+        "`cargo xtask bench saga` on {} cores ({}).\n",
+        std::thread::available_parallelism().map_or(0, usize::from),
+        std::env::consts::ARCH
+    );
+    let _ = writeln!(out, "| Figure | Value |\n|---|---|");
+    let rate = sagas.orders as f64 / sagas.elapsed.as_secs_f64();
+    let _ = writeln!(
+        out,
+        "| Sagas, local runtime (SQLite, every processor), {} orders at once | **{rate:.0} completed/s** ({} confirmed) in {:.2} s; target >= 1,000/s |",
+        sagas.orders,
+        sagas.confirmed,
+        sagas.elapsed.as_secs_f64()
+    );
+    let _ = writeln!(
+        out,
+        "| Order to final state | p50 {}, p99 **{}** |",
+        ms(percentile(&sagas.latencies, 50.0)),
+        ms(percentile(&sagas.latencies, 99.0))
+    );
+    let _ = writeln!(
+        out,
+        "| `{}` cold start, {} runs: spawn to first poll | median {}, max {} |",
+        cold.function,
+        cold.initialised.len(),
+        ms(percentile(&cold.initialised, 50.0)),
+        ms(percentile(&cold.initialised, 100.0))
+    );
+    let _ = writeln!(
+        out,
+        "| `{}` cold start: spawn to first answered event | median **{}**, max {}; target < 10 ms |",
+        cold.function,
+        ms(percentile(&cold.answered, 50.0)),
+        ms(percentile(&cold.answered, 100.0))
+    );
+    for function in deployed_functions() {
+        let zip = zips_dir.join(function.name).join("bootstrap.zip");
+        let size = std::fs::metadata(&zip).map_or_else(
+            |_| "not built".to_owned(),
+            |m| format!("{:.2} MB", m.len() as f64 / 1_000_000.0),
+        );
+        let _ = writeln!(
+            out,
+            "| Lambda zip `{}` ({}) | {size}; target < 3 MB |",
+            function.name,
+            ArchitectureArg::host().oci_name()
+        );
+    }
+    out
+}
