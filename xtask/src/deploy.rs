@@ -2,7 +2,7 @@
 //! `eventforge-deployer`. This module parses flags, builds the assets and draws progress; the
 //! deploying itself is the library's.
 
-mod assets;
+pub mod assets;
 mod bars;
 pub mod bench;
 
@@ -16,10 +16,11 @@ use aws_config::{BehaviorVersion, Region};
 use clap::{Args, ValueEnum};
 use eventforge_deployer::cost::{ApiCost, api_monthly_cost};
 use eventforge_deployer::progress::Outcome;
+use eventforge_deployer::site::{Invalidation, SiteReport};
 use eventforge_deployer::{DeployOptions, Deployer, DestroyReport, EmulatorProfile, Plan, Target};
 use eventforge_stacks::platform::{self, Config};
 
-use crate::synth::StageArg;
+use crate::synth::{ArchitectureArg, StageArg};
 
 pub use assets::AssetArgs;
 
@@ -29,6 +30,9 @@ pub struct TargetArgs {
     /// Deployment stage: picks the stack names (eventforge-<stage>-*) and the synthesised sizes.
     #[arg(long, value_enum, default_value_t = StageArg::Dev)]
     pub stage: StageArg,
+    /// Processor architecture of the functions and the API task; the code is built for it.
+    #[arg(long, value_enum, default_value_t = ArchitectureArg::Arm64)]
+    pub architecture: ArchitectureArg,
     /// AWS region [default: from AWS_REGION or the profile; us-east-1 with --endpoint-url].
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
@@ -74,9 +78,10 @@ pub struct DeployArgs {
     /// Do not ask before deploying the prod stage.
     #[arg(long)]
     pub yes: bool,
-    /// When only Lambda code changed, update it in place (UpdateFunctionCode) instead of going
-    /// through CloudFormation; anything else still deploys normally. For development: the
-    /// stacks drift until the next plain deploy.
+    /// When only code changed, update it in place instead of going through CloudFormation:
+    /// Lambda code with UpdateFunctionCode, a new API image with a new revision of the service's
+    /// task definition and UpdateService. Anything else still deploys normally. For
+    /// development: the stacks drift until the next plain deploy.
     #[arg(long)]
     pub hotswap: bool,
     #[command(flatten)]
@@ -130,9 +135,9 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// The synthesised plan of the stage.
-pub fn plan(stage: StageArg) -> Result<(Config, Plan)> {
-    let config = Config::for_stage(stage.into());
+/// The synthesised plan of the stage on the architecture.
+pub fn plan(stage: StageArg, architecture: ArchitectureArg) -> Result<(Config, Plan)> {
+    let config = crate::synth::config(stage, architecture);
     let assembly = platform::synth(&config).context("synthesis failed")?;
     Ok((config, Plan::from_assembly(&assembly)))
 }
@@ -213,13 +218,17 @@ fn confirm(question: &str) -> Result<bool> {
 }
 
 pub fn run_deploy(args: DeployArgs) -> Result<()> {
-    let (config, plan) = plan(args.target.stage)?;
+    let (config, plan) = plan(args.target.stage, args.target.architecture)?;
     let only = resolve_names(&plan, &args.only)?;
     if config.stage == platform::Stage::Prod && !args.yes && !confirm("Deploy the prod stage?")? {
         bail!("not confirmed");
     }
     let started = Instant::now();
-    let assets = assets::build(&plan, &args.assets, &only)?;
+    let assets = assets::build(&plan, &args.assets, &only, args.target.architecture)?;
+    let frontend_stack = format!("{}-frontend", plan.app);
+    let site = (only.is_empty() || only.contains(&frontend_stack))
+        .then(|| assets::build_site(&args.assets))
+        .transpose()?;
     runtime()?.block_on(async {
         let target = target(&args.target).await?;
         let deployer = Deployer::new(target);
@@ -231,13 +240,37 @@ pub fn run_deploy(args: DeployArgs) -> Result<()> {
         let result = deployer
             .deploy(&plan, &assets, &options, bars.clone())
             .await;
+        let published = match (&result, &site) {
+            (Ok(_), Some(dist)) => Some(deployer.publish_site(&plan, dist, bars.as_ref()).await),
+            _ => None,
+        };
         bars.clear();
         let report = result.map_err(|error| anyhow::anyhow!(explain(&error)))?;
         print_summary(&report.outcomes);
+        if let Some(published) = published {
+            print_site(&published.map_err(|error| anyhow::anyhow!(explain(&error)))?);
+        }
         print_outputs(&report.outputs);
         println!("done in {:.1} s", started.elapsed().as_secs_f64());
         Ok(())
     })
+}
+
+fn print_site(report: &SiteReport) {
+    println!(
+        "dashboard: {} uploaded, {} unchanged, {} deleted in s3://{}; {}",
+        report.uploaded.len(),
+        report.unchanged,
+        report.deleted.len(),
+        report.bucket,
+        match &report.invalidation {
+            Invalidation::NotNeeded => "nothing to invalidate".to_owned(),
+            Invalidation::Created { distribution, id } =>
+                format!("CloudFront invalidation {id} of {distribution} requested"),
+            Invalidation::Skipped { reason } =>
+                format!("CloudFront invalidation SKIPPED: {reason}"),
+        }
+    );
 }
 
 /// The error with what to do about it, where there is something to do.
@@ -291,7 +324,7 @@ fn print_outputs(outputs: &BTreeMap<String, BTreeMap<String, String>>) {
 }
 
 pub fn run_diff(args: DiffArgs) -> Result<()> {
-    let (_, plan) = plan(args.target.stage)?;
+    let (_, plan) = plan(args.target.stage, args.target.architecture)?;
     let only = resolve_names(&plan, &args.only)?;
     runtime()?.block_on(async {
         let deployer = Deployer::new(target(&args.target).await?);
@@ -327,7 +360,7 @@ pub fn run_diff(args: DiffArgs) -> Result<()> {
 }
 
 pub fn run_status(args: StatusArgs) -> Result<()> {
-    let (_, plan) = plan(args.target.stage)?;
+    let (_, plan) = plan(args.target.stage, args.target.architecture)?;
     runtime()?.block_on(async {
         let deployer = Deployer::new(target(&args.target).await?);
         let statuses = deployer
@@ -366,7 +399,7 @@ pub fn run_status(args: StatusArgs) -> Result<()> {
 }
 
 pub fn run_teardown_ecs(args: TeardownEcsArgs) -> Result<()> {
-    let (_, plan) = plan(args.target.stage)?;
+    let (_, plan) = plan(args.target.stage, args.target.architecture)?;
     let api = format!("{}-api", plan.app);
     let api_stack = plan.stack(&api).context("the plan has no api stack")?;
     let removed = plan.with_dependents_reversed(std::slice::from_ref(&api));
@@ -431,7 +464,7 @@ fn print_cost(cost: &ApiCost) {
 }
 
 pub fn run_destroy(args: DestroyArgs) -> Result<()> {
-    let (_, plan) = plan(args.target.stage)?;
+    let (_, plan) = plan(args.target.stage, args.target.architecture)?;
     let only = resolve_names(&plan, &args.only)?;
     if !args.yes {
         let question = if args.purge {

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use aws_config::SdkConfig;
+use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
+use aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionInputBuilder;
 use eventforge_stacks::stack::AssetKind;
 use serde_json::Value as Json;
 use tokio::task::JoinSet;
@@ -49,7 +51,8 @@ pub struct Assets {
 pub struct DeployOptions {
     /// Deploy only these stacks (their dependencies must be deployed already).
     pub only: Vec<String>,
-    /// Update Lambda code in place when it is the only change, skipping CloudFormation.
+    /// Update Lambda code and the API service's image in place when they are the only change,
+    /// skipping CloudFormation.
     pub hotswap: bool,
 }
 
@@ -84,16 +87,22 @@ pub struct StackStatus {
 
 #[derive(Clone)]
 pub struct Deployer {
-    cfn: aws_sdk_cloudformation::Client,
-    s3: aws_sdk_s3::Client,
+    pub(crate) cfn: aws_sdk_cloudformation::Client,
+    pub(crate) s3: aws_sdk_s3::Client,
     ecr: aws_sdk_ecr::Client,
     lambda: aws_sdk_lambda::Client,
+    ecs: aws_sdk_ecs::Client,
+    pub(crate) cloudfront: aws_sdk_cloudfront::Client,
     dynamodb: aws_sdk_dynamodb::Client,
-    emulator: Option<EmulatorProfile>,
+    pub(crate) emulator: Option<EmulatorProfile>,
+    pub(crate) region: Option<String>,
     registry: Option<String>,
     cfn_execution_role: Option<String>,
     http: reqwest::Client,
 }
+
+/// `(type, physical id)` of a stack's retained resources, and of those deleted with it.
+type ResourcesByRetention = (Vec<(String, String)>, Vec<(String, String)>);
 
 /// A stack ready to apply: the template as sent and its parameters.
 struct Prepared {
@@ -115,7 +124,10 @@ impl Deployer {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             ecr: aws_sdk_ecr::Client::new(&target.sdk),
             lambda: aws_sdk_lambda::Client::new(&target.sdk),
+            ecs: aws_sdk_ecs::Client::new(&target.sdk),
+            cloudfront: aws_sdk_cloudfront::Client::new(&target.sdk),
             dynamodb: aws_sdk_dynamodb::Client::new(&target.sdk),
+            region: target.sdk.region().map(ToString::to_string),
             emulator: target.emulator,
             registry: target.registry,
             cfn_execution_role: target.cfn_execution_role,
@@ -523,47 +535,40 @@ impl Deployer {
         .await
     }
 
-    /// Updates the code of functions whose zip parameter changed, when that is the only change
-    /// (same template, only Lambda code parameters differ). `None` when a full deploy is needed.
-    /// The stack keeps its old parameters and fingerprint, so the next plain deploy brings
-    /// CloudFormation up to date.
+    /// Updates in place what the changed parameters feed, when that is the only change (same
+    /// template): a function's code from its zip's new key (UpdateFunctionCode), a service's
+    /// container image from its new tag (a new revision of its task definition, then
+    /// UpdateService). `None` when a full deploy is needed; nothing is changed then. The stack
+    /// keeps its old parameters and fingerprint, so the next plain deploy brings CloudFormation
+    /// up to date.
     async fn hotswap(
         &self,
         stack: &Prepared,
         existing: &DeployedStack,
     ) -> Result<Option<Vec<String>>, DeployError> {
-        let changed: Vec<&String> = stack
-            .parameters
-            .iter()
-            .filter(|(name, value)| existing.parameters.get(*name) != Some(*value))
-            .map(|(name, _)| name)
-            .collect();
         let resources = stack.template["Resources"]
             .as_object()
             .cloned()
             .unwrap_or_default();
-        let mut functions = Vec::new();
-        for parameter in &changed {
-            let reference = serde_json::json!({ "Ref": parameter });
-            let Some((logical_id, resource)) = resources.iter().find(|(_, resource)| {
-                resource["Type"] == "AWS::Lambda::Function"
-                    && resource.pointer("/Properties/Code/S3Key") == Some(&reference)
-            }) else {
+        let mut swaps = Vec::new();
+        for (parameter, value) in &stack.parameters {
+            let Some(old) = existing.parameters.get(parameter) else {
                 return Ok(None);
             };
-            let Some(bucket) = self
-                .resolve_bucket(resource.pointer("/Properties/Code/S3Bucket"))
+            if old == value {
+                continue;
+            }
+            let swap = match self
+                .code_swap(&resources, parameter, value)
                 .await?
-            else {
-                return Ok(None);
+                .or_else(|| image_swap(&resources, parameter, old, value))
+            {
+                Some(swap) => swap,
+                None => return Ok(None),
             };
-            functions.push((
-                logical_id.clone(),
-                bucket,
-                stack.parameters[*parameter].clone(),
-            ));
+            swaps.push(swap);
         }
-        if functions.is_empty() {
+        if swaps.is_empty() {
             return Ok(None);
         }
         let physical: BTreeMap<String, String> = cfn::resources(&self.cfn, &stack.name)
@@ -571,25 +576,168 @@ impl Deployer {
             .into_iter()
             .map(|(logical, _, physical)| (logical, physical))
             .collect();
+        // Everything is resolved before anything changes, so a swap that turns out impossible
+        // leaves the whole stack to CloudFormation.
+        let mut ready = Vec::new();
+        for swap in swaps {
+            match self.resolve(swap, &physical).await? {
+                Some(resolved) => ready.push(resolved),
+                None => return Ok(None),
+            }
+        }
         let mut updated = Vec::new();
-        for (logical_id, bucket, key) in functions {
-            let Some(function) = physical.get(&logical_id) else {
-                return Ok(None);
-            };
-            self.lambda
-                .update_function_code()
-                .function_name(function)
-                .s3_bucket(&bucket)
-                .s3_key(&key)
-                .send()
-                .await
-                .map_err(|error| DeployError::Api {
-                    operation: "UpdateFunctionCode".to_owned(),
-                    message: sdk_message(&error),
-                })?;
-            updated.push(function.clone());
+        for swap in ready {
+            updated.push(self.execute(swap).await?);
         }
         Ok(Some(updated))
+    }
+
+    /// The function whose code key is `parameter`, with the bucket its code is in.
+    async fn code_swap(
+        &self,
+        resources: &serde_json::Map<String, Json>,
+        parameter: &str,
+        key: &str,
+    ) -> Result<Option<Swap>, DeployError> {
+        let reference = serde_json::json!({ "Ref": parameter });
+        let Some((logical_id, resource)) = resources.iter().find(|(_, resource)| {
+            resource["Type"] == "AWS::Lambda::Function"
+                && resource.pointer("/Properties/Code/S3Key") == Some(&reference)
+        }) else {
+            return Ok(None);
+        };
+        Ok(self
+            .resolve_bucket(resource.pointer("/Properties/Code/S3Bucket"))
+            .await?
+            .map(|bucket| Swap::Code {
+                function: logical_id.clone(),
+                bucket,
+                key: key.to_owned(),
+            }))
+    }
+
+    /// Physical ids, and for an image the new task definition, of one swap.
+    async fn resolve(
+        &self,
+        swap: Swap,
+        physical: &BTreeMap<String, String>,
+    ) -> Result<Option<Resolved>, DeployError> {
+        let physical_id = |logical: &str| physical.get(logical).filter(|id| !id.is_empty());
+        match swap {
+            Swap::Code {
+                function,
+                bucket,
+                key,
+            } => Ok(physical_id(&function).map(|function| Resolved::Code {
+                function: function.clone(),
+                bucket,
+                key,
+            })),
+            Swap::Image {
+                task_definition,
+                service,
+                cluster,
+                container,
+                old_tag,
+                new_tag,
+            } => {
+                let (Some(task_definition), Some(service)) =
+                    (physical_id(&task_definition), physical_id(&service))
+                else {
+                    return Ok(None);
+                };
+                let cluster = match cluster {
+                    ClusterRef::Logical(logical) => match physical_id(&logical) {
+                        Some(cluster) => cluster.clone(),
+                        None => return Ok(None),
+                    },
+                    ClusterRef::Name(name) => name,
+                };
+                let described = self
+                    .ecs
+                    .describe_task_definition()
+                    .task_definition(task_definition)
+                    .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+                    .send()
+                    .await
+                    .map_err(|error| DeployError::Api {
+                        operation: "DescribeTaskDefinition".to_owned(),
+                        message: sdk_message(&error),
+                    })?;
+                let Some(current) = described.task_definition() else {
+                    return Ok(None);
+                };
+                let Some(registration) =
+                    with_image(current, described.tags(), &container, &old_tag, &new_tag)
+                else {
+                    return Ok(None);
+                };
+                Ok(Some(Resolved::Image {
+                    cluster,
+                    service: service.clone(),
+                    registration: Box::new(registration),
+                }))
+            }
+        }
+    }
+
+    /// Carries out one resolved swap; returns the name of what it updated.
+    async fn execute(&self, swap: Resolved) -> Result<String, DeployError> {
+        match swap {
+            Resolved::Code {
+                function,
+                bucket,
+                key,
+            } => {
+                self.lambda
+                    .update_function_code()
+                    .function_name(&function)
+                    .s3_bucket(&bucket)
+                    .s3_key(&key)
+                    .send()
+                    .await
+                    .map_err(|error| DeployError::Api {
+                        operation: "UpdateFunctionCode".to_owned(),
+                        message: sdk_message(&error),
+                    })?;
+                Ok(function)
+            }
+            Resolved::Image {
+                cluster,
+                service,
+                registration,
+            } => {
+                let registered =
+                    registration
+                        .send_with(&self.ecs)
+                        .await
+                        .map_err(|error| DeployError::Api {
+                            operation: "RegisterTaskDefinition".to_owned(),
+                            message: sdk_message(&error),
+                        })?;
+                let arn = registered
+                    .task_definition()
+                    .and_then(|registered| registered.task_definition_arn())
+                    .ok_or_else(|| DeployError::Api {
+                        operation: "RegisterTaskDefinition".to_owned(),
+                        message: "no task definition ARN in the answer".to_owned(),
+                    })?;
+                self.ecs
+                    .update_service()
+                    .cluster(&cluster)
+                    .service(&service)
+                    .task_definition(arn)
+                    .send()
+                    .await
+                    .map_err(|error| DeployError::Api {
+                        operation: "UpdateService".to_owned(),
+                        message: sdk_message(&error),
+                    })?;
+                // ARNs end in `service/<cluster>/<name>` and `task-definition/<family>:<revision>`.
+                let name = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_owned();
+                Ok(format!("{} ({})", name(&service), name(arn)))
+            }
+        }
     }
 
     /// The bucket a template value names: a literal, or an import of another stack's export.
@@ -724,11 +872,15 @@ impl Deployer {
                 report.kept.push(name.clone());
                 continue;
             }
-            let retained = if purge {
-                self.retained_resources(plan, name).await?
-            } else {
-                Vec::new()
-            };
+            let (retained, deleted) = self.resources_by_retention(plan, name).await?;
+            // CloudFormation cannot delete a bucket that holds objects, and `deploy` fills the
+            // dashboard's site bucket.
+            for (resource_type, bucket) in &deleted {
+                if resource_type == "AWS::S3::Bucket" {
+                    self.empty_bucket(bucket).await?;
+                }
+            }
+            let retained = if purge { retained } else { Vec::new() };
             let started = Instant::now();
             let outcome = cfn::delete(
                 &self.cfn,
@@ -753,14 +905,15 @@ impl Deployer {
         Ok(report)
     }
 
-    /// Physical ids of the stack's resources whose deletion policy keeps them.
-    async fn retained_resources(
+    /// The stack's deployed resources as `(type, physical id)`: those whose deletion policy
+    /// keeps them, and those deleted with the stack.
+    async fn resources_by_retention(
         &self,
         plan: &Plan,
         stack: &str,
-    ) -> Result<Vec<(String, String)>, DeployError> {
+    ) -> Result<ResourcesByRetention, DeployError> {
         let Some(planned) = plan.stack(stack) else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         };
         let retained: BTreeSet<&str> = planned.template["Resources"]
             .as_object()
@@ -769,14 +922,66 @@ impl Deployer {
             .filter(|(_, resource)| resource["DeletionPolicy"] == "Retain")
             .map(|(id, _)| id.as_str())
             .collect();
-        Ok(cfn::resources(&self.cfn, stack)
+        let (kept, deleted): (Vec<_>, Vec<_>) = cfn::resources(&self.cfn, stack)
             .await?
             .into_iter()
-            .filter(|(logical, _, physical)| {
-                retained.contains(logical.as_str()) && !physical.is_empty()
-            })
-            .map(|(_, resource_type, physical)| (resource_type, physical))
-            .collect())
+            .filter(|(_, _, physical)| !physical.is_empty())
+            .partition(|(logical, _, _)| retained.contains(logical.as_str()));
+        let ids = |resources: Vec<(String, String, String)>| {
+            resources
+                .into_iter()
+                .map(|(_, resource_type, physical)| (resource_type, physical))
+                .collect()
+        };
+        Ok((ids(kept), ids(deleted)))
+    }
+
+    /// Deletes every object version and delete marker of the bucket: a bucket must be empty
+    /// before it can be deleted. A bucket that is already gone counts as empty.
+    async fn empty_bucket(&self, bucket: &str) -> Result<(), DeployError> {
+        let failed = |operation: &str, message: String| DeployError::Api {
+            operation: operation.to_owned(),
+            message,
+        };
+        loop {
+            let listed = match self.s3.list_object_versions().bucket(bucket).send().await {
+                Ok(listed) => listed,
+                Err(error)
+                    if aws_sdk_s3::error::ProvideErrorMetadata::code(&error)
+                        == Some("NoSuchBucket") =>
+                {
+                    return Ok(());
+                }
+                Err(error) => return Err(failed("ListObjectVersions", sdk_message(&error))),
+            };
+            let mut objects = Vec::new();
+            for version in listed.versions() {
+                objects.push((
+                    version.key().unwrap_or_default().to_owned(),
+                    version.version_id().map(str::to_owned),
+                ));
+            }
+            for marker in listed.delete_markers() {
+                objects.push((
+                    marker.key().unwrap_or_default().to_owned(),
+                    marker.version_id().map(str::to_owned),
+                ));
+            }
+            if objects.is_empty() {
+                break;
+            }
+            for (key, version) in objects {
+                self.s3
+                    .delete_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .set_version_id(version)
+                    .send()
+                    .await
+                    .map_err(|error| failed("DeleteObject", sdk_message(&error)))?;
+            }
+        }
+        Ok(())
     }
 
     async fn purge(&self, resource_type: &str, physical_id: &str) -> Result<(), DeployError> {
@@ -794,42 +999,7 @@ impl Deployer {
                     .map_err(|error| failed("DeleteTable", sdk_message(&error)))?;
             }
             "AWS::S3::Bucket" => {
-                // Every version and delete marker must go before the bucket can.
-                loop {
-                    let listed = self
-                        .s3
-                        .list_object_versions()
-                        .bucket(physical_id)
-                        .send()
-                        .await
-                        .map_err(|error| failed("ListObjectVersions", sdk_message(&error)))?;
-                    let mut objects = Vec::new();
-                    for version in listed.versions() {
-                        objects.push((
-                            version.key().unwrap_or_default().to_owned(),
-                            version.version_id().map(str::to_owned),
-                        ));
-                    }
-                    for marker in listed.delete_markers() {
-                        objects.push((
-                            marker.key().unwrap_or_default().to_owned(),
-                            marker.version_id().map(str::to_owned),
-                        ));
-                    }
-                    if objects.is_empty() {
-                        break;
-                    }
-                    for (key, version) in objects {
-                        self.s3
-                            .delete_object()
-                            .bucket(physical_id)
-                            .key(key)
-                            .set_version_id(version)
-                            .send()
-                            .await
-                            .map_err(|error| failed("DeleteObject", sdk_message(&error)))?;
-                    }
-                }
+                self.empty_bucket(physical_id).await?;
                 self.s3
                     .delete_bucket()
                     .bucket(physical_id)
@@ -854,6 +1024,136 @@ impl Deployer {
     }
 }
 
+/// A change `--hotswap` can make without CloudFormation, by logical ids.
+enum Swap {
+    /// A function's code, from its zip's new key.
+    Code {
+        function: String,
+        bucket: String,
+        key: String,
+    },
+    /// A service's container image: the tag at the end of the image name replaced.
+    Image {
+        task_definition: String,
+        service: String,
+        cluster: ClusterRef,
+        container: String,
+        old_tag: String,
+        new_tag: String,
+    },
+}
+
+/// How a service names its cluster in the template.
+enum ClusterRef {
+    Logical(String),
+    Name(String),
+}
+
+/// A [`Swap`] with the deployed resources it changes.
+enum Resolved {
+    Code {
+        function: String,
+        bucket: String,
+        key: String,
+    },
+    Image {
+        cluster: String,
+        service: String,
+        registration: Box<RegisterTaskDefinitionInputBuilder>,
+    },
+}
+
+/// The service whose task definition's container image ends in `parameter`'s value.
+fn image_swap(
+    resources: &serde_json::Map<String, Json>,
+    parameter: &str,
+    old_tag: &str,
+    new_tag: &str,
+) -> Option<Swap> {
+    let (task_definition, container) = resources.iter().find_map(|(logical_id, resource)| {
+        if resource["Type"] != "AWS::ECS::TaskDefinition" {
+            return None;
+        }
+        let container = resource
+            .pointer("/Properties/ContainerDefinitions")?
+            .as_array()?
+            .iter()
+            .find(|container| ends_with_parameter(&container["Image"], parameter))?;
+        Some((logical_id.clone(), container["Name"].as_str()?.to_owned()))
+    })?;
+    let reference = serde_json::json!({ "Ref": task_definition });
+    let (service, resource) = resources.iter().find(|(_, resource)| {
+        resource["Type"] == "AWS::ECS::Service"
+            && resource.pointer("/Properties/TaskDefinition") == Some(&reference)
+    })?;
+    let cluster = match resource.pointer("/Properties/Cluster")? {
+        Json::String(name) => ClusterRef::Name(name.clone()),
+        other => ClusterRef::Logical(other.get("Ref")?.as_str()?.to_owned()),
+    };
+    Some(Swap::Image {
+        task_definition,
+        service: service.clone(),
+        cluster,
+        container,
+        old_tag: old_tag.to_owned(),
+        new_tag: new_tag.to_owned(),
+    })
+}
+
+/// Whether an image value is `<something>:${parameter}`, so its tag is the parameter's value
+/// and nothing else.
+fn ends_with_parameter(image: &Json, parameter: &str) -> bool {
+    let text = match image.get("Fn::Sub") {
+        Some(Json::String(text)) => text.as_str(),
+        Some(Json::Array(parts)) => parts.first().and_then(Json::as_str).unwrap_or_default(),
+        _ => return false,
+    };
+    text.ends_with(&format!(":${{{parameter}}}"))
+}
+
+/// The registration of a copy of `current` whose `container` runs the image tagged `new_tag`
+/// instead of `old_tag`; `None` when the deployed image does not carry `old_tag` (it was changed
+/// outside CloudFormation, which then has to set it).
+fn with_image(
+    current: &aws_sdk_ecs::types::TaskDefinition,
+    tags: &[aws_sdk_ecs::types::Tag],
+    container: &str,
+    old_tag: &str,
+    new_tag: &str,
+) -> Option<RegisterTaskDefinitionInputBuilder> {
+    let mut containers = current.container_definitions().to_vec();
+    let swapped = containers
+        .iter_mut()
+        .find(|definition| definition.name() == Some(container))?;
+    let repository = swapped.image()?.strip_suffix(&format!(":{old_tag}"))?;
+    swapped.image = Some(format!("{repository}:{new_tag}"));
+    // Empty lists are sent as absent, as DescribeTaskDefinition's empty lists mean.
+    fn some<T: Clone>(items: &[T]) -> Option<Vec<T>> {
+        (!items.is_empty()).then(|| items.to_vec())
+    }
+    Some(
+        RegisterTaskDefinitionInput::builder()
+            .set_family(current.family().map(str::to_owned))
+            .set_task_role_arn(current.task_role_arn().map(str::to_owned))
+            .set_execution_role_arn(current.execution_role_arn().map(str::to_owned))
+            .set_network_mode(current.network_mode().cloned())
+            .set_container_definitions(Some(containers))
+            .set_volumes(some(current.volumes()))
+            .set_placement_constraints(some(current.placement_constraints()))
+            .set_requires_compatibilities(some(current.requires_compatibilities()))
+            .set_cpu(current.cpu().map(str::to_owned))
+            .set_memory(current.memory().map(str::to_owned))
+            .set_tags(some(tags))
+            .set_pid_mode(current.pid_mode().cloned())
+            .set_ipc_mode(current.ipc_mode().cloned())
+            .set_proxy_configuration(current.proxy_configuration().cloned())
+            .set_inference_accelerators(some(current.inference_accelerators()))
+            .set_ephemeral_storage(current.ephemeral_storage().cloned())
+            .set_runtime_platform(current.runtime_platform().cloned())
+            .set_enable_fault_injection(current.enable_fault_injection()),
+    )
+}
+
 fn finish(
     reporter: &Arc<dyn Reporter>,
     stack: &str,
@@ -868,4 +1168,105 @@ fn finish(
         },
         elapsed: started.elapsed(),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ecs::types::{ContainerDefinition, TaskDefinition};
+    use serde_json::json;
+
+    fn api_resources(image: Json) -> serde_json::Map<String, Json> {
+        let template = json!({
+            "Cluster": { "Type": "AWS::ECS::Cluster", "Properties": {} },
+            "TaskDefinition": { "Type": "AWS::ECS::TaskDefinition", "Properties": {
+                "ContainerDefinitions": [
+                    { "Name": "api", "Image": image },
+                    { "Name": "xray-daemon", "Image": "public.ecr.aws/xray/aws-xray-daemon:3.3.4" },
+                ],
+            } },
+            "Service": { "Type": "AWS::ECS::Service", "Properties": {
+                "Cluster": { "Ref": "Cluster" },
+                "TaskDefinition": { "Ref": "TaskDefinition" },
+            } },
+        });
+        template.as_object().cloned().unwrap()
+    }
+
+    fn deployed(api_image: &str) -> TaskDefinition {
+        TaskDefinition::builder()
+            .family("eventforge-dev-api")
+            .memory("1024")
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("xray-daemon")
+                    .image("public.ecr.aws/xray/aws-xray-daemon:3.3.4")
+                    .build(),
+            )
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("api")
+                    .image(api_image)
+                    .build(),
+            )
+            .build()
+    }
+
+    #[test]
+    fn a_changed_image_tag_parameter_swaps_the_image_of_the_service_that_runs_it() {
+        let image = json!({ "Fn::Sub": ["${Repo}:${ApiImageTag}", { "Repo": "r" }] });
+        let Some(Swap::Image {
+            task_definition,
+            service,
+            cluster: ClusterRef::Logical(cluster),
+            container,
+            old_tag,
+            new_tag,
+        }) = image_swap(&api_resources(image), "ApiImageTag", "old", "new")
+        else {
+            panic!("an image swap of the service");
+        };
+        assert_eq!(
+            (
+                task_definition.as_str(),
+                service.as_str(),
+                cluster.as_str(),
+                container.as_str()
+            ),
+            ("TaskDefinition", "Service", "Cluster", "api")
+        );
+        assert_eq!((old_tag.as_str(), new_tag.as_str()), ("old", "new"));
+    }
+
+    #[test]
+    fn a_parameter_that_is_not_the_whole_image_tag_needs_cloudformation() {
+        let image = json!({ "Fn::Sub": "repo:${ApiImageTag}-debug" });
+        assert!(image_swap(&api_resources(image), "ApiImageTag", "old", "new").is_none());
+        let image = json!({ "Fn::Sub": "repo:latest" });
+        assert!(image_swap(&api_resources(image), "ApiImageTag", "old", "new").is_none());
+    }
+
+    #[test]
+    fn the_new_revision_changes_the_api_container_s_image_and_nothing_else() {
+        let current = deployed("123.dkr.ecr.eu-west-1.amazonaws.com/api:old");
+        let registration = with_image(&current, &[], "api", "old", "new").unwrap();
+        let containers = registration.get_container_definitions().clone().unwrap();
+        assert_eq!(
+            containers[1].image(),
+            Some("123.dkr.ecr.eu-west-1.amazonaws.com/api:new")
+        );
+        assert_eq!(containers[0], current.container_definitions()[0]);
+        assert_eq!(
+            registration.get_family().as_deref(),
+            Some("eventforge-dev-api")
+        );
+        assert_eq!(registration.get_memory().as_deref(), Some("1024"));
+        assert_eq!(registration.get_volumes(), &None);
+    }
+
+    #[test]
+    fn an_image_changed_outside_cloudformation_is_left_to_cloudformation() {
+        let current = deployed("123.dkr.ecr.eu-west-1.amazonaws.com/api:someone-elses");
+        assert!(with_image(&current, &[], "api", "old", "new").is_none());
+    }
 }

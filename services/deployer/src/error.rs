@@ -38,6 +38,17 @@ pub enum DeployError {
     MissingAsset(String),
     #[error("the bootstrap stack {stack} has no output {output}")]
     MissingBootstrapOutput { stack: String, output: String },
+    #[error("stack {stack} has no output {output}; is it deployed?")]
+    MissingOutput { stack: String, output: String },
+    #[error("stack {stack} has no deployed resource {logical_id}")]
+    MissingResource { stack: String, logical_id: String },
+    #[error(
+        "{} is not a dashboard build: it has no index.html (`npm run build` in frontend/ makes one)",
+        .0.display()
+    )]
+    NotASiteBuild(PathBuf),
+    #[error("no AWS region configured; the dashboard's configuration names the user pool's region")]
+    NoRegion,
     #[error("unknown stack {0}")]
     UnknownStack(String),
     #[error("container registry: {0}")]

@@ -11,6 +11,9 @@
 //! beyond the one `DescribeStacks` for all stacks. The template hash is tagged separately, which
 //! tells `status` whether the local templates differ and `--hotswap` whether only code changed.
 //!
+//! After the stacks, [`Deployer::publish_site`] uploads the dashboard's build to the frontend
+//! stack's bucket with the `config.json` the deployed stacks' outputs make (see [`site`]).
+//!
 //! Against an emulator, an [`emulator::EmulatorProfile`] adapts templates to what the emulator
 //! implements and reports every adaptation; see that module for moto's gaps.
 //!
@@ -30,6 +33,7 @@ pub mod image;
 pub mod local_registry;
 pub mod plan;
 pub mod progress;
+pub mod site;
 
 pub use deploy::{Assets, DeployOptions, DeployReport, Deployer, DestroyReport, Target};
 pub use emulator::EmulatorProfile;

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::emulator::Adaptation;
+use crate::site::SiteProgress;
 
 /// What happens to one stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +22,8 @@ pub enum Outcome {
     NoChanges,
     Created,
     Updated,
-    /// Only code changed, and it was updated in place without CloudFormation.
+    /// Only code changed (a function's zip, a service's image), and it was updated in place
+    /// without CloudFormation: the functions and services updated.
     Hotswapped(Vec<String>),
     Deleted,
     Failed(String),
@@ -68,6 +70,8 @@ pub enum Progress {
         outcome: Outcome,
         elapsed: Duration,
     },
+    /// Publishing the dashboard uploaded or deleted a file, or dealt with the CDN's cache.
+    Site(SiteProgress),
 }
 
 /// Receives progress; must be cheap, as stacks report concurrently.

@@ -1,6 +1,7 @@
 //! End to end against moto_server and a real OCI registry, both on 127.0.0.1: the whole platform
-//! deployed, checked through the service APIs, redeployed as a no-op, changed one function at a
-//! time, its ECS part torn down and brought back, and destroyed.
+//! deployed, checked through the service APIs, its dashboard published and republished,
+//! redeployed as a no-op, changed one function at a time, a new API image hotswapped, its ECS
+//! part torn down and brought back, and destroyed.
 //!
 //! Resource types moto's CloudFormation does not implement are removed by the emulator profile;
 //! the test asserts they are reported and checks their templates with cfn-lint instead.
@@ -18,6 +19,7 @@ use base64::Engine;
 use eventforge_deployer::image::{Image, ImageSpec};
 use eventforge_deployer::local_registry::LocalRegistry;
 use eventforge_deployer::progress::{Outcome, Progress, Recorder, Silent};
+use eventforge_deployer::site::{Invalidation, SiteProgress, SiteReport};
 use eventforge_deployer::{
     Assets, DeployOptions, DeployReport, Deployer, EmulatorProfile, Plan, Target,
 };
@@ -68,15 +70,7 @@ impl World {
                 (function, path)
             })
             .collect();
-        let binary = dir.path().join("eventforge-api");
-        std::fs::write(&binary, b"#!/bin/sh\necho placeholder api\n").unwrap();
-        let image = Image::build(&ImageSpec {
-            binary: &binary,
-            name: "eventforge-api",
-            architecture: "arm64",
-            exposed_port: Some(8080),
-        })
-        .unwrap();
+        let image = placeholder_image(dir.path(), 1);
         Self {
             _moto: moto,
             registry,
@@ -111,6 +105,35 @@ impl World {
         self.assets.lambda_zips.insert(function.to_owned(), path);
     }
 
+    fn change_image(&mut self, version: u32) {
+        self.assets.image = Some(placeholder_image(self.dir.path(), version));
+    }
+
+    /// A dashboard build as vite lays it out, in `<dir>/dist`.
+    fn site_build(&self, assets: &[(&str, &str)]) -> PathBuf {
+        let dist = self.dir.path().join("dist");
+        if dist.exists() {
+            std::fs::remove_dir_all(&dist).unwrap();
+        }
+        std::fs::create_dir_all(dist.join("assets")).unwrap();
+        std::fs::write(
+            dist.join("index.html"),
+            "<!doctype html><script type=\"module\" src=\"/assets/app.js\"></script>",
+        )
+        .unwrap();
+        for (name, body) in assets {
+            std::fs::write(dist.join("assets").join(name), body).unwrap();
+        }
+        dist
+    }
+
+    async fn publish(&self, dist: &Path, reporter: &Recorder) -> SiteReport {
+        self.deployer
+            .publish_site(&self.plan, dist, reporter)
+            .await
+            .unwrap_or_else(|error| panic!("publishing the dashboard failed: {error}"))
+    }
+
     fn stack(&self, short: &str) -> String {
         format!("{}-{short}", self.plan.app)
     }
@@ -134,6 +157,31 @@ impl World {
             .flatten()
             .filter(move |(_, resource)| resource["Type"] == wanted)
     }
+}
+
+/// An image of a placeholder API binary; each version has a different digest.
+fn placeholder_image(dir: &Path, version: u32) -> Image {
+    let binary = dir.join(format!("eventforge-api-{version}"));
+    std::fs::write(
+        &binary,
+        format!("#!/bin/sh\necho placeholder api, version {version}\n"),
+    )
+    .unwrap();
+    Image::build(&ImageSpec {
+        binary: &binary,
+        name: "eventforge-api",
+        architecture: "arm64",
+        exposed_port: Some(8080),
+    })
+    .unwrap()
+}
+
+fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    )
 }
 
 fn outcomes_other_than(report: &DeployReport, wanted: &Outcome) -> BTreeMap<String, Outcome> {
@@ -214,6 +262,8 @@ async fn the_platform_deploys_skips_updates_tears_down_and_destroys_against_moto
         "a no-op deploy took {elapsed:?}"
     );
 
+    publishes_the_dashboard(&world, &again).await;
+
     // A changed function updates its stack and nothing else.
     world.change_zip("validate-order", 2);
     let (changed, _) = world.deploy(DeployOptions::default()).await;
@@ -243,6 +293,8 @@ async fn the_platform_deploys_skips_updates_tears_down_and_destroys_against_moto
         function_sha(&world, "eventforge-dev-charge-payment").await,
         lambda_sha(&world.assets.lambda_zips["charge-payment"])
     );
+
+    hotswaps_a_new_api_image(&mut world).await;
 
     // teardown-ecs: the api stack (and observability, which watches it) go; data stays.
     let api = world.stack("api");
@@ -320,11 +372,7 @@ async fn the_platform_deploys_skips_updates_tears_down_and_destroys_against_moto
             .table_names()
             .is_empty()
     );
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&world.sdk)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = s3_client(&world.sdk);
     let buckets = s3.list_buckets().send().await.unwrap();
     let buckets: Vec<&str> = buckets
         .buckets()
@@ -332,9 +380,17 @@ async fn the_platform_deploys_skips_updates_tears_down_and_destroys_against_moto
         .filter_map(|bucket| bucket.name())
         .collect();
     // The retained buckets were purged. (moto's stack deletion leaves the frontend's site
-    // bucket behind; on AWS CloudFormation deletes it, empty as the deployer leaves it.)
+    // bucket behind; on AWS CloudFormation deletes it, which it can because destroy emptied it
+    // of the published dashboard first.)
     assert_eq!(buckets.len(), 1, "{buckets:?}");
     assert!(buckets[0].contains("-frontend-"), "{buckets:?}");
+    let left = s3
+        .list_objects_v2()
+        .bucket(buckets[0])
+        .send()
+        .await
+        .unwrap();
+    assert!(left.contents().is_empty(), "{:?}", left.contents());
     let purged_buckets = destroyed
         .purged
         .iter()
@@ -351,6 +407,161 @@ async fn the_platform_deploys_skips_updates_tears_down_and_destroys_against_moto
             .is_empty()
     );
     // What moto's own stack deletion leaves behind is listed in `emulator::MOTO_NOT_DELETED`.
+}
+
+/// The dashboard goes to the site bucket with its types, cache lifetimes and the deployed
+/// stacks' config.json; republishing it uploads nothing, and a file no longer built is deleted.
+async fn publishes_the_dashboard(world: &World, deployed: &DeployReport) {
+    let recorder = Recorder::default();
+    let dist = world.site_build(&[("app-abc123.js", "console.log('v1')")]);
+    let first = world.publish(&dist, &recorder).await;
+    assert_eq!(
+        first.uploaded,
+        ["assets/app-abc123.js", "config.json", "index.html"],
+        "assets first, then the pages that load them"
+    );
+    assert_eq!((first.unchanged, first.deleted.len()), (0, 0));
+    // moto creates no distribution: the invalidation is skipped, and said to be.
+    assert!(
+        matches!(&first.invalidation, Invalidation::Skipped { reason } if reason.contains("SiteDistribution")),
+        "{:?}",
+        first.invalidation
+    );
+    assert!(recorder.0.lock().unwrap().iter().any(|progress| matches!(
+        progress,
+        Progress::Site(SiteProgress::Invalidation(Invalidation::Skipped { .. }))
+    )));
+    let frontend = &deployed.outputs[&world.stack("frontend")];
+    assert_eq!(first.bucket, frontend["SiteBucketName"]);
+
+    let s3 = s3_client(&world.sdk);
+    let head = |key: &'static str| s3.head_object().bucket(&first.bucket).key(key).send();
+    let index = head("index.html").await.unwrap();
+    assert_eq!(index.content_type(), Some("text/html"));
+    assert_eq!(index.cache_control(), Some("no-cache"));
+    let asset = head("assets/app-abc123.js").await.unwrap();
+    assert_eq!(asset.content_type(), Some("text/javascript"));
+    assert_eq!(
+        asset.cache_control(),
+        Some("public, max-age=31536000, immutable")
+    );
+    let config = s3
+        .get_object()
+        .bucket(&first.bucket)
+        .key("config.json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(config.content_type(), Some("application/json"));
+    assert_eq!(config.cache_control(), Some("no-cache"));
+    let config: Json =
+        serde_json::from_slice(&config.body.collect().await.unwrap().into_bytes()).unwrap();
+    let auth = &deployed.outputs[&world.stack("auth")];
+    assert_eq!(config["auth"]["mode"], "cognito");
+    assert_eq!(config["auth"]["region"], "us-east-1");
+    assert_eq!(config["auth"]["userPoolId"], auth["UserPoolId"].as_str());
+    assert_eq!(
+        config["auth"]["clientId"],
+        auth["DashboardClientId"].as_str()
+    );
+    assert_eq!(config["auth"]["domain"], auth["HostedUiDomain"].as_str());
+    assert_eq!(
+        config["apiBaseUrl"],
+        deployed.outputs[&world.stack("api")]["ApiUrl"].as_str()
+    );
+
+    // The same build again: nothing to upload, nothing to invalidate.
+    let again = world.publish(&dist, &Recorder::default()).await;
+    assert_eq!(again.uploaded, Vec::<String>::new());
+    assert_eq!(again.deleted, Vec::<String>::new());
+    assert_eq!(again.unchanged, 3);
+    assert_eq!(again.invalidation, Invalidation::NotNeeded);
+
+    // A new build: its new asset is uploaded, the old one deleted.
+    let dist = world.site_build(&[("app-def456.js", "console.log('v2')")]);
+    let next = world.publish(&dist, &Recorder::default()).await;
+    assert_eq!(next.uploaded, ["assets/app-def456.js"]);
+    assert_eq!(next.deleted, ["assets/app-abc123.js"]);
+    let listed = s3
+        .list_objects_v2()
+        .bucket(&first.bucket)
+        .send()
+        .await
+        .unwrap();
+    let keys: BTreeSet<&str> = listed
+        .contents()
+        .iter()
+        .filter_map(|object| object.key())
+        .collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from(["assets/app-def456.js", "config.json", "index.html"])
+    );
+}
+
+/// With --hotswap, a new API image alone goes to the service as a new task definition revision,
+/// without CloudFormation: the api stack keeps its parameters and its last update.
+async fn hotswaps_a_new_api_image(world: &mut World) {
+    let api = world.stack("api");
+    let cfn = world.deployer.cloudformation().clone();
+    let stack =
+        |described: aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput| {
+            described.stacks()[0].clone()
+        };
+    let before = stack(cfn.describe_stacks().stack_name(&api).send().await.unwrap());
+    world.change_image(2);
+    let (report, _) = world
+        .deploy(DeployOptions {
+            hotswap: true,
+            ..DeployOptions::default()
+        })
+        .await;
+    let image = world.assets.image.as_ref().unwrap();
+    assert!(
+        matches!(&report.outcomes[&api], Outcome::Hotswapped(services) if services.len() == 1),
+        "{:?}",
+        report.outcomes
+    );
+    let ecs = aws_sdk_ecs::Client::new(&world.sdk);
+    let clusters = ecs.list_clusters().send().await.unwrap();
+    let cluster = &clusters.cluster_arns()[0];
+    let services = ecs.list_services().cluster(cluster).send().await.unwrap();
+    let described = ecs
+        .describe_services()
+        .cluster(cluster)
+        .services(&services.service_arns()[0])
+        .send()
+        .await
+        .unwrap();
+    let task = ecs
+        .describe_task_definition()
+        .task_definition(described.services()[0].task_definition().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let task = task.task_definition().unwrap();
+    let repository_uri = &report.outputs[&world.stack("bootstrap")]["ApiRepositoryUri"];
+    let api_container = task
+        .container_definitions()
+        .iter()
+        .find(|container| container.name() == Some("api"))
+        .unwrap();
+    assert_eq!(
+        api_container.image(),
+        Some(format!("{repository_uri}:{}", image.tag()).as_str())
+    );
+    assert!(task.revision() > 1, "a new revision: {}", task.revision());
+    let after = stack(cfn.describe_stacks().stack_name(&api).send().await.unwrap());
+    assert_eq!(after.parameters(), before.parameters());
+    assert_ne!(
+        after
+            .parameters()
+            .iter()
+            .find(|parameter| parameter.parameter_key() == Some("ApiImageTag"))
+            .and_then(|parameter| parameter.parameter_value()),
+        Some(image.tag().as_str())
+    );
+    assert_eq!(after.last_updated_time(), before.last_updated_time());
 }
 
 async fn stack_names(cfn: &aws_sdk_cloudformation::Client) -> BTreeSet<String> {

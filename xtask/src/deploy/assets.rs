@@ -1,7 +1,9 @@
 //! Building what the stacks refer to: the Lambda zips (cargo-lambda) and the API image (a static
-//! `eventforge-api` in a one-layer OCI image, no Docker daemon).
+//! `eventforge-api` in a one-layer OCI image, no Docker daemon); and the dashboard, published
+//! to the frontend stack's bucket after the stacks.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -12,7 +14,9 @@ use eventforge_deployer::image::{Image, ImageSpec};
 use eventforge_deployer::plan::Plan;
 use eventforge_stacks::stack::AssetKind;
 
-use crate::process::{run, workspace_root};
+use crate::frontend::Frontend;
+use crate::process::{run, target_dir, workspace_root};
+use crate::synth::ArchitectureArg;
 
 #[derive(Args, Clone, Default)]
 pub struct AssetArgs {
@@ -23,44 +27,145 @@ pub struct AssetArgs {
     /// Put this executable in the API image instead of building eventforge-api.
     #[arg(long, value_name = "PATH")]
     pub api_binary: Option<PathBuf>,
-    /// Build nothing: use the zips and binary already built.
+    /// The dashboard build to publish to the frontend stack's bucket [default: frontend/dist,
+    /// built with npm when its sources are newer].
+    #[arg(long, value_name = "DIR")]
+    pub site_dir: Option<PathBuf>,
+    /// Build nothing: use the zips, binary and dashboard already built.
     #[arg(long)]
     pub no_build: bool,
 }
 
-/// The static target the API binary is built for, and its OCI architecture name. A musl target
-/// when one is installed (the ARM64 one matches the task definition); otherwise the host's glibc
-/// target with the C runtime linked statically, which runs on any Linux of that architecture.
-pub fn api_target() -> (String, &'static str) {
-    let installed = Command::new("rustup")
+/// The dashboard build to publish: `--site-dir`, else `frontend/dist`, rebuilt (npm ci when the
+/// lock file changed, then vite) unless `--no-build` or nothing changed since the last build, so
+/// a redeploy of the same sources stays quick.
+pub fn build_site(args: &AssetArgs) -> Result<PathBuf> {
+    if let Some(dir) = &args.site_dir {
+        return Ok(dir.clone());
+    }
+    let frontend = Frontend::new(workspace_root().join("frontend"));
+    if !args.no_build {
+        frontend.install()?;
+        if frontend.is_stale() {
+            frontend.build()?;
+        }
+    }
+    Ok(frontend.dist())
+}
+
+impl ArchitectureArg {
+    /// The architecture of this machine.
+    pub fn host() -> Self {
+        if cfg!(target_arch = "aarch64") {
+            Self::Arm64
+        } else {
+            Self::X86_64
+        }
+    }
+
+    /// The name in OCI image configurations.
+    pub fn oci_name(self) -> &'static str {
+        match self {
+            Self::Arm64 => "arm64",
+            Self::X86_64 => "amd64",
+        }
+    }
+
+    fn rust_arch(self) -> &'static str {
+        match self {
+            Self::Arm64 => "aarch64",
+            Self::X86_64 => "x86_64",
+        }
+    }
+
+    fn flag(self) -> &'static str {
+        match self {
+            Self::Arm64 => "arm64",
+            Self::X86_64 => "x86-64",
+        }
+    }
+}
+
+fn installed_targets() -> Vec<String> {
+    let listed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
         .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
         .unwrap_or_default();
-    for (triple, architecture) in [
-        ("aarch64-unknown-linux-musl", "arm64"),
-        ("x86_64-unknown-linux-musl", "amd64"),
-    ] {
-        if installed.lines().any(|line| line.trim() == triple) {
-            return (triple.to_owned(), architecture);
-        }
+    let mut targets: Vec<String> = listed.lines().map(|line| line.trim().to_owned()).collect();
+    // Without rustup, the compiler's own target is the one there is.
+    if targets.is_empty() {
+        targets.push(format!(
+            "{}-unknown-linux-gnu",
+            ArchitectureArg::host().rust_arch()
+        ));
     }
-    if cfg!(target_arch = "aarch64") {
-        ("aarch64-unknown-linux-gnu".to_owned(), "arm64")
-    } else {
-        ("x86_64-unknown-linux-gnu".to_owned(), "amd64")
-    }
+    targets
 }
 
-pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
+/// The first of `candidates` that is installed, or an error saying how to get it.
+fn installed_target(architecture: ArchitectureArg, candidates: &[String]) -> Result<String> {
+    let installed = installed_targets();
+    if let Some(found) = candidates.iter().find(|c| installed.contains(c)) {
+        return Ok(found.clone());
+    }
+    let wanted = &candidates[0];
+    bail!(
+        "building for {} needs the Rust target {wanted}, which is not installed: \
+         `rustup target add {wanted}`, or build for this machine with `--architecture {}` \
+         (the stacks then declare that architecture)",
+        architecture.flag(),
+        ArchitectureArg::host().flag()
+    )
 }
 
-/// Builds the static API binary in release mode; returns its path and OCI architecture.
-pub fn build_api_binary() -> Result<(PathBuf, &'static str)> {
-    let (triple, architecture) = api_target();
+/// The static target the API binary is built for: musl when installed, otherwise glibc with the
+/// C runtime linked statically, which runs on any Linux of that architecture.
+pub fn api_target(architecture: ArchitectureArg) -> Result<String> {
+    let arch = architecture.rust_arch();
+    installed_target(
+        architecture,
+        &[
+            format!("{arch}-unknown-linux-musl"),
+            format!("{arch}-unknown-linux-gnu"),
+        ],
+    )
+}
+
+/// Builds every function of `eventforge-functions` into `<function>/bootstrap.zip` under the
+/// returned directory, with cargo-lambda (which links against an old glibc through zig, so the
+/// binaries run on Lambda's `provided.al2023`).
+/// `path` replaces `PATH` for cargo-lambda when given.
+pub fn build_lambda_zips(
+    architecture: ArchitectureArg,
+    path: Option<&OsString>,
+) -> Result<PathBuf> {
+    let arch = architecture.rust_arch();
+    installed_target(architecture, &[format!("{arch}-unknown-linux-gnu")])?;
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    command.current_dir(workspace_root()).args([
+        "lambda",
+        "build",
+        "--release",
+        &format!("--{}", architecture.flag()),
+        "--output-format",
+        "zip",
+        "-p",
+        "eventforge-functions",
+    ]);
+    if let Some(path) = path {
+        command.env("PATH", path);
+    }
+    run(&mut command).context(
+        "building the Lambda zips needs cargo-lambda and zig: `cargo xtask test` installs both \
+         (or `pip install cargo-lambda ziglang`)",
+    )?;
+    Ok(target_dir().join("lambda"))
+}
+
+/// Builds the static API binary in release mode; returns its path.
+pub fn build_api_binary(architecture: ArchitectureArg) -> Result<PathBuf> {
+    let triple = api_target(architecture)?;
     let variable = format!(
         "CARGO_TARGET_{}_RUSTFLAGS",
         triple.to_uppercase().replace('-', "_")
@@ -83,14 +188,16 @@ pub fn build_api_binary() -> Result<(PathBuf, &'static str)> {
         // task start.
         .env(variable, "-C target-feature=+crt-static -C strip=symbols");
     run(&mut command)?;
-    Ok((
-        target_dir().join(&triple).join("release/eventforge-api"),
-        architecture,
-    ))
+    Ok(target_dir().join(&triple).join("release/eventforge-api"))
 }
 
 /// Builds (unless told not to) and collects the assets of the selected stacks.
-pub fn build(plan: &Plan, args: &AssetArgs, only: &[String]) -> Result<Assets> {
+pub fn build(
+    plan: &Plan,
+    args: &AssetArgs,
+    only: &[String],
+    architecture: ArchitectureArg,
+) -> Result<Assets> {
     let selected = plan
         .stacks
         .iter()
@@ -105,37 +212,20 @@ pub fn build(plan: &Plan, args: &AssetArgs, only: &[String]) -> Result<Assets> {
     }
     let mut assets = Assets::default();
     if !functions.is_empty() {
-        assets.lambda_zips = lambda_zips(&functions, args)?;
+        assets.lambda_zips = lambda_zips(&functions, args, architecture)?;
     }
     if needs_image {
-        let (binary, architecture) = match &args.api_binary {
-            Some(binary) => (
-                binary.clone(),
-                if cfg!(target_arch = "aarch64") {
-                    "arm64"
-                } else {
-                    "amd64"
-                },
-            ),
-            None if args.no_build => {
-                let (triple, architecture) = api_target();
-                (
-                    target_dir().join(triple).join("release/eventforge-api"),
-                    architecture,
-                )
-            }
-            None => build_api_binary()?,
+        let binary = match &args.api_binary {
+            Some(binary) => binary.clone(),
+            None if args.no_build => target_dir()
+                .join(api_target(architecture)?)
+                .join("release/eventforge-api"),
+            None => build_api_binary(architecture)?,
         };
-        if architecture != "arm64" {
-            eprintln!(
-                "note: the API image is {architecture} (no aarch64 musl target installed); the task definition asks for ARM64, \
-                 so on AWS install `rustup target add aarch64-unknown-linux-musl` first"
-            );
-        }
         let image = Image::build(&ImageSpec {
             binary: &binary,
             name: "eventforge-api",
-            architecture,
+            architecture: architecture.oci_name(),
             exposed_port: Some(8080),
         })
         .with_context(|| format!("cannot build the API image from {}", binary.display()))?;
@@ -144,26 +234,16 @@ pub fn build(plan: &Plan, args: &AssetArgs, only: &[String]) -> Result<Assets> {
     Ok(assets)
 }
 
-fn lambda_zips(functions: &[String], args: &AssetArgs) -> Result<BTreeMap<String, PathBuf>> {
-    let dir = args
-        .lambda_dir
-        .clone()
-        .unwrap_or_else(|| target_dir().join("lambda"));
-    let lambdas = workspace_root().join("lambdas");
-    if !args.no_build && args.lambda_dir.is_none() && lambdas.join("Cargo.toml").is_file() {
-        let mut command = Command::new("cargo");
-        command.current_dir(&lambdas).args([
-            "lambda",
-            "build",
-            "--release",
-            "--arm64",
-            "--output-format",
-            "zip",
-        ]);
-        run(&mut command).context(
-            "building the Lambda zips needs cargo-lambda (`cargo install cargo-lambda`)",
-        )?;
-    }
+fn lambda_zips(
+    functions: &[String],
+    args: &AssetArgs,
+    architecture: ArchitectureArg,
+) -> Result<BTreeMap<String, PathBuf>> {
+    let dir = match &args.lambda_dir {
+        Some(dir) => dir.clone(),
+        None if args.no_build => target_dir().join("lambda"),
+        None => build_lambda_zips(architecture, None)?,
+    };
     let mut zips = BTreeMap::new();
     let mut missing = Vec::new();
     for function in functions {
@@ -176,8 +256,8 @@ fn lambda_zips(functions: &[String], args: &AssetArgs) -> Result<BTreeMap<String
     }
     if !missing.is_empty() {
         bail!(
-            "no Lambda zip for {} in {}; build them with `cargo lambda build --release --arm64 --output-format zip` \
-             in lambdas/, or point --lambda-dir at <function>/bootstrap.zip files",
+            "no Lambda zip for {} in {}; build them with `cargo lambda build --release --arm64 --output-format zip \
+             -p eventforge-functions`, or point --lambda-dir at <function>/bootstrap.zip files",
             missing.join(", "),
             display(&dir)
         );

@@ -1,12 +1,13 @@
 //! Progress bars: one per stack with its latest CloudFormation event, one overall with the
-//! elapsed time. Lines that matter afterwards (emulator adaptations, assets, failures) are
-//! printed above the bars so they stay in the scrollback.
+//! elapsed time. Lines that matter afterwards (emulator adaptations, assets, dashboard files,
+//! failures) are printed above the bars so they stay in the scrollback.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use eventforge_deployer::progress::{Action, Outcome, Progress, Reporter};
+use eventforge_deployer::site::SiteProgress;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 pub struct Bars {
@@ -145,8 +146,8 @@ impl Reporter for Bars {
                     Outcome::NoChanges => "no changes".to_owned(),
                     Outcome::Created => "created".to_owned(),
                     Outcome::Updated => "updated".to_owned(),
-                    Outcome::Hotswapped(functions) => {
-                        format!("hotswapped {}", functions.join(", "))
+                    Outcome::Hotswapped(updated) => {
+                        format!("hotswapped {}", updated.join(", "))
                     }
                     Outcome::Deleted => "deleted".to_owned(),
                     Outcome::Failed(reason) => format!("FAILED: {reason}"),
@@ -164,6 +165,15 @@ impl Reporter for Bars {
                 ));
                 self.overall.inc(1);
             }
+            Progress::Site(SiteProgress::Uploaded { key, bytes }) => self.println(format!(
+                "  dashboard {key} ({:.1} KiB) uploaded",
+                bytes as f64 / 1024.0
+            )),
+            Progress::Site(SiteProgress::Deleted { key }) => {
+                self.println(format!("  dashboard {key} deleted (no longer built)"));
+            }
+            // The summary after the run says what became of the cache.
+            Progress::Site(SiteProgress::Invalidation(_)) => {}
         }
     }
 }
