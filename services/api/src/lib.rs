@@ -227,6 +227,7 @@ fn request_span<B>(request: &Request<B>) -> Span {
         method = %request.method(),
         path = %request.uri().path(),
         user_id = tracing::field::Empty,
+        order_id = tracing::field::Empty,
         trace_id = tracing::field::Empty,
         status = tracing::field::Empty,
         latency_ms = tracing::field::Empty,

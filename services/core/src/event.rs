@@ -31,12 +31,31 @@ impl EventType {
     pub const WEBHOOK_DELIVERED: Self = Self::known("webhook.delivered");
     pub const WEBHOOK_FAILED: Self = Self::known("webhook.failed");
 
+    /// The namespaces (the part before the first dot) of the events the platform itself
+    /// records. Rules act on these (an `order.created` starts a saga, an `order.confirmed` sends
+    /// an email), so an outside system may not ingest events in them.
+    pub const PLATFORM_NAMESPACES: [&'static str; 7] = [
+        "order",
+        "inventory",
+        "payment",
+        "receipt",
+        "email",
+        "webhook",
+        "message",
+    ];
+
     const fn known(name: &'static str) -> Self {
         Self(Cow::Borrowed(name))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether the type is in one of the [`Self::PLATFORM_NAMESPACES`].
+    pub fn is_platform_owned(&self) -> bool {
+        let namespace = self.0.split('.').next().unwrap_or_default();
+        Self::PLATFORM_NAMESPACES.contains(&namespace)
     }
 }
 
@@ -158,6 +177,31 @@ mod tests {
     fn known_event_types_pass_their_own_validation() {
         for known in [EventType::ORDER_CREATED, EventType::INVENTORY_RELEASED] {
             assert_eq!(known.as_str().parse::<EventType>(), Ok(known));
+        }
+    }
+
+    #[test]
+    fn the_platforms_own_types_are_platform_owned_and_outside_ones_are_not() {
+        for known in [
+            EventType::ORDER_CREATED,
+            EventType::PAYMENT_DECLINED,
+            EventType::RECEIPT_GENERATED,
+            EventType::EMAIL_SENT,
+            EventType::WEBHOOK_FAILED,
+        ] {
+            assert!(known.is_platform_owned(), "{known}");
+        }
+        assert!(
+            "order.anything"
+                .parse::<EventType>()
+                .unwrap()
+                .is_platform_owned()
+        );
+        for outside in ["shipment.dispatched", "orders.synced", "crm.order.noted"] {
+            assert!(
+                !outside.parse::<EventType>().unwrap().is_platform_owned(),
+                "{outside}"
+            );
         }
     }
 

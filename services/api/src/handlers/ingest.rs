@@ -116,6 +116,16 @@ async fn accept(
             format!("user_id must be 1 to {MAX_USER_ID_CHARS} characters"),
         ));
     }
+    if request.event_type.is_platform_owned() {
+        return Err(ApiError::invalid_field(
+            "type",
+            format!(
+                "{} is the platform's own event type: ingested events may not be in the namespaces {}; name it in your own, such as \"shipment.dispatched\"",
+                request.event_type,
+                EventType::PLATFORM_NAMESPACES.join(", ")
+            ),
+        ));
+    }
     if !request.detail.is_object() {
         return Err(ApiError::invalid_field(
             "detail",

@@ -174,6 +174,19 @@ async fn a_signed_but_invalid_event_is_422_or_400_or_415() {
         .invalid_fields(),
         ["type"]
     );
+    // A partner holding the ingest secret must not confirm orders or start sagas.
+    for platform_owned in ["order.confirmed", "order.created", "payment.charged"] {
+        assert_eq!(
+            ingest(
+                &app,
+                &json!({"type": platform_owned, "user_id": alice_id()})
+            )
+            .await
+            .invalid_fields(),
+            ["type"],
+            "{platform_owned}"
+        );
+    }
     assert_eq!(
         ingest(&app, &json!({"type": "a.b", "user_id": ""}))
             .await
