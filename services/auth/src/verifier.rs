@@ -1,8 +1,9 @@
 //! Verification of Cognito-shaped RS256 access tokens.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -10,6 +11,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use crate::keys::{KeyMap, RemoteKeys, keys_from_set};
 use crate::{AuthError, AuthenticatedUser};
@@ -60,12 +62,35 @@ pub enum KeySource {
     Static(JwkSet),
 }
 
+/// Verified tokens remembered at most; a full cache is emptied of expired entries, then of all.
+const MAX_CACHED_TOKENS: usize = 10_000;
+
 /// Verifies bearer tokens. Cheap to clone (shared state), `Send + Sync`.
+///
+/// A token that verified is remembered (by its SHA-256, with its user) until it expires, so a
+/// client's next requests with it skip the RSA signature check. Every claim check ran on the
+/// first use and none depends on anything but the token and the clock; the expiry is checked on
+/// every use. (A key withdrawn from the JWKS thus stops new tokens only: Cognito access tokens
+/// are valid until they expire in any case.)
 #[derive(Clone)]
 pub struct JwtVerifier {
     config: Arc<VerifierConfig>,
     validation: Arc<Validation>,
     keys: Arc<Keys>,
+    verified: Arc<Mutex<HashMap<[u8; 32], Verified>>>,
+}
+
+#[derive(Clone)]
+struct Verified {
+    user: AuthenticatedUser,
+    /// Unix seconds after which the token is refused: its `exp` plus the leeway.
+    valid_until: u64,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
 }
 
 enum Keys {
@@ -85,6 +110,7 @@ impl JwtVerifier {
             validation: Arc::new(validation_for(&config)),
             config: Arc::new(config),
             keys: Arc::new(keys),
+            verified: Arc::default(),
         }
     }
 
@@ -98,7 +124,11 @@ impl JwtVerifier {
             ))),
             Keys::Static(_) => self.keys,
         };
-        Self { keys, ..self }
+        Self {
+            keys,
+            verified: Arc::default(),
+            ..self
+        }
     }
 
     /// The configuration tokens are checked against.
@@ -122,12 +152,44 @@ impl JwtVerifier {
                 "longer than {MAX_TOKEN_BYTES} bytes"
             )));
         }
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = unix_now();
+        if let Some(user) = self.cached(&digest, now) {
+            return Ok(user);
+        }
         let kid = checked_key_id(token)?;
         let key = self.key(&kid).await?;
         let claims = jsonwebtoken::decode::<AccessClaims>(token, &key, &self.validation)
             .map_err(from_jwt_error)?
             .claims;
-        self.user_from(claims)
+        let valid_until = claims
+            .exp
+            .map(|exp| exp.saturating_add(self.config.leeway_seconds));
+        let user = self.user_from(claims)?;
+        if let Some(valid_until) = valid_until {
+            self.remember(digest, user.clone(), valid_until, now);
+        }
+        Ok(user)
+    }
+
+    fn cached(&self, digest: &[u8; 32], now: u64) -> Option<AuthenticatedUser> {
+        let verified = self.verified.lock().ok()?;
+        let hit = verified.get(digest)?;
+        // Past its expiry the token goes through the full check again, which refuses it.
+        (now < hit.valid_until).then(|| hit.user.clone())
+    }
+
+    fn remember(&self, digest: [u8; 32], user: AuthenticatedUser, valid_until: u64, now: u64) {
+        let Ok(mut verified) = self.verified.lock() else {
+            return;
+        };
+        if verified.len() >= MAX_CACHED_TOKENS {
+            verified.retain(|_, entry| now < entry.valid_until);
+            if verified.len() >= MAX_CACHED_TOKENS {
+                verified.clear();
+            }
+        }
+        verified.insert(digest, Verified { user, valid_until });
     }
 
     async fn key(&self, kid: &str) -> Result<DecodingKey, AuthError> {
@@ -197,6 +259,8 @@ fn validation_for(config: &VerifierConfig) -> Validation {
 /// is reported by name rather than as unparseable JSON.
 #[derive(Deserialize)]
 struct AccessClaims {
+    /// Required and checked by the validation; optional here like the rest.
+    exp: Option<u64>,
     sub: Option<String>,
     token_use: Option<String>,
     client_id: Option<String>,

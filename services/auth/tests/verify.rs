@@ -323,3 +323,49 @@ fn only_an_unavailable_key_set_is_a_server_side_failure() {
         assert!(!client_side.is_server_side(), "{client_side:?}");
     }
 }
+
+#[tokio::test]
+async fn a_verified_token_is_remembered_until_it_expires_and_then_refused() {
+    let strict = JwtVerifier::new(
+        VerifierConfig {
+            leeway_seconds: 0,
+            ..VerifierConfig::new(ISSUER, CLIENT_ID)
+        },
+        KeySource::Static(issuer().jwks()),
+    );
+    let now = jsonwebtoken::get_current_timestamp();
+    let short_lived = token_with("exp", (now + 1).into());
+    let alice = strict
+        .verify(&short_lived)
+        .await
+        .expect("valid until it expires");
+    for _ in 0..3 {
+        assert_eq!(strict.verify(&short_lived).await.unwrap(), alice);
+    }
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    assert!(matches!(
+        strict.verify(&short_lived).await,
+        Err(AuthError::Expired)
+    ));
+}
+
+#[tokio::test]
+async fn a_remembered_token_vouches_for_no_other_token() {
+    let verifier = issuer().verifier();
+    let alice = issuer().mint_access_token("alice", HOUR).unwrap();
+    let mallory = issuer().mint_access_token("mallory", HOUR).unwrap();
+    let alice_user = verifier.verify(&alice).await.unwrap();
+    // Alice's verified header and signature around Mallory's claims.
+    let parts: Vec<&str> = alice.split('.').collect();
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        mallory.split('.').nth(1).unwrap(),
+        parts[2]
+    );
+    assert!(matches!(
+        verifier.verify(&forged).await,
+        Err(AuthError::BadSignature)
+    ));
+    assert_eq!(verifier.verify(&alice).await.unwrap(), alice_user);
+}
