@@ -128,24 +128,32 @@ fn sanitise_local_part(user: &str) -> String {
         .collect()
 }
 
-/// Sends the email `event` calls for (if any) and records `email.sent`. Sending again after a
-/// redelivery replaces the same file (locally) and records nothing twice.
+/// Sends the email `event` calls for (if any) and records `email.sent`. A redelivered message
+/// whose `email.sent` is already recorded sends nothing: the customer gets one email per event.
+/// (A crash between sending and recording can still send twice; SES has no idempotency key.)
 pub async fn process(deps: &EmailDeps, event: Event) -> Result<(), ProcessError> {
     let Some(email) = compose(&event)? else {
         return Ok(());
     };
-    deps.sink.send(&email).await?;
-    if let (Some(order_id), Some(user)) = (event.order_id, event.user_id.clone()) {
-        let mut sent = Event::about_order(
-            EventType::EMAIL_SENT,
-            order_id,
-            user,
-            deps.clock.now(),
-            json!({ "to": email.to, "subject": email.subject, "about": event.event_type }),
-        )
-        .caused_by(event.trace);
-        sent.id = derived_event_id(event.id, "email.sent");
-        deps.store.append_event(&sent).await?;
+    // `compose` returns an email only for events about an order of a user.
+    let (Some(order_id), Some(user)) = (event.order_id, event.user_id.clone()) else {
+        return Ok(());
+    };
+    let sent_id = derived_event_id(event.id, "email.sent");
+    let history = deps.store.order_history(order_id).await?;
+    if history.iter().any(|recorded| recorded.id == sent_id) {
+        return Ok(());
     }
+    deps.sink.send(&email).await?;
+    let mut sent = Event::about_order(
+        EventType::EMAIL_SENT,
+        order_id,
+        user,
+        deps.clock.now(),
+        json!({ "to": email.to, "subject": email.subject, "about": event.event_type }),
+    )
+    .caused_by(event.trace);
+    sent.id = sent_id;
+    deps.store.append_event(&sent).await?;
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! Property: whatever the orders and whichever payments are declined, stock plus the quantities
 //! of confirmed orders is conserved (compensation always restores what a failed order reserved).
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,12 +10,11 @@ use eventforge_core::clock::SystemClock;
 use eventforge_core::orders::place_order;
 use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
 use eventforge_core::webhook::UrlPolicy;
-use eventforge_core::{InventoryItem, OrderStatus, Store, UserId};
+use eventforge_core::{OrderStatus, UserId};
 use eventforge_handlers::local::{LocalPlatform, functions};
 use eventforge_handlers::payment::SimulatedPayment;
 use eventforge_handlers::webhook::RetryPolicy;
 use eventforge_local::{Runtime, RuntimeConfig, TimeScale};
-use eventforge_store_sqlite::SqliteStore;
 use proptest::prelude::*;
 
 const INITIAL_STOCK: i64 = 30;
@@ -21,18 +22,7 @@ const INITIAL_STOCK: i64 = 30;
 /// Quantities of 1..=20 at 329.00: 16 or more exceed the simulated card limit and are declined.
 async fn run(quantities: Vec<i64>) -> (i64, i64) {
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteStore::open(dir.path().join("dev.db")).unwrap();
-    sqlite
-        .put_inventory(&InventoryItem {
-            sku: "MONITOR-27".parse().unwrap(),
-            name: "Monitor".into(),
-            unit_price_minor: 32_900,
-            currency: "EUR".parse().unwrap(),
-            stock: INITIAL_STOCK as u32,
-        })
-        .await
-        .unwrap();
-    let store: Arc<dyn Store> = Arc::new(sqlite);
+    let store = common::monitor_store(dir.path(), INITIAL_STOCK as u32).await;
     let platform = LocalPlatform {
         store: Arc::clone(&store),
         clock: Arc::new(SystemClock),

@@ -1,5 +1,8 @@
-//! Specification: a confirmed order is delivered, signed, to a webhook receiver on 127.0.0.1 when
-//! (and only because) the platform explicitly allows loopback destinations.
+//! Specifications: a confirmed order, and an event an outside system ingested, are delivered,
+//! signed, to a webhook receiver on 127.0.0.1 when (and only because) the platform explicitly
+//! allows loopback destinations.
+
+mod common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,12 +18,11 @@ use eventforge_core::orders::place_order;
 use eventforge_core::signature;
 use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
 use eventforge_core::webhook::{UrlPolicy, Webhook};
-use eventforge_core::{InventoryItem, Store, UserId};
+use eventforge_core::{Event, EventId, Store, UserId};
 use eventforge_handlers::local::{LocalPlatform, functions};
 use eventforge_handlers::payment::SimulatedPayment;
 use eventforge_handlers::webhook::{RetryPolicy, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use eventforge_local::{Runtime, RuntimeConfig, TimeScale};
-use eventforge_store_sqlite::SqliteStore;
+use eventforge_local::{Runtime, RuntimeConfig, RuntimeHandle, TimeScale};
 
 type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
 
@@ -43,30 +45,28 @@ async fn receiver() -> (String, Received) {
     (format!("http://{address}/hook"), received)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_confirmed_order_is_delivered_signed_to_a_loopback_receiver_when_allowed() {
+/// The real handlers in the local runtime over a fresh SQLite store, loopback webhooks allowed,
+/// and a webhook of alice's for `event_type` pointing at a receiver on 127.0.0.1.
+struct World {
+    _dir: tempfile::TempDir,
+    store: Arc<dyn Store>,
+    runtime: RuntimeHandle,
+    received: Received,
+}
+
+const SECRET: &str = "whsec-test";
+
+async fn world(event_type: EventType) -> World {
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteStore::open(dir.path().join("dev.db")).unwrap();
-    sqlite
-        .put_inventory(&InventoryItem {
-            sku: "MONITOR-27".parse().unwrap(),
-            name: "Monitor".into(),
-            unit_price_minor: 32_900,
-            currency: "EUR".parse().unwrap(),
-            stock: 5,
-        })
-        .await
-        .unwrap();
-    let store: Arc<dyn Store> = Arc::new(sqlite);
+    let store = common::monitor_store(dir.path(), 5).await;
     let (url, received) = receiver().await;
-    let secret = "whsec-test";
     store
         .create_webhook(&Webhook {
             id: WebhookId::generate(),
             user_id: UserId("alice".into()),
             url,
-            event_types: vec![EventType::ORDER_CONFIRMED],
-            secret: secret.into(),
+            event_types: vec![event_type],
+            secret: SECRET.into(),
             created_at: time::OffsetDateTime::now_utc(),
         })
         .await
@@ -91,6 +91,38 @@ async fn a_confirmed_order_is_delivered_signed_to_a_loopback_receiver_when_allow
     };
     config.poll_interval = Duration::from_millis(5);
     let runtime = Runtime::start(config).await.unwrap();
+    World {
+        _dir: dir,
+        store,
+        runtime,
+        received,
+    }
+}
+
+impl World {
+    /// Waits for the runtime to finish its work, stops it, and returns what the receiver got.
+    async fn deliveries(self) -> Vec<(HeaderMap, Bytes)> {
+        assert!(self.runtime.settle(Duration::from_secs(20)).await.unwrap());
+        self.runtime.stop().await;
+        self.received.lock().unwrap().clone()
+    }
+}
+
+fn assert_signed(headers: &HeaderMap, body: &Bytes) {
+    let header = |name: &str| headers.get(name).unwrap().to_str().unwrap().to_owned();
+    signature::verify(
+        SECRET.as_bytes(),
+        &header(TIMESTAMP_HEADER),
+        &header(SIGNATURE_HEADER),
+        body,
+        time::OffsetDateTime::now_utc(),
+    )
+    .expect("the signature verifies with the webhook's secret");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmed_order_is_delivered_signed_to_a_loopback_receiver_when_allowed() {
+    let world = world(EventType::ORDER_CONFIRMED).await;
     let request = CreateOrderRequest {
         items: vec![RequestedItem {
             sku: "MONITOR-27".into(),
@@ -98,7 +130,7 @@ async fn a_confirmed_order_is_delivered_signed_to_a_loopback_receiver_when_allow
         }],
     };
     let order = place_order(
-        store.as_ref(),
+        world.store.as_ref(),
         &SystemClock,
         &UserId("alice".into()),
         &request,
@@ -108,20 +140,48 @@ async fn a_confirmed_order_is_delivered_signed_to_a_loopback_receiver_when_allow
     .await
     .unwrap()
     .into_order();
-    assert!(runtime.settle(Duration::from_secs(20)).await.unwrap());
-    runtime.stop().await;
 
-    let deliveries = received.lock().unwrap().clone();
+    let deliveries = world.deliveries().await;
     assert_eq!(deliveries.len(), 1, "only order.confirmed is subscribed");
     let (headers, body) = &deliveries[0];
-    let header = |name: &str| headers.get(name).unwrap().to_str().unwrap().to_owned();
-    signature::verify(
-        secret.as_bytes(),
-        &header(TIMESTAMP_HEADER),
-        &header(SIGNATURE_HEADER),
-        body,
-        time::OffsetDateTime::now_utc(),
-    )
-    .expect("the signature verifies with the webhook's secret");
+    assert_signed(headers, body);
     assert!(String::from_utf8_lossy(body).contains(&order.id.to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ingested_event_reaches_the_bus_and_the_webhook_registered_for_it() {
+    let dispatched: EventType = "shipment.dispatched".parse().unwrap();
+    let world = world(dispatched.clone()).await;
+    // As `POST /webhooks/ingest` records it: an outside event in alice's feed, about no order.
+    let ingested = Event {
+        id: EventId::generate(),
+        event_type: dispatched,
+        order_id: None,
+        user_id: Some(UserId("alice".into())),
+        occurred_at: eventforge_core::event::truncate_to_millis(time::OffsetDateTime::now_utc()),
+        detail: serde_json::json!({ "carrier": "DHL", "tracking": "JD0146" }),
+        trace: None,
+    };
+    world.store.append_event(&ingested).await.unwrap();
+    let store = Arc::clone(&world.store);
+
+    let deliveries = world.deliveries().await;
+    assert_eq!(
+        deliveries.len(),
+        1,
+        "delivered once, through the ingested rule"
+    );
+    let (headers, body) = &deliveries[0];
+    assert_signed(headers, body);
+    let delivered: Event = serde_json::from_slice(body).unwrap();
+    assert_eq!(delivered, ingested);
+    let feed = store
+        .recent_events(&UserId("alice".into()), 100)
+        .await
+        .unwrap();
+    assert!(
+        feed.iter()
+            .any(|event| event.event_type == EventType::WEBHOOK_DELIVERED),
+        "the delivery's outcome is in alice's feed: {feed:?}"
+    );
 }

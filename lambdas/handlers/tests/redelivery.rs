@@ -1,0 +1,115 @@
+//! Specifications: SQS delivers at least once, so a processor given the same message again
+//! (after a lost acknowledgement or a visibility timeout) has no second visible effect: one
+//! email per event, one receipt per order.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use async_trait::async_trait;
+use eventforge_core::clock::SystemClock;
+use eventforge_core::orders::place_order;
+use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
+use eventforge_core::{Clock, Event, EventType, Order, Store, UserId};
+use eventforge_handlers::email::{self, EmailDeps, EmailSink, OutgoingEmail};
+use eventforge_handlers::message::ProcessError;
+use eventforge_handlers::receipt::{self, ReceiptDeps, ReceiptStore};
+use serde_json::json;
+
+/// Counts what it is handed: emails sent, receipts put.
+#[derive(Default)]
+struct Counter(AtomicU32);
+
+impl Counter {
+    fn count(&self) -> u32 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl EmailSink for Counter {
+    async fn send(&self, _email: &OutgoingEmail) -> Result<(), ProcessError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ReceiptStore for Counter {
+    async fn put(&self, _key: &str, _pdf: &[u8]) -> Result<(), ProcessError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+async fn confirmed_order() -> (tempfile::TempDir, Arc<dyn Store>, Event) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::monitor_store(dir.path(), 5).await;
+    let request = CreateOrderRequest {
+        items: vec![RequestedItem {
+            sku: common::SKU.into(),
+            quantity: 1,
+        }],
+    };
+    let user = UserId("alice".into());
+    let order: Order = place_order(store.as_ref(), &SystemClock, &user, &request, None, None)
+        .await
+        .unwrap()
+        .into_order();
+    let confirmed = Event::about_order(
+        EventType::ORDER_CONFIRMED,
+        order.id,
+        user,
+        SystemClock.now(),
+        json!({ "total_minor": 32_900, "currency": "EUR" }),
+    );
+    store.append_event(&confirmed).await.unwrap();
+    (dir, store, confirmed)
+}
+
+async fn count_of(store: &dyn Store, event: &Event, event_type: &EventType) -> usize {
+    let history = store.order_history(event.order_id.unwrap()).await.unwrap();
+    history
+        .iter()
+        .filter(|recorded| &recorded.event_type == event_type)
+        .count()
+}
+
+#[tokio::test]
+async fn a_redelivered_confirmation_sends_one_email_and_records_it_once() {
+    let (_dir, store, confirmed) = confirmed_order().await;
+    let sink = Arc::new(Counter::default());
+    let deps = EmailDeps {
+        store: Arc::clone(&store),
+        clock: Arc::new(SystemClock),
+        sink: sink.clone(),
+    };
+    for _ in 0..3 {
+        email::process(&deps, confirmed.clone()).await.unwrap();
+    }
+    assert_eq!(sink.count(), 1, "emails sent for one event");
+    assert_eq!(
+        count_of(store.as_ref(), &confirmed, &EventType::EMAIL_SENT).await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_redelivered_confirmation_renders_and_attaches_one_receipt() {
+    let (_dir, store, confirmed) = confirmed_order().await;
+    let receipts = Arc::new(Counter::default());
+    let deps = ReceiptDeps {
+        store: Arc::clone(&store),
+        clock: Arc::new(SystemClock),
+        receipts: receipts.clone(),
+    };
+    for _ in 0..3 {
+        receipt::process(&deps, confirmed.clone()).await.unwrap();
+    }
+    assert_eq!(receipts.count(), 1, "receipts put for one order");
+    assert_eq!(
+        count_of(store.as_ref(), &confirmed, &EventType::RECEIPT_GENERATED).await,
+        1
+    );
+}
