@@ -47,6 +47,31 @@ pub struct DevArgs {
     /// only public https URLs are accepted.
     #[arg(long)]
     pub allow_loopback_webhooks: bool,
+    /// How log lines are written: `json` (one object a line with the request, order and trace
+    /// ids, as on AWS) or `text` for reading in a terminal. Default: text on a terminal, JSON
+    /// otherwise (piped to a file or a log collector).
+    #[arg(long, value_enum, env = "EVENTFORGE_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+impl LogFormat {
+    /// `chosen`, else text when standard error (where logs go) is a terminal.
+    fn resolve(chosen: Option<Self>) -> Self {
+        use std::io::IsTerminal;
+        chosen.unwrap_or_else(|| {
+            if std::io::stderr().is_terminal() {
+                Self::Text
+            } else {
+                Self::Json
+            }
+        })
+    }
 }
 
 /// What a fresh development database is stocked with, so the dashboard has something to order.
@@ -81,7 +106,7 @@ pub async fn seed_if_empty(store: &dyn Store) -> Result<usize> {
 }
 
 pub fn run(args: DevArgs) -> Result<()> {
-    init_logging();
+    init_logging(LogFormat::resolve(args.log_format));
     let root = process::workspace_root();
     let dashboard = if args.no_frontend {
         None
@@ -95,10 +120,16 @@ pub fn run(args: DevArgs) -> Result<()> {
         .block_on(serve(args, dashboard))
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().with_current_span(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
 }
 
 /// Builds the dashboard when its sources changed since the last build. Without Node.js the API

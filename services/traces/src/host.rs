@@ -37,28 +37,60 @@ fn trace_of(record: &Value) -> Option<TraceContext> {
     record.get("trace")?.as_str()?.parse().ok()
 }
 
-fn trace_of_message(message: &QueueMessage) -> Option<TraceContext> {
+fn order_of(record: &Value) -> &str {
+    record
+        .get("order_id")
+        .and_then(Value::as_str)
+        .unwrap_or("-")
+}
+
+/// The event record a message carries: the `detail` of its EventBridge envelope.
+fn record_of_message(message: &QueueMessage) -> Option<Value> {
     let envelope: Value = serde_json::from_str(&message.body).ok()?;
-    trace_of(envelope.get("detail")?)
+    envelope.get("detail").cloned()
+}
+
+/// One log line per run of a function, with the ids that tie it to its order and trace
+/// (as the Lambda's own JSON log line does on AWS).
+fn log_run(function: &str, order_id: &str, span: Option<&Span>, error: Option<&str>) {
+    let trace_id = span.map_or("-", |span| span.trace_id.as_str());
+    let duration_ms = span.map_or(0.0, |span| span.duration_us as f64 / 1000.0);
+    match error {
+        None => tracing::info!(function, order_id, trace_id, duration_ms, "function ran"),
+        Some(error) => {
+            tracing::warn!(
+                function,
+                order_id,
+                trace_id,
+                duration_ms,
+                error,
+                "function failed"
+            );
+        }
+    }
 }
 
 #[async_trait]
 impl FunctionHost for TracingHost {
     async fn invoke(&self, function: &str, payload: Value) -> Result<Value, FunctionError> {
         let cause = trace_of(&payload);
+        let order_id = order_of(&payload).to_owned();
         let (started_at, clock) = (OffsetDateTime::now_utc(), Instant::now());
         let result = self.inner.invoke(function, payload).await;
-        if let Some(cause) = cause {
-            let error = result.as_ref().err().map(|e| e.error_type.clone());
-            let span = Span::finished(
+        let error = result.as_ref().err().map(|e| e.error_type.clone());
+        let span = cause.map(|cause| {
+            Span::finished(
                 &cause.child(),
                 Some(&cause),
                 function,
                 SpanKind::Step,
                 started_at,
                 clock.elapsed(),
-                error,
-            );
+                error.clone(),
+            )
+        });
+        log_run(function, &order_id, span.as_ref(), error.as_deref());
+        if let Some(span) = span {
             self.keep(span).await;
         }
         result
@@ -74,24 +106,27 @@ impl FunctionHost for TracingHost {
         // The batch runs as one invocation, so each message's span is the batch's duration.
         let elapsed = clock.elapsed();
         for message in batch {
-            let Some(cause) = trace_of_message(message) else {
-                continue;
-            };
+            let record = record_of_message(message).unwrap_or_default();
             let error = match &result {
                 Err(error) => Some(error.error_type.clone()),
                 Ok(failed) if failed.contains(&message.id) => Some("message failed".to_owned()),
                 Ok(_) => None,
             };
-            let span = Span::finished(
-                &cause.child(),
-                Some(&cause),
-                function,
-                SpanKind::Consumer,
-                started_at,
-                elapsed,
-                error,
-            );
-            self.keep(span).await;
+            let span = trace_of(&record).map(|cause| {
+                Span::finished(
+                    &cause.child(),
+                    Some(&cause),
+                    function,
+                    SpanKind::Consumer,
+                    started_at,
+                    elapsed,
+                    error.clone(),
+                )
+            });
+            log_run(function, order_of(&record), span.as_ref(), error.as_deref());
+            if let Some(span) = span {
+                self.keep(span).await;
+            }
         }
         result
     }
