@@ -4,6 +4,7 @@
 // the order saga and the processors running under `cargo xtask dev`.
 // Screenshots of the key screens go to e2e/screenshots/ (not committed).
 import { mkdir, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -292,6 +293,46 @@ try {
     await page.getByText('No webhooks registered.').waitFor({ timeout: UI_TIMEOUT });
   });
 
+  await check('[saga] a webhook on 127.0.0.1 receives the confirmed order, signed, and the delivery is shown', async () => {
+    // `cargo xtask test` runs dev with --allow-loopback-webhooks, so a receiver here is allowed.
+    const received = [];
+    const receiver = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => (body += chunk));
+      request.on('end', () => {
+        received.push({ headers: request.headers, body });
+        response.end('ok');
+      });
+    });
+    await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const hook = `http://127.0.0.1:${receiver.address().port}/hook`;
+    try {
+      if (!/\/webhooks$/.test(page.url())) await nav('Webhooks');
+      await page.getByLabel('Webhook URL').fill(hook);
+      await page.getByRole('button', { name: 'Register webhook' }).click();
+      await page.getByRole('list', { name: 'Registered webhooks' }).getByText(hook).waitFor({ timeout: UI_TIMEOUT });
+      const orderId = await placeOrder([{ sku: 'MOUSE-01', quantity: 1 }]);
+      await waitForStatus('CONFIRMED');
+      const deadline = Date.now() + SAGA_TIMEOUT;
+      while (!received.some((r) => r.body.includes(orderId)) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const delivery = received.find((r) => r.body.includes(orderId));
+      assert(delivery, `the receiver got no delivery about order ${orderId} (got ${received.length} requests)`);
+      assert(/^v1=[0-9a-f]{64}$/.test(delivery.headers['x-eventforge-signature'] ?? ''), `unsigned delivery: ${JSON.stringify(delivery.headers)}`);
+      assert(JSON.parse(delivery.body).type === 'order.confirmed', `delivered ${delivery.body}`);
+      await nav('Webhooks');
+      const deliveries = page.getByRole('list', { name: 'Webhook deliveries' });
+      await deliveries.getByText(hook).first().waitFor({ timeout: SAGA_TIMEOUT });
+      await deliveries.getByText('Webhook delivered').first().waitFor({ timeout: UI_TIMEOUT });
+      await shot('12-webhook-delivered');
+      await page.getByRole('button', { name: `Delete webhook ${hook}` }).click();
+      await page.getByText('No webhooks registered.').waitFor({ timeout: UI_TIMEOUT });
+    } finally {
+      receiver.close();
+    }
+  });
+
   await check('phone width: orders and an order fit the screen', async () => {
     await page.setViewportSize(PHONE);
     await nav('Orders');
@@ -338,6 +379,7 @@ try {
 }
 
 const failed = results.filter((r) => !r.ok);
-console.log(`\n${results.length - failed.length}/${results.length} checks passed; screenshots in ${shots}`);
 for (const r of failed) console.log(`  failed: ${r.name}\n    ${r.error?.stack?.split('\n').slice(0, 2).join('\n    ') ?? r.error}`);
+console.log(`\nscreenshots in ${shots}`);
+console.log(`e2e: ${results.length - failed.length} passed, ${failed.length} failed`);
 process.exit(failed.length ? 1 : 0);

@@ -5,6 +5,8 @@
 //! browser end-to-end tests against a real `cargo xtask dev` on a free loopback port. A stage that
 //! cannot run says what to install and exits non-zero; nothing is skipped silently.
 
+mod tally;
+
 use std::ffi::OsString;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -15,8 +17,13 @@ use std::{env, fs, io::Read, io::Write};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
+use eventforge_stacks::platform::functions::functions;
+
+use crate::deploy::assets::build_lambda_zips;
 use crate::frontend::Frontend;
-use crate::process::{self, run};
+use crate::process::{self, run, run_observed};
+use crate::synth::ArchitectureArg;
+use tally::Tally;
 
 #[derive(Args)]
 pub struct TestArgs {
@@ -33,10 +40,19 @@ pub struct TestArgs {
 
 /// Where the browser tests find Chromium unless `EVENTFORGE_CHROMIUM` names another.
 const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
-/// How long `cargo xtask dev` may take to answer /health (it may build the dashboard first).
+/// How long `cargo xtask dev`, once built, may take to answer /health (it may build the
+/// dashboard first).
 const DEV_STARTUP_TIMEOUT: Duration = Duration::from_secs(300);
 
 pub fn run_all(args: TestArgs) -> Result<()> {
+    let mut tally = Tally::default();
+    let outcome = run_stages(&args, &mut tally);
+    // The last line covers every runner: what CI reads to know how many tests ran.
+    println!("\ntotal: {tally}");
+    outcome
+}
+
+fn run_stages(args: &TestArgs, tally: &mut Tally) -> Result<()> {
     let root = process::workspace_root();
     let tools = python_tools(&root)?;
     let path = prepend_to_path(&tools)?;
@@ -48,7 +64,10 @@ pub fn run_all(args: TestArgs) -> Result<()> {
         .env("PATH", &path)
         .args(["test", "--workspace"])
         .args(&args.cargo_args);
-    run(&mut cargo)?;
+    run_observed(&mut cargo, |line| tally.cargo_line(line))?;
+
+    stage("Lambda zips (cargo lambda build)");
+    lambda_zips(&path)?;
 
     if args.skip_frontend {
         println!("\nskipped the dashboard (--skip-frontend)");
@@ -63,7 +82,7 @@ pub fn run_all(args: TestArgs) -> Result<()> {
     }
     frontend.install()?;
     stage("dashboard unit tests (npm test)");
-    run(&mut frontend.npm(&["test"]))?;
+    run_observed(&mut frontend.npm(&["test"]), |line| tally.vitest_line(line))?;
     frontend.build()?;
 
     if args.skip_e2e {
@@ -71,7 +90,34 @@ pub fn run_all(args: TestArgs) -> Result<()> {
         return Ok(());
     }
     stage("dashboard end-to-end in Chromium against `cargo xtask dev`");
-    browser_tests(&frontend, &path)
+    browser_tests(&frontend, &path, tally)
+}
+
+/// Builds every function as deploy does, for this machine's architecture (the one whose Rust
+/// target is always installed), and checks that each function of the stacks got its zip.
+fn lambda_zips(path: &OsString) -> Result<()> {
+    // cargo-lambda and zig come from the tools' virtual environment, on `path`.
+    let dir = build_lambda_zips(ArchitectureArg::host(), Some(path))?;
+    let mut missing = Vec::new();
+    for function in functions() {
+        let zip = dir.join(function.name).join("bootstrap.zip");
+        match fs::metadata(&zip) {
+            Ok(metadata) => println!(
+                "{:<20} {:>6.2} MB",
+                function.name,
+                metadata.len() as f64 / 1_000_000.0
+            ),
+            Err(_) => missing.push(function.name),
+        }
+    }
+    if !missing.is_empty() {
+        bail!(
+            "cargo lambda built no zip for {} in {}: is each function a binary of lambdas/functions?",
+            missing.join(", "),
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 fn stage(title: &str) {
@@ -110,7 +156,7 @@ fn prepend_to_path(dir: &Path) -> Result<OsString> {
     env::join_paths(dirs).context("a PATH entry contains a separator")
 }
 
-fn browser_tests(frontend: &Frontend, path: &OsString) -> Result<()> {
+fn browser_tests(frontend: &Frontend, path: &OsString, tally: &mut Tally) -> Result<()> {
     let chromium = env::var_os("EVENTFORGE_CHROMIUM")
         .map_or_else(|| PathBuf::from(DEFAULT_CHROMIUM), PathBuf::from);
     if !chromium.exists() {
@@ -126,10 +172,13 @@ fn browser_tests(frontend: &Frontend, path: &OsString) -> Result<()> {
     let mut dev = DevServer::start(port, &data.path().join("dev.db"), path)?;
     dev.wait_until_healthy(port)?;
     let url = format!("http://127.0.0.1:{port}");
-    let outcome = run(frontend
-        .npm(&["run", "e2e"])
-        .env("EVENTFORGE_E2E_URL", &url)
-        .env("EVENTFORGE_CHROMIUM", &chromium));
+    let outcome = run_observed(
+        frontend
+            .npm(&["run", "e2e"])
+            .env("EVENTFORGE_E2E_URL", &url)
+            .env("EVENTFORGE_CHROMIUM", &chromium),
+        |line| tally.e2e_line(line),
+    );
     dev.stop();
     outcome
 }
@@ -147,15 +196,24 @@ struct DevServer {
 
 impl DevServer {
     fn start(port: u16, db: &Path, path: &OsString) -> Result<Self> {
-        let exe = env::current_exe().context("cannot find the xtask executable")?;
-        let child = Command::new(exe)
+        // Built afresh rather than this executable: `cargo test --workspace` has rebuilt (and
+        // replaced) the xtask binary since this process started, with the workspace's features.
+        // Built here, outside the health-check wait, so a slow build is not a failed start.
+        let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        run(Command::new(cargo)
+            .current_dir(process::workspace_root())
+            .args(["build", "--package", "xtask"]))
+        .context("cannot build `cargo xtask dev`")?;
+        let xtask = process::target_dir().join("debug/xtask");
+        let child = Command::new(&xtask)
+            .current_dir(process::workspace_root())
             .env("PATH", path)
             .args(["dev", "--allow-loopback-webhooks", "--port"])
             .arg(port.to_string())
             .arg("--db")
             .arg(db)
             .spawn()
-            .context("cannot start `cargo xtask dev`")?;
+            .with_context(|| format!("cannot start {}", xtask.display()))?;
         Ok(Self { child })
     }
 
