@@ -61,8 +61,9 @@
 //! `GSI2` attributes (that change reaches the stream as a `MODIFY` record, which the publisher
 //! ignores). The sparse `GSI2` outbox
 //! index therefore holds exactly the events not yet published: it is how the local runtime
-//! drains the outbox and how a sweeper finds events the stream consumer missed. Consumers are
-//! idempotent on the event id, since an event can be published twice (stream and sweeper).
+//! drains the outbox and how the outbox-publisher's sweep (every invocation publishes the events
+//! still in it a minute after they occurred) finds events the stream consumer missed. Consumers
+//! are idempotent on the event id, since an event can be published twice (stream and sweep).
 //!
 //! [`Store`]: eventforge_core::Store
 //! [`Store::mark_published`]: eventforge_core::Store::mark_published
