@@ -325,7 +325,7 @@ try {
       const deliveries = page.getByRole('list', { name: 'Webhook deliveries' });
       await deliveries.getByText(hook).first().waitFor({ timeout: SAGA_TIMEOUT });
       await deliveries.getByText('Webhook delivered').first().waitFor({ timeout: UI_TIMEOUT });
-      await shot('12-webhook-delivered');
+      await shot('11a-webhook-delivered');
       await page.getByRole('button', { name: `Delete webhook ${hook}` }).click();
       await page.getByText('No webhooks registered.').waitFor({ timeout: UI_TIMEOUT });
     } finally {
