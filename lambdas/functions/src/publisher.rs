@@ -170,12 +170,12 @@ pub async fn publish(
             }
         }
     }
-    if !published.is_empty() {
-        if let Err(error) = store.mark_published(&published).await {
-            // The events are on the bus; a later sweep publishes them again, which consumers
-            // ignore, and then marks them.
-            tracing::warn!(%error, "published events could not be marked published");
-        }
+    if !published.is_empty()
+        && let Err(error) = store.mark_published(&published).await
+    {
+        // The events are on the bus; a later sweep publishes them again, which consumers
+        // ignore, and then marks them.
+        tracing::warn!(%error, "published events could not be marked published");
     }
     let mut response = DynamoDbEventResponse::default();
     response.batch_item_failures = failed

@@ -460,7 +460,7 @@ async fn an_event_the_stream_never_delivered_is_published_by_the_next_invocation
         .collect();
     assert_eq!(
         delivered,
-        [stranded_created.clone()],
+        std::slice::from_ref(&stranded_created),
         "only the stranded event"
     );
     let pending: Vec<_> = world
