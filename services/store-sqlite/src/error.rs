@@ -29,8 +29,12 @@ pub enum SqliteError {
     Corrupt(&'static str),
     #[error("the total quantity of {0} overflows")]
     Overflow(String),
-    #[error("the writer connection's lock was poisoned by a panic")]
-    Poisoned,
+    #[error("the transaction was not committed: {0}")]
+    Commit(String),
+    #[error("cannot start the writer thread: {0}")]
+    WriterThread(#[source] std::io::Error),
+    #[error("the writer thread has stopped")]
+    WriterStopped,
     #[error("a blocking database task failed: {0}")]
     Task(String),
 }

@@ -21,17 +21,20 @@
 //!
 //! # Why one writer
 //!
-//! SQLite allows one writer at a time per file. Every state change runs on one writer connection,
-//! inside one `BEGIN IMMEDIATE` transaction that also writes its event with `published = 0` (the
-//! transactional outbox). Conditions (stock never below zero, status only from the expected
-//! state) are checked inside that transaction, and since no other writer can interleave, a check
-//! followed by an update is as good as a conditional write. Reads use a small pool of their own
-//! connections and, thanks to WAL, never wait for the writer. Blocking SQLite calls run on
-//! tokio's blocking pool, never on the async workers.
+//! SQLite allows one writer at a time per file. Every state change runs on one writer thread,
+//! which owns the write connection, inside a `BEGIN IMMEDIATE` transaction that also writes its
+//! event with `published = 0` (the transactional outbox). Changes that arrive together share
+//! one transaction, each in a savepoint of its own, and are answered after its commit (group
+//! commit, see `writer`). Conditions (stock never below zero, status only from the expected
+//! state) are checked inside the transaction, and since no other writer can interleave, a check
+//! followed by an update is as good as a conditional write. Reads use a pool of their own
+//! connections on tokio's blocking pool and, thanks to WAL, never wait for the writer; no
+//! SQLite call runs on the async workers.
 
 mod cursor;
 mod error;
 mod schema;
+mod writer;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -47,15 +50,16 @@ use eventforge_core::store::{
     ReserveOutcome, Store, StoreError, StoreResult, clamp_limit,
 };
 use eventforge_core::webhook::Webhook;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
 pub use error::SqliteError;
+use writer::Writer;
 
 /// Read connections kept open for reuse; more are opened on demand under load.
-const IDLE_READERS: usize = 4;
+const IDLE_READERS: usize = 16;
 
 /// A [`Store`] on one SQLite file. Cheap to clone; clones share the connections.
 #[derive(Clone)]
@@ -65,7 +69,7 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: Writer,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -88,12 +92,13 @@ impl SqliteStore {
                 source,
             })?;
         }
-        let writer = schema::connect(&path)?;
-        schema::migrate(&writer)?;
+        let connection = schema::connect(&path)?;
+        schema::migrate(&connection)?;
+        let writer = Writer::start(connection, &path)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
-                writer: Mutex::new(writer),
+                writer,
                 readers: Mutex::new(Vec::new()),
             }),
         })
@@ -103,28 +108,14 @@ impl SqliteStore {
         &self.inner.path
     }
 
-    /// Runs `change` in one immediate transaction on the writer connection; commits only if it
-    /// returns `Ok`.
+    /// Runs `change` on the writer thread, inside a transaction; its writes are kept only if it
+    /// returns `Ok`, and `Ok` comes back only once they are committed.
     async fn write<T, F>(&self, change: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        let inner = Arc::clone(&self.inner);
-        blocking(move || {
-            let mut connection = inner
-                .writer
-                .lock()
-                .map_err(|_| SqliteError::Poisoned)
-                .map_err(StoreError::backend)?;
-            let transaction = connection
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(sql)?;
-            let value = change(&transaction)?;
-            transaction.commit().map_err(sql)?;
-            Ok(value)
-        })
-        .await
+        self.inner.writer.apply(change).await
     }
 
     /// Runs `query` on a pooled read connection.
@@ -178,7 +169,7 @@ fn millis(at: OffsetDateTime) -> i64 {
 
 /// Writes the event (into the outbox too: `published = 0`). An id that exists is an error, so a
 /// state change can never be recorded under another change's event.
-fn insert_event(tx: &Transaction<'_>, event: &Event) -> StoreResult<()> {
+fn insert_event(tx: &Connection, event: &Event) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO events (id, order_id, user_id, occurred_ms, event_type, data, published)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
@@ -207,7 +198,7 @@ fn order_in(tx: &Connection, id: OrderId) -> StoreResult<Option<Order>> {
     .transpose()
 }
 
-fn save_order(tx: &Transaction<'_>, order: &Order) -> StoreResult<()> {
+fn save_order(tx: &Connection, order: &Order) -> StoreResult<()> {
     tx.execute(
         "UPDATE orders SET status = ?2, data = ?3 WHERE id = ?1",
         params![order.id.to_string(), order.status.as_str(), to_json(order)?],
@@ -247,7 +238,7 @@ fn merge_lines(lines: &[StockLine]) -> StoreResult<Vec<StockLine>> {
         .collect())
 }
 
-fn stock_of(tx: &Transaction<'_>, sku: &Sku) -> StoreResult<Option<u32>> {
+fn stock_of(tx: &Connection, sku: &Sku) -> StoreResult<Option<u32>> {
     tx.query_row(
         "SELECT stock FROM inventory WHERE sku = ?1",
         [sku.as_str()],
