@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 
-use crate::error::{DeployError, sdk_message};
+use crate::error::DeployError;
 use crate::plan::sha256_hex;
 
 /// A built Lambda zip.
@@ -61,10 +61,7 @@ pub async fn upload_zip(
             false
         }
         Err(error) => {
-            return Err(DeployError::Api {
-                operation: "HeadObject".to_owned(),
-                message: sdk_message(&error),
-            });
+            return Err(DeployError::sdk("HeadObject", error));
         }
     };
     if !exists {
@@ -76,10 +73,7 @@ pub async fn upload_zip(
             .body(ByteStream::from(contents))
             .send()
             .await
-            .map_err(|error| DeployError::Api {
-                operation: "PutObject".to_owned(),
-                message: sdk_message(&error),
-            })?;
+            .map_err(|error| DeployError::sdk("PutObject", error))?;
     }
     Ok((zip, !exists))
 }

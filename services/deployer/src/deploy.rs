@@ -15,8 +15,9 @@ use tokio::task::JoinSet;
 
 use crate::assets;
 use crate::cfn::{self, Apply, Change, DeployedStack};
+use crate::docker::{Docker, DockerImage, Login};
 use crate::emulator::{Adaptation, EmulatorProfile, ExecutionMode};
-use crate::error::{DeployError, sdk_message};
+use crate::error::DeployError;
 use crate::image::{self, Image};
 use crate::plan::{FINGERPRINT_TAG, Plan, PlannedStack, TEMPLATE_TAG, fingerprint, template_hash};
 use crate::progress::{Outcome, Progress, Reporter};
@@ -44,7 +45,64 @@ pub struct Target {
 pub struct Assets {
     /// Lambda zips by function name.
     pub lambda_zips: BTreeMap<String, PathBuf>,
-    pub image: Option<Image>,
+    pub image: Option<ContainerImage>,
+}
+
+/// The API's container image, made one of two ways.
+#[derive(Debug, Clone)]
+pub enum ContainerImage {
+    /// Assembled here and pushed through the registry API: no daemon (the default).
+    Oci(Image),
+    /// Built by a Docker daemon and pushed with `docker push` (`deploy --docker`).
+    Docker { docker: Docker, image: DockerImage },
+}
+
+impl ContainerImage {
+    /// The content-addressed tag the stacks' image parameter takes.
+    pub fn tag(&self) -> String {
+        match self {
+            Self::Oci(image) => image.tag(),
+            Self::Docker { image, .. } => image.tag.clone(),
+        }
+    }
+
+    /// Bytes pushed for the OCI image; the daemon's (uncompressed) size for Docker's.
+    pub fn size(&self) -> u64 {
+        match self {
+            Self::Oci(image) => image.compressed_size(),
+            Self::Docker { image, .. } => image.size,
+        }
+    }
+
+    /// Pushes the image to `repository` of `registry` unless its tag is there already
+    /// (`false`). `login` is what `docker login` needs for a registry that wants credentials;
+    /// the OCI push sends the registry's own authorization instead.
+    pub async fn push(
+        &self,
+        registry: &image::Registry,
+        repository: &str,
+        login: Option<&Login>,
+    ) -> Result<bool, DeployError> {
+        match self {
+            Self::Oci(image) => registry.push(repository, image).await,
+            Self::Docker { docker, image } => {
+                if registry.has_tag(repository, &image.tag).await? {
+                    return Ok(false);
+                }
+                // `docker push` names the registry by host, without the scheme.
+                let base = registry.base.as_str();
+                let host = base.split_once("://").map_or(base, |(_, host)| host);
+                let reference = format!("{host}/{repository}");
+                let (docker, image, login) = (docker.clone(), image.clone(), login.cloned());
+                tokio::task::spawn_blocking(move || {
+                    docker.push(&image, &reference, login.as_ref())
+                })
+                .await
+                .map_err(|error| DeployError::api("docker push", error))??;
+                Ok(true)
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -362,7 +420,7 @@ impl Deployer {
                     reporter.report(Progress::Asset {
                         name: format!("{repository}:{}", image.tag()),
                         uploaded: pushed,
-                        bytes: image.compressed_size(),
+                        bytes: image.size(),
                     });
                     values.insert(kind.clone(), image.tag());
                 }
@@ -383,36 +441,41 @@ impl Deployer {
 
     /// Pushes the image to the repository (or to the configured stand-in registry); `false`
     /// when it was there already.
-    async fn push_image(&self, image: &Image, repository_uri: &str) -> Result<bool, DeployError> {
+    async fn push_image(
+        &self,
+        image: &ContainerImage,
+        repository_uri: &str,
+    ) -> Result<bool, DeployError> {
         let (host, name) = repository_uri.split_once('/').ok_or_else(|| {
             DeployError::Registry(format!("not a repository URI: {repository_uri}"))
         })?;
-        let (base, authorization) = match &self.registry {
+        let (base, token) = match &self.registry {
             Some(registry) => (registry.trim_end_matches('/').to_owned(), None),
-            None => {
-                let token = self
-                    .ecr
-                    .get_authorization_token()
-                    .send()
-                    .await
-                    .map_err(|error| DeployError::Api {
-                        operation: "GetAuthorizationToken".to_owned(),
-                        message: sdk_message(&error),
-                    })?;
-                let token = token
-                    .authorization_data()
-                    .first()
-                    .and_then(|data| data.authorization_token())
-                    .ok_or_else(|| DeployError::Registry("ECR returned no token".to_owned()))?;
-                (format!("https://{host}"), Some(format!("Basic {token}")))
-            }
+            None => (format!("https://{host}"), Some(self.ecr_token().await?)),
         };
         let registry = image::Registry {
             http: self.http.clone(),
-            base,
-            authorization,
+            base: base.clone(),
+            authorization: token.as_ref().map(|token| format!("Basic {token}")),
         };
-        registry.push(name, image).await
+        let login = token.map(|token| ecr_login(&base, &token)).transpose()?;
+        image.push(&registry, name, login.as_ref()).await
+    }
+
+    /// ECR's registry token: base64 of `AWS:<password>`.
+    async fn ecr_token(&self) -> Result<String, DeployError> {
+        let token = self
+            .ecr
+            .get_authorization_token()
+            .send()
+            .await
+            .map_err(|error| DeployError::sdk("GetAuthorizationToken", error))?;
+        token
+            .authorization_data()
+            .first()
+            .and_then(|data| data.authorization_token())
+            .map(str::to_owned)
+            .ok_or_else(|| DeployError::Registry("ECR returned no token".to_owned()))
     }
 
     /// Applies the prepared stacks, each once its dependencies in the run have succeeded.
@@ -660,10 +723,7 @@ impl Deployer {
                     .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
                     .send()
                     .await
-                    .map_err(|error| DeployError::Api {
-                        operation: "DescribeTaskDefinition".to_owned(),
-                        message: sdk_message(&error),
-                    })?;
+                    .map_err(|error| DeployError::sdk("DescribeTaskDefinition", error))?;
                 let Some(current) = described.task_definition() else {
                     return Ok(None);
                 };
@@ -696,10 +756,7 @@ impl Deployer {
                     .s3_key(&key)
                     .send()
                     .await
-                    .map_err(|error| DeployError::Api {
-                        operation: "UpdateFunctionCode".to_owned(),
-                        message: sdk_message(&error),
-                    })?;
+                    .map_err(|error| DeployError::sdk("UpdateFunctionCode", error))?;
                 Ok(function)
             }
             Resolved::Image {
@@ -707,14 +764,10 @@ impl Deployer {
                 service,
                 registration,
             } => {
-                let registered =
-                    registration
-                        .send_with(&self.ecs)
-                        .await
-                        .map_err(|error| DeployError::Api {
-                            operation: "RegisterTaskDefinition".to_owned(),
-                            message: sdk_message(&error),
-                        })?;
+                let registered = registration
+                    .send_with(&self.ecs)
+                    .await
+                    .map_err(|error| DeployError::sdk("RegisterTaskDefinition", error))?;
                 let arn = registered
                     .task_definition()
                     .and_then(|registered| registered.task_definition_arn())
@@ -729,10 +782,7 @@ impl Deployer {
                     .task_definition(arn)
                     .send()
                     .await
-                    .map_err(|error| DeployError::Api {
-                        operation: "UpdateService".to_owned(),
-                        message: sdk_message(&error),
-                    })?;
+                    .map_err(|error| DeployError::sdk("UpdateService", error))?;
                 // ARNs end in `service/<cluster>/<name>` and `task-definition/<family>:<revision>`.
                 let name = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_owned();
                 Ok(format!("{} ({})", name(&service), name(arn)))
@@ -939,10 +989,6 @@ impl Deployer {
     /// Deletes every object version and delete marker of the bucket: a bucket must be empty
     /// before it can be deleted. A bucket that is already gone counts as empty.
     async fn empty_bucket(&self, bucket: &str) -> Result<(), DeployError> {
-        let failed = |operation: &str, message: String| DeployError::Api {
-            operation: operation.to_owned(),
-            message,
-        };
         loop {
             let listed = match self.s3.list_object_versions().bucket(bucket).send().await {
                 Ok(listed) => listed,
@@ -952,7 +998,7 @@ impl Deployer {
                 {
                     return Ok(());
                 }
-                Err(error) => return Err(failed("ListObjectVersions", sdk_message(&error))),
+                Err(error) => return Err(DeployError::sdk("ListObjectVersions", error)),
             };
             let mut objects = Vec::new();
             for version in listed.versions() {
@@ -978,17 +1024,13 @@ impl Deployer {
                     .set_version_id(version)
                     .send()
                     .await
-                    .map_err(|error| failed("DeleteObject", sdk_message(&error)))?;
+                    .map_err(|error| DeployError::sdk("DeleteObject", error))?;
             }
         }
         Ok(())
     }
 
     async fn purge(&self, resource_type: &str, physical_id: &str) -> Result<(), DeployError> {
-        let failed = |operation: &str, message: String| DeployError::Api {
-            operation: operation.to_owned(),
-            message,
-        };
         match resource_type {
             "AWS::DynamoDB::Table" => {
                 self.dynamodb
@@ -996,7 +1038,7 @@ impl Deployer {
                     .table_name(physical_id)
                     .send()
                     .await
-                    .map_err(|error| failed("DeleteTable", sdk_message(&error)))?;
+                    .map_err(|error| DeployError::sdk("DeleteTable", error))?;
             }
             "AWS::S3::Bucket" => {
                 self.empty_bucket(physical_id).await?;
@@ -1005,7 +1047,7 @@ impl Deployer {
                     .bucket(physical_id)
                     .send()
                     .await
-                    .map_err(|error| failed("DeleteBucket", sdk_message(&error)))?;
+                    .map_err(|error| DeployError::sdk("DeleteBucket", error))?;
             }
             "AWS::ECR::Repository" => {
                 self.ecr
@@ -1014,7 +1056,7 @@ impl Deployer {
                     .force(true)
                     .send()
                     .await
-                    .map_err(|error| failed("DeleteRepository", sdk_message(&error)))?;
+                    .map_err(|error| DeployError::sdk("DeleteRepository", error))?;
             }
             other => tracing::warn!(
                 "retained {other} {physical_id} is left in place: no purge for its type"
@@ -1170,11 +1212,40 @@ fn finish(
     });
 }
 
+/// `docker login` credentials from an ECR token (base64 of `<user>:<password>`).
+fn ecr_login(server: &str, token: &str) -> Result<Login, DeployError> {
+    use base64::Engine;
+    let unreadable = || DeployError::Registry("ECR returned an unreadable token".to_owned());
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .map_err(|_| unreadable())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| unreadable())?;
+    let (username, password) = decoded.split_once(':').ok_or_else(unreadable)?;
+    Ok(Login {
+        server: server.to_owned(),
+        username: username.to_owned(),
+        password: password.to_owned(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use aws_sdk_ecs::types::{ContainerDefinition, TaskDefinition};
     use serde_json::json;
+
+    #[test]
+    fn an_ecr_token_is_the_user_and_password_docker_logs_in_with() {
+        let login = ecr_login(
+            "https://1.dkr.ecr.eu-west-1.amazonaws.com",
+            "QVdTOnNlY3JldDpwYXJ0",
+        )
+        .unwrap();
+        assert_eq!(login.username, "AWS");
+        // Only the first colon separates: a password may hold more.
+        assert_eq!(login.password, "secret:part");
+        assert!(ecr_login("https://registry", "not base64!").is_err());
+    }
 
     fn api_resources(image: Json) -> serde_json::Map<String, Json> {
         let template = json!({
@@ -1182,7 +1253,7 @@ mod tests {
             "TaskDefinition": { "Type": "AWS::ECS::TaskDefinition", "Properties": {
                 "ContainerDefinitions": [
                     { "Name": "api", "Image": image },
-                    { "Name": "xray-daemon", "Image": "public.ecr.aws/xray/aws-xray-daemon:3.3.4" },
+                    { "Name": "otel-collector", "Image": "public.ecr.aws/aws-observability/aws-otel-collector:v0.41.1" },
                 ],
             } },
             "Service": { "Type": "AWS::ECS::Service", "Properties": {
@@ -1199,8 +1270,8 @@ mod tests {
             .memory("1024")
             .container_definitions(
                 ContainerDefinition::builder()
-                    .name("xray-daemon")
-                    .image("public.ecr.aws/xray/aws-xray-daemon:3.3.4")
+                    .name("otel-collector")
+                    .image("public.ecr.aws/aws-observability/aws-otel-collector:v0.41.1")
                     .build(),
             )
             .container_definitions(

@@ -111,7 +111,11 @@ impl Docker {
     }
 
     /// Builds the image of `spec` and tags it `<local_name>:<tag>`.
-    pub fn build(&self, spec: &ImageSpec<'_>, local_name: &str) -> Result<DockerImage, DeployError> {
+    pub fn build(
+        &self,
+        spec: &ImageSpec<'_>,
+        local_name: &str,
+    ) -> Result<DockerImage, DeployError> {
         let binary = std::fs::read(spec.binary).map_err(|source| DeployError::Io {
             path: spec.binary.to_owned(),
             source,
@@ -141,7 +145,10 @@ impl Docker {
             Some(dockerfile.as_bytes()),
         )?;
         let size = self
-            .run(&["image", "inspect", "--format", "{{.Size}}", &reference], None)?
+            .run(
+                &["image", "inspect", "--format", "{{.Size}}", &reference],
+                None,
+            )?
             .parse()
             .map_err(|_| DeployError::Docker {
                 command: format!("image inspect {reference}"),

@@ -53,6 +53,9 @@ pub enum DeployError {
     UnknownStack(String),
     #[error("container registry: {0}")]
     Registry(String),
+    /// `docker <command>` failed (the `--docker` image path); `message` is its own output.
+    #[error("`docker {command}` failed: {message}")]
+    Docker { command: String, message: String },
     #[error("{0} stacks failed")]
     Several(usize),
 }

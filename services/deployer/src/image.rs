@@ -13,10 +13,12 @@ use crate::error::DeployError;
 use crate::plan::sha256_hex;
 
 pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+/// What `docker push` of a classic-builder image sends.
+pub const DOCKER_MANIFEST_MEDIA_TYPE: &str = "application/vnd.docker.distribution.manifest.v2+json";
 const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
 const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 /// An unprivileged user with no home and no shell; the image has neither anyway.
-const USER: &str = "65532:65532";
+pub(crate) const USER: &str = "65532:65532";
 
 /// A built image: every blob in memory (a few megabytes), each with its digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,19 +136,31 @@ impl Registry {
         }
     }
 
-    /// Pushes blobs the registry lacks, then the manifest under the image's tag. `false` when
-    /// the tag was there already (nothing sent).
-    pub async fn push(&self, repository: &str, image: &Image) -> Result<bool, DeployError> {
-        let manifest_url = format!("{}/v2/{repository}/manifests/{}", self.base, image.tag());
+    /// Whether `repository` holds a manifest tagged `tag`, in the OCI format or Docker's (what
+    /// `docker push` writes).
+    pub async fn has_tag(&self, repository: &str, tag: &str) -> Result<bool, DeployError> {
         let existing = self
-            .request(reqwest::Method::HEAD, &manifest_url)
-            .header(reqwest::header::ACCEPT, MANIFEST_MEDIA_TYPE)
+            .request(
+                reqwest::Method::HEAD,
+                &format!("{}/v2/{repository}/manifests/{tag}", self.base),
+            )
+            .header(
+                reqwest::header::ACCEPT,
+                format!("{MANIFEST_MEDIA_TYPE}, {DOCKER_MANIFEST_MEDIA_TYPE}"),
+            )
             .send()
             .await
             .map_err(registry_error)?;
-        if existing.status().is_success() {
+        Ok(existing.status().is_success())
+    }
+
+    /// Pushes blobs the registry lacks, then the manifest under the image's tag. `false` when
+    /// the tag was there already (nothing sent).
+    pub async fn push(&self, repository: &str, image: &Image) -> Result<bool, DeployError> {
+        if self.has_tag(repository, &image.tag()).await? {
             return Ok(false);
         }
+        let manifest_url = format!("{}/v2/{repository}/manifests/{}", self.base, image.tag());
         for blob in [&image.layer, &image.config] {
             self.push_blob(repository, blob).await?;
         }

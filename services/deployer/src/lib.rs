@@ -26,16 +26,21 @@ pub mod assets;
 pub mod cfn;
 pub mod cost;
 pub mod deploy;
+pub mod docker;
 pub mod emulator;
 pub mod error;
 pub mod image;
+#[cfg(feature = "local-registry")]
+pub mod local_docker;
 #[cfg(feature = "local-registry")]
 pub mod local_registry;
 pub mod plan;
 pub mod progress;
 pub mod site;
 
-pub use deploy::{Assets, DeployOptions, DeployReport, Deployer, DestroyReport, Target};
+pub use deploy::{
+    Assets, ContainerImage, DeployOptions, DeployReport, Deployer, DestroyReport, Target,
+};
 pub use emulator::EmulatorProfile;
 pub use error::DeployError;
 pub use plan::Plan;

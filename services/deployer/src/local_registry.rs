@@ -1,22 +1,59 @@
 //! Debian's `docker-registry` (the CNCF distribution registry) as a child process on
 //! 127.0.0.1, serving a temporary directory: the OCI registry the image push is tested and
-//! benchmarked against. Enabled by the `local-registry` feature.
+//! benchmarked against. Enabled by the `local-registry` feature, as is the private Docker
+//! daemon of [`crate::local_docker`], which shares this module's error.
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Why a server for the tests could not be started.
 #[derive(Debug, thiserror::Error)]
-pub enum RegistryError {
+pub enum LocalServerError {
     #[error(
-        "{0} not found: install it with `apt-get install docker-registry` or name it in {REGISTRY_VARIABLE}"
+        "{executable} not found: install it with `apt-get install {package}` or name it in {variable}"
     )]
-    NotFound(String),
-    #[error("cannot start the registry: {0}")]
+    NotFound {
+        executable: String,
+        package: &'static str,
+        variable: &'static str,
+    },
+    #[error("cannot start a local server: {0}")]
     Io(#[from] std::io::Error),
-    #[error("the registry did not listen on port {0} within 20 s")]
-    Timeout(u16),
+    #[error("{server} did not answer within {seconds} s{detail}")]
+    Timeout {
+        server: &'static str,
+        seconds: u64,
+        /// What the server said, if anything.
+        detail: String,
+    },
+}
+
+/// The executable named by `variable`, else the first of `defaults` that exists; an error
+/// naming the Debian `package` when there is none.
+pub(crate) fn executable(
+    variable: &'static str,
+    defaults: &[&str],
+    package: &'static str,
+) -> Result<PathBuf, LocalServerError> {
+    let candidates: Vec<PathBuf> = match std::env::var_os(variable) {
+        Some(named) => vec![PathBuf::from(named)],
+        None => defaults.iter().map(PathBuf::from).collect(),
+    };
+    candidates
+        .iter()
+        .find(|candidate| candidate.is_file())
+        .cloned()
+        .ok_or_else(|| LocalServerError::NotFound {
+            executable: candidates
+                .iter()
+                .map(|candidate| candidate.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" or "),
+            package,
+            variable,
+        })
 }
 
 /// Names the registry executable when it is not `/usr/bin/docker-registry`.
@@ -30,13 +67,12 @@ pub struct LocalRegistry {
 }
 
 impl LocalRegistry {
-    pub fn start() -> Result<Self, RegistryError> {
-        let executable = std::env::var_os(REGISTRY_VARIABLE)
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/usr/bin/docker-registry"));
-        if !executable.is_file() {
-            return Err(RegistryError::NotFound(executable.display().to_string()));
-        }
+    pub fn start() -> Result<Self, LocalServerError> {
+        let executable = executable(
+            REGISTRY_VARIABLE,
+            &["/usr/bin/docker-registry"],
+            "docker-registry",
+        )?;
         let storage = tempfile::tempdir()?;
         let port = free_port()?;
         let config = storage.path().join("config.yml");
@@ -80,11 +116,15 @@ fn free_port() -> std::io::Result<u16> {
         .port())
 }
 
-fn wait_for_port(port: u16) -> Result<(), RegistryError> {
+fn wait_for_port(port: u16) -> Result<(), LocalServerError> {
     let started = Instant::now();
     while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
         if started.elapsed() > Duration::from_secs(20) {
-            return Err(RegistryError::Timeout(port));
+            return Err(LocalServerError::Timeout {
+                server: "the registry",
+                seconds: 20,
+                detail: format!(" on port {port}"),
+            });
         }
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 
 use crate::cfn;
 use crate::deploy::Deployer;
-use crate::error::{DeployError, sdk_message};
+use crate::error::DeployError;
 use crate::plan::Plan;
 use crate::progress::{Progress, Reporter};
 
@@ -294,10 +294,7 @@ impl Deployer {
                 .key(key)
                 .send()
                 .await
-                .map_err(|error| DeployError::Api {
-                    operation: "DeleteObject".to_owned(),
-                    message: sdk_message(&error),
-                })?;
+                .map_err(|error| DeployError::sdk("DeleteObject", error))?;
             reporter.report(Progress::Site(SiteProgress::Deleted { key: key.clone() }));
         }
         let invalidation = if changes.upload.is_empty() && changes.delete.is_empty() {
@@ -327,10 +324,7 @@ impl Deployer {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|error| DeployError::Api {
-                operation: "ListObjectsV2".to_owned(),
-                message: sdk_message(&error),
-            })?;
+            let page = page.map_err(|error| DeployError::sdk("ListObjectsV2", error))?;
             for object in page.contents() {
                 if let Some(key) = object.key() {
                     let etag = object.e_tag().unwrap_or_default().trim_matches('"');
@@ -366,10 +360,7 @@ impl Deployer {
                     .body(ByteStream::from(file.body))
                     .send()
                     .await
-                    .map_err(|error| DeployError::Api {
-                        operation: "PutObject".to_owned(),
-                        message: sdk_message(&error),
-                    })?;
+                    .map_err(|error| DeployError::sdk("PutObject", error))?;
                 Ok::<_, DeployError>((file.key, bytes))
             });
         }
@@ -422,10 +413,7 @@ impl Deployer {
             .invalidation_batch(batch)
             .send()
             .await
-            .map_err(|error| DeployError::Api {
-                operation: "CreateInvalidation".to_owned(),
-                message: sdk_message(&error),
-            })?;
+            .map_err(|error| DeployError::sdk("CreateInvalidation", error))?;
         Ok(Invalidation::Created {
             id: created
                 .invalidation()

@@ -32,8 +32,14 @@ async fn docker_builds_the_same_image_and_pushes_it_once_under_its_content_tag()
     let binary = dir.path().join("eventforge-api");
     std::fs::write(&binary, b"#!/bin/false\nnot really a server\n").unwrap();
 
-    let built = daemon.docker.build(&spec(&binary), "eventforge-api").unwrap();
-    let rebuilt = daemon.docker.build(&spec(&binary), "eventforge-api").unwrap();
+    let built = daemon
+        .docker
+        .build(&spec(&binary), "eventforge-api")
+        .unwrap();
+    let rebuilt = daemon
+        .docker
+        .build(&spec(&binary), "eventforge-api")
+        .unwrap();
     assert_eq!(built.tag, rebuilt.tag, "the same binary gives the same tag");
     assert!(built.tag.starts_with("ctx-"), "{}", built.tag);
     assert!(built.size > 0);
@@ -48,7 +54,10 @@ async fn docker_builds_the_same_image_and_pushes_it_once_under_its_content_tag()
         image: built.clone(),
     };
     assert!(!target.has_tag(REPOSITORY, &built.tag).await.unwrap());
-    assert!(image.push(&target, REPOSITORY, None).await.unwrap(), "first push sends the image");
+    assert!(
+        image.push(&target, REPOSITORY, None).await.unwrap(),
+        "first push sends the image"
+    );
     assert!(target.has_tag(REPOSITORY, &built.tag).await.unwrap());
     assert!(
         !image.push(&target, REPOSITORY, None).await.unwrap(),
@@ -81,7 +90,10 @@ async fn docker_builds_the_same_image_and_pushes_it_once_under_its_content_tag()
 
     // Another binary is another tag.
     std::fs::write(&binary, b"#!/bin/false\na newer server\n").unwrap();
-    let changed = daemon.docker.build(&spec(&binary), "eventforge-api").unwrap();
+    let changed = daemon
+        .docker
+        .build(&spec(&binary), "eventforge-api")
+        .unwrap();
     assert_ne!(changed.tag, built.tag);
 }
 

@@ -21,7 +21,7 @@ use eventforge_deployer::local_registry::LocalRegistry;
 use eventforge_deployer::progress::{Outcome, Progress, Recorder, Silent};
 use eventforge_deployer::site::{Invalidation, SiteProgress, SiteReport};
 use eventforge_deployer::{
-    Assets, DeployOptions, DeployReport, Deployer, EmulatorProfile, Plan, Target,
+    Assets, ContainerImage, DeployOptions, DeployReport, Deployer, EmulatorProfile, Plan, Target,
 };
 use eventforge_stacks::manifest::Format;
 use eventforge_stacks::platform::{self, Config, Stage};
@@ -79,7 +79,7 @@ impl World {
             plan,
             assets: Assets {
                 lambda_zips,
-                image: Some(image),
+                image: Some(ContainerImage::Oci(image)),
             },
             dir,
         }
@@ -106,7 +106,10 @@ impl World {
     }
 
     fn change_image(&mut self, version: u32) {
-        self.assets.image = Some(placeholder_image(self.dir.path(), version));
+        self.assets.image = Some(ContainerImage::Oci(placeholder_image(
+            self.dir.path(),
+            version,
+        )));
     }
 
     /// A dashboard build as vite lays it out, in `<dir>/dist`.
@@ -156,6 +159,36 @@ impl World {
             .into_iter()
             .flatten()
             .filter(move |(_, resource)| resource["Type"] == wanted)
+    }
+
+    /// The one ECS service deployed, and the task definition it runs, as ECS describes them.
+    async fn api_service(
+        &self,
+    ) -> (
+        aws_sdk_ecs::types::Service,
+        aws_sdk_ecs::types::TaskDefinition,
+    ) {
+        let ecs = aws_sdk_ecs::Client::new(&self.sdk);
+        let clusters = ecs.list_clusters().send().await.unwrap();
+        assert_eq!(clusters.cluster_arns().len(), 1);
+        let cluster = &clusters.cluster_arns()[0];
+        let services = ecs.list_services().cluster(cluster).send().await.unwrap();
+        assert_eq!(services.service_arns().len(), 1);
+        let described = ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(&services.service_arns()[0])
+            .send()
+            .await
+            .unwrap();
+        let service = described.services()[0].clone();
+        let task = ecs
+            .describe_task_definition()
+            .task_definition(service.task_definition().unwrap())
+            .send()
+            .await
+            .unwrap();
+        (service, task.task_definition().unwrap().clone())
     }
 }
 
@@ -522,24 +555,7 @@ async fn hotswaps_a_new_api_image(world: &mut World) {
         "{:?}",
         report.outcomes
     );
-    let ecs = aws_sdk_ecs::Client::new(&world.sdk);
-    let clusters = ecs.list_clusters().send().await.unwrap();
-    let cluster = &clusters.cluster_arns()[0];
-    let services = ecs.list_services().cluster(cluster).send().await.unwrap();
-    let described = ecs
-        .describe_services()
-        .cluster(cluster)
-        .services(&services.service_arns()[0])
-        .send()
-        .await
-        .unwrap();
-    let task = ecs
-        .describe_task_definition()
-        .task_definition(described.services()[0].task_definition().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let task = task.task_definition().unwrap();
+    let (_, task) = world.api_service().await;
     let repository_uri = &report.outputs[&world.stack("bootstrap")]["ApiRepositoryUri"];
     let api_container = task
         .container_definitions()
@@ -925,20 +941,7 @@ async fn verify_functions(world: &World) {
 }
 
 async fn verify_api_service_and_image(world: &World, report: &DeployReport) {
-    let ecs = aws_sdk_ecs::Client::new(&world.sdk);
-    let clusters = ecs.list_clusters().send().await.unwrap();
-    assert_eq!(clusters.cluster_arns().len(), 1);
-    let cluster = &clusters.cluster_arns()[0];
-    let services = ecs.list_services().cluster(cluster).send().await.unwrap();
-    assert_eq!(services.service_arns().len(), 1);
-    let described = ecs
-        .describe_services()
-        .cluster(cluster)
-        .services(&services.service_arns()[0])
-        .send()
-        .await
-        .unwrap();
-    let service = &described.services()[0];
+    let (service, task) = world.api_service().await;
     let (_, expected_service) = world
         .resources_of_type("api", "AWS::ECS::Service")
         .next()
@@ -949,13 +952,6 @@ async fn verify_api_service_and_image(world: &World, report: &DeployReport) {
             .as_i64()
             .unwrap()
     );
-    let task = ecs
-        .describe_task_definition()
-        .task_definition(service.task_definition().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let task = task.task_definition().unwrap();
     let (_, expected_task) = world
         .resources_of_type("api", "AWS::ECS::TaskDefinition")
         .next()
@@ -973,7 +969,9 @@ async fn verify_api_service_and_image(world: &World, report: &DeployReport) {
     );
 
     // The task runs the pushed image: repository URI from the bootstrap stack, tag = digest.
-    let image = world.assets.image.as_ref().unwrap();
+    let Some(ContainerImage::Oci(image)) = world.assets.image.as_ref() else {
+        panic!("the world deploys the daemon-less image");
+    };
     let repository_uri = &report.outputs[&world.stack("bootstrap")]["ApiRepositoryUri"];
     assert_eq!(
         task.container_definitions()[0].image(),

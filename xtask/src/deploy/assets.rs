@@ -1,6 +1,7 @@
 //! Building what the stacks refer to: the Lambda zips (cargo-lambda) and the API image (a static
-//! `eventforge-api` in a one-layer OCI image, no Docker daemon); and the dashboard, published
-//! to the frontend stack's bucket after the stacks.
+//! `eventforge-api` in a one-layer OCI image, no Docker daemon; or, with `--docker`, the same
+//! image built by the Docker daemon); and the dashboard, published to the frontend stack's
+//! bucket after the stacks.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -9,9 +10,10 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use eventforge_deployer::Assets;
+use eventforge_deployer::docker::Docker;
 use eventforge_deployer::image::{Image, ImageSpec};
 use eventforge_deployer::plan::Plan;
+use eventforge_deployer::{Assets, ContainerImage};
 use eventforge_stacks::stack::AssetKind;
 
 use crate::frontend::Frontend;
@@ -34,6 +36,11 @@ pub struct AssetArgs {
     /// Build nothing: use the zips, binary and dashboard already built.
     #[arg(long)]
     pub no_build: bool,
+    /// Build the API image with the Docker daemon (`docker build` of a FROM-scratch
+    /// Dockerfile) and push it with `docker push`, instead of assembling and pushing it with no
+    /// daemon. The image holds the same binary, user, port and entrypoint either way.
+    #[arg(long)]
+    pub docker: bool,
 }
 
 /// The dashboard build to publish: `--site-dir`, else `frontend/dist`, rebuilt (npm ci when the
@@ -146,7 +153,8 @@ pub fn build_lambda_zips(
     command.current_dir(workspace_root()).args([
         "lambda",
         "build",
-        "--release",
+        "--profile",
+        "lambda",
         &format!("--{}", architecture.flag()),
         "--output-format",
         "zip",
@@ -222,13 +230,25 @@ pub fn build(
                 .join("release/eventforge-api"),
             None => build_api_binary(architecture)?,
         };
-        let image = Image::build(&ImageSpec {
+        let spec = ImageSpec {
             binary: &binary,
             name: "eventforge-api",
             architecture: architecture.oci_name(),
             exposed_port: Some(8080),
-        })
-        .with_context(|| format!("cannot build the API image from {}", binary.display()))?;
+        };
+        let context = || format!("cannot build the API image from {}", binary.display());
+        let image = if args.docker {
+            let docker = Docker::from_environment();
+            docker.server_version().context(
+                "--docker needs a running Docker daemon; start one, or deploy without --docker",
+            )?;
+            let image = docker
+                .build(&spec, "eventforge-api")
+                .with_context(context)?;
+            ContainerImage::Docker { docker, image }
+        } else {
+            ContainerImage::Oci(Image::build(&spec).with_context(context)?)
+        };
         assets.image = Some(image);
     }
     Ok(assets)

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
+use eventforge_deployer::ContainerImage;
 use eventforge_deployer::image::{Image, ImageSpec};
 use eventforge_deployer::local_registry::LocalRegistry;
 use eventforge_deployer::progress::Silent;
@@ -111,7 +112,7 @@ pub fn run(args: &DeployBenchArgs) -> Result<String> {
         });
         let mut assets = Assets {
             lambda_zips: lambda_zips.clone(),
-            image: Some(image.clone()),
+            image: Some(ContainerImage::Oci(image.clone())),
         };
         let options = DeployOptions::default();
         let timed = |assets: Assets| {
