@@ -171,7 +171,6 @@ fn the_api_container_gets_exactly_its_configuration_and_the_ingest_secret() {
     assert_eq!(
         names,
         [
-            "AWS_XRAY_DAEMON_ADDRESS",
             "EVENTFORGE_CLIENT_ID",
             "EVENTFORGE_CORS_ORIGINS",
             "EVENTFORGE_EVENT_BUS",
@@ -181,6 +180,7 @@ fn the_api_container_gets_exactly_its_configuration_and_the_ingest_secret() {
             "EVENTFORGE_RECEIPTS_BUCKET",
             "EVENTFORGE_STORE",
             "EVENTFORGE_TABLE",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
             "PORT"
         ]
     );
@@ -443,33 +443,35 @@ fn every_queue_with_a_dead_letter_queue_has_an_alarm_on_it_and_every_alarm_has_a
 }
 
 #[test]
-fn the_api_task_runs_an_xray_daemon_beside_the_api_that_it_reports_to() {
+fn the_api_task_runs_an_opentelemetry_collector_beside_the_api_that_it_exports_to() {
     let assembly = dev();
     let template = template(&assembly, "api");
     let containers = template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
         .as_array()
         .unwrap();
     assert_eq!(containers.len(), 2);
-    let daemon = &containers[1];
+    let collector = &containers[1];
+    let image = collector["Image"].as_str().unwrap();
     assert!(
-        daemon["Image"]
-            .as_str()
-            .unwrap()
-            .starts_with("public.ecr.aws/xray/aws-xray-daemon:3."),
-        "a pinned daemon image"
+        image.starts_with("public.ecr.aws/aws-observability/aws-otel-collector:v"),
+        "a pinned ADOT collector image: {image}"
     );
     assert_eq!(
-        daemon["Essential"], false,
+        collector["Command"],
+        json!(["--config=/etc/ecs/ecs-xray.yaml"]),
+        "the bundled pipeline from OTLP to X-Ray"
+    );
+    assert_eq!(
+        collector["Essential"], false,
         "losing traces must not stop the API"
     );
-    assert_eq!(daemon["PortMappings"][0]["ContainerPort"], 2000);
-    assert_eq!(daemon["PortMappings"][0]["Protocol"], "udp");
+    assert_eq!(collector["PortMappings"][0]["ContainerPort"], 4318);
     let api_env = containers[0]["Environment"].as_array().unwrap();
-    let address = api_env
+    let endpoint = api_env
         .iter()
-        .find(|pair| pair["Name"] == "AWS_XRAY_DAEMON_ADDRESS")
+        .find(|pair| pair["Name"] == "OTEL_EXPORTER_OTLP_ENDPOINT")
         .unwrap();
-    assert_eq!(address["Value"], "127.0.0.1:2000");
+    assert_eq!(endpoint["Value"], "http://127.0.0.1:4318");
 }
 
 #[test]

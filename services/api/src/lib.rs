@@ -43,10 +43,10 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod openapi;
+pub mod otlp;
 pub mod receipts;
 pub mod state;
 pub mod trace;
-pub mod xray;
 
 pub use error::{ApiError, Problem};
 pub use receipts::{LocalReceiptLinks, ReceiptLinks, S3ReceiptLinks};

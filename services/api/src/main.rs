@@ -11,8 +11,8 @@
 //!   `/files/receipts/` with links under `EVENTFORGE_PUBLIC_URL`
 //! - `EVENTFORGE_INGEST_SECRET`: the HMAC key of `/webhooks/ingest`
 //! - `PORT` (8080), `RUST_LOG` (info), `EVENTFORGE_LOG_FORMAT` (`json` or text)
-//! - optional `AWS_XRAY_DAEMON_ADDRESS` (`host:port`, the X-Ray daemon beside the API in its
-//!   task): each request's span is sent to X-Ray as a segment
+//! - optional `OTEL_EXPORTER_OTLP_ENDPOINT` (`http://host:port`, the ADOT collector beside the
+//!   API in its task): each request's span is exported over OTLP/HTTP, and reaches X-Ray
 //! - optional `EVENTFORGE_DASHBOARD_DIR`, `EVENTFORGE_RUNTIME_CONFIG` (a JSON file served as
 //!   `/config.json`), `EVENTFORGE_CORS_ORIGINS` (comma-separated origins whose pages may call
 //!   the API, e.g. the dashboard's CloudFront URL)
@@ -21,7 +21,7 @@
 //! reach the bus through the store's outbox.
 
 use anyhow::{Context, bail};
-use eventforge_api::xray::XrayDaemon;
+use eventforge_api::otlp::OtlpExporter;
 use eventforge_api::{ApiConfig, AppState, LocalReceiptLinks, ReceiptLinks, S3ReceiptLinks};
 use eventforge_auth::{JwtVerifier, KeySource, VerifierConfig, cognito_jwks_url};
 use eventforge_core::Store;
@@ -53,7 +53,7 @@ struct Settings {
     dashboard_dir: Option<PathBuf>,
     runtime_config: Option<PathBuf>,
     cors_origins: Vec<String>,
-    xray_daemon: Option<SocketAddr>,
+    otlp_endpoint: Option<String>,
 }
 
 impl Settings {
@@ -119,11 +119,15 @@ impl Settings {
             port,
             dashboard_dir: var("EVENTFORGE_DASHBOARD_DIR").map(PathBuf::from),
             runtime_config: var("EVENTFORGE_RUNTIME_CONFIG").map(PathBuf::from),
-            xray_daemon: var("AWS_XRAY_DAEMON_ADDRESS")
-                .map(|address| {
-                    address.parse().with_context(|| {
-                        format!("AWS_XRAY_DAEMON_ADDRESS is {address:?}, not host:port like 127.0.0.1:2000")
-                    })
+            otlp_endpoint: var("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .map(|endpoint| {
+                    if endpoint.starts_with("http://") || endpoint.starts_with("https://") {
+                        Ok(endpoint)
+                    } else {
+                        Err(anyhow::anyhow!(
+                            "OTEL_EXPORTER_OTLP_ENDPOINT is {endpoint:?}, not an http(s) URL like http://127.0.0.1:4318"
+                        ))
+                    }
                 })
                 .transpose()?,
             cors_origins: var("EVENTFORGE_CORS_ORIGINS")
@@ -163,7 +167,10 @@ async fn open_store(settings: &StoreSettings) -> anyhow::Result<Arc<dyn Store>> 
     })
 }
 
-async fn build_config(settings: &Settings) -> anyhow::Result<ApiConfig> {
+async fn build_config(
+    settings: &Settings,
+    spans: Option<Arc<OtlpExporter>>,
+) -> anyhow::Result<ApiConfig> {
     let store = open_store(&settings.store).await?;
     let verifier = JwtVerifier::new(
         VerifierConfig::new(settings.issuer.clone(), settings.client_id.clone()),
@@ -196,11 +203,8 @@ async fn build_config(settings: &Settings) -> anyhow::Result<ApiConfig> {
             .with_context(|| format!("{} is not JSON", path.display()))?;
         config = config.with_runtime_config(value);
     }
-    if let Some(daemon) = settings.xray_daemon {
-        let sink = XrayDaemon::connect(daemon, "eventforge-api")
-            .await
-            .with_context(|| format!("opening a UDP socket to the X-Ray daemon at {daemon}"))?;
-        config = config.with_span_sink(Arc::new(sink));
+    if let Some(exporter) = spans {
+        config = config.with_span_sink(exporter);
     }
     Ok(config)
 }
@@ -240,7 +244,12 @@ async fn main() -> anyhow::Result<()> {
     if let Ok(bus) = std::env::var("EVENTFORGE_EVENT_BUS") {
         tracing::info!(%bus, "events reach the bus through the store's outbox, not from the API");
     }
-    let config = build_config(&settings).await?;
+    let spans = settings
+        .otlp_endpoint
+        .as_deref()
+        .map(|endpoint| OtlpExporter::new(endpoint, "eventforge-api").map(Arc::new))
+        .transpose()?;
+    let config = build_config(&settings, spans.clone()).await?;
     let address = SocketAddr::from((Ipv4Addr::UNSPECIFIED, settings.port));
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -250,6 +259,13 @@ async fn main() -> anyhow::Result<()> {
     eventforge_api::serve(listener, router, shutdown_signal())
         .await
         .context("serving HTTP")?;
+    if let Some(spans) = spans {
+        // The last requests' spans leave before the task does.
+        let flushed = tokio::task::spawn_blocking(move || spans.shutdown()).await?;
+        if let Err(error) = flushed {
+            tracing::warn!(%error, "spans not exported");
+        }
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -321,7 +337,7 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_needs_its_path_and_a_bad_port_or_daemon_address_is_refused() {
+    fn sqlite_needs_its_path_and_a_bad_port_or_collector_address_is_refused() {
         let mut vars: Vec<(&str, &str)> = ECS.to_vec();
         vars[0] = ("EVENTFORGE_STORE", "sqlite");
         assert!(
@@ -334,12 +350,12 @@ mod tests {
         vars.push(("PORT", "eighty"));
         assert!(settings(&vars).unwrap_err().to_string().contains("PORT"));
         vars.pop();
-        vars.push(("AWS_XRAY_DAEMON_ADDRESS", "xray"));
+        vars.push(("OTEL_EXPORTER_OTLP_ENDPOINT", "127.0.0.1:4318"));
         assert!(
             settings(&vars)
                 .unwrap_err()
                 .to_string()
-                .contains("AWS_XRAY_DAEMON_ADDRESS")
+                .contains("OTEL_EXPORTER_OTLP_ENDPOINT")
         );
         vars.pop();
         vars.push(("PORT", "9000"));

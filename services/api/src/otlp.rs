@@ -111,11 +111,11 @@ pub fn span_data(span: &Span, scope: &InstrumentationScope) -> Option<SpanData> 
         let (method, route) = span.name.split_once(' ').unwrap_or(("", &span.name));
         attributes.push(KeyValue::new("http.request.method", method.to_owned()));
         attributes.push(KeyValue::new("http.route", route.to_owned()));
-        // A span without an error status answered with a success.
-        attributes.push(KeyValue::new(
-            "http.response.status_code",
-            i64::from(status_code.unwrap_or(200)),
-        ));
+        // The span keeps the status of a failed request only; a success's exact 2xx is not
+        // invented.
+        if let Some(code) = status_code {
+            attributes.push(KeyValue::new("http.response.status_code", i64::from(code)));
+        }
     }
     // Server spans are errors only for the server's own faults (5xx); a client's mistake is
     // told by the status code, which X-Ray turns into its `error` flag.
@@ -194,7 +194,7 @@ mod tests {
     }
 
     #[test]
-    fn a_request_is_a_server_span_with_its_route_and_status() {
+    fn a_request_is_a_server_span_with_its_route() {
         let data = span_data(&request(None), &scope()).expect("valid ids");
         assert_eq!(data.span_kind, OtelSpanKind::Server);
         assert_eq!(
@@ -203,12 +203,15 @@ mod tests {
         );
         assert_eq!(data.parent_span_id.to_string(), "00f067aa0ba902b7");
         assert!(data.parent_span_is_remote);
-        assert_eq!(attribute(&data, "http.request.method").as_deref(), Some("POST"));
-        assert_eq!(attribute(&data, "http.route").as_deref(), Some("/api/orders"));
         assert_eq!(
-            attribute(&data, "http.response.status_code").as_deref(),
-            Some("200")
+            attribute(&data, "http.request.method").as_deref(),
+            Some("POST")
         );
+        assert_eq!(
+            attribute(&data, "http.route").as_deref(),
+            Some("/api/orders")
+        );
+        assert_eq!(attribute(&data, "http.response.status_code"), None);
         assert_eq!(
             data.end_time.duration_since(data.start_time).unwrap(),
             Duration::from_micros(1_500)

@@ -37,7 +37,7 @@ pub struct ApiConfig {
     /// Empty: no CORS headers at all, which is right when the dashboard is served by the API
     /// itself or from the same origin.
     pub cors_allowed_origins: Vec<String>,
-    /// Where each request's span goes: X-Ray's daemon on AWS, the local span file under
+    /// Where each request's span goes: the ADOT collector (OTLP, then X-Ray) on AWS, the local span file under
     /// `cargo xtask dev`; `None`: spans are not kept.
     pub span_sink: Option<Arc<dyn SpanSink>>,
     /// Where order traces are read (`cargo xtask dev`). Enables `GET /api/orders/{id}/trace`.

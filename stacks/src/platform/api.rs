@@ -27,9 +27,14 @@ pub const CONTAINER_PORT: i32 = 8080;
 pub const HEALTH_CHECK_PATH: &str = "/health";
 /// Average CPU the autoscaler aims for.
 const TARGET_CPU_PERCENT: f64 = 60.0;
-/// The X-Ray daemon sidecar, pinned: a new version is a deliberate change of the template.
-const XRAY_DAEMON_IMAGE: &str = "public.ecr.aws/xray/aws-xray-daemon:3.3.4";
-const XRAY_DAEMON_PORT: i32 = 2000;
+/// The AWS Distro for OpenTelemetry collector sidecar, pinned: a new version is a deliberate
+/// change of the template. Its bundled `ecs-xray.yaml` pipeline takes OTLP in and sends X-Ray
+/// segments out.
+pub const OTEL_COLLECTOR_IMAGE: &str =
+    "public.ecr.aws/aws-observability/aws-otel-collector:v0.41.1";
+const OTEL_COLLECTOR_CONFIG: &str = "--config=/etc/ecs/ecs-xray.yaml";
+/// OTLP over HTTP, where the API exports its spans.
+pub const OTLP_HTTP_PORT: i32 = 4318;
 
 pub struct Uses<'a> {
     pub assets: &'a bootstrap::Outputs,
@@ -188,7 +193,7 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
     uses.data.table.grant_read_write(&mut task);
     uses.messaging.bus.grant_put_events(&mut task);
     uses.data.receipts.grant_read(&mut task);
-    // The X-Ray daemon beside the API sends the API's segments as the task.
+    // The collector beside the API sends the API's segments to X-Ray as the task.
     task.allow_unscoped(Unscoped::XRayTracing);
     let task_role = add_role(
         &mut stack,
@@ -231,8 +236,8 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
             sub!["https://", uses.frontend.distribution.domain_name()],
         ),
         env(
-            "AWS_XRAY_DAEMON_ADDRESS",
-            format!("127.0.0.1:{XRAY_DAEMON_PORT}"),
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{OTLP_HTTP_PORT}"),
         ),
     ])
     .secrets(vec![td::Secret::new(
@@ -241,17 +246,18 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
     )])
     .readonly_root_filesystem(true)
     .log_configuration(td::LogConfiguration::new("awslogs").options(log_options.clone()));
-    // Tasks share one network namespace (awsvpc), so the API reaches the daemon on 127.0.0.1.
-    // Not essential: losing traces must not stop the API.
-    log_options.insert("awslogs-stream-prefix".to_owned(), Value::from("xray"));
-    let xray_daemon = td::ContainerDefinition::new(XRAY_DAEMON_IMAGE, "xray-daemon")
+    // A task's containers share one network namespace (awsvpc), so the API reaches the
+    // collector on 127.0.0.1. Not essential: losing traces must not stop the API.
+    log_options.insert("awslogs-stream-prefix".to_owned(), Value::from("otel"));
+    let otel_collector = td::ContainerDefinition::new(OTEL_COLLECTOR_IMAGE, "otel-collector")
         .essential(false)
-        .cpu(32)
-        .memory_reservation(64)
+        .command(vec![Value::from(OTEL_COLLECTOR_CONFIG)])
+        .cpu(64)
+        .memory_reservation(128)
         .port_mappings(vec![
             td::PortMapping::new()
-                .container_port(XRAY_DAEMON_PORT)
-                .protocol("udp"),
+                .container_port(OTLP_HTTP_PORT)
+                .protocol("tcp"),
         ])
         .log_configuration(td::LogConfiguration::new("awslogs").options(log_options));
     let task_definition = stack.add(
@@ -269,7 +275,7 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
             )
             .execution_role_arn(execution_role.arn())
             .task_role_arn(task_role.arn())
-            .container_definitions(vec![container, xray_daemon]),
+            .container_definitions(vec![container, otel_collector]),
     );
     let service = stack.add_with(
         "Service",
