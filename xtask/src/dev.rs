@@ -15,8 +15,6 @@ use eventforge_core::trace::SpanStore;
 use eventforge_core::webhook::UrlPolicy;
 use eventforge_core::{Store, SystemClock};
 use eventforge_handlers::local::{self, LocalPlatform};
-use eventforge_handlers::payment::SimulatedPayment;
-use eventforge_handlers::webhook::RetryPolicy;
 use eventforge_local::{Runtime, RuntimeConfig};
 use eventforge_store_sqlite::SqliteStore;
 use eventforge_traces::{AlarmWatch, SqliteSpans, TracingHost};
@@ -173,7 +171,6 @@ async fn serve(args: DevArgs, dashboard: Option<PathBuf>) -> Result<()> {
     )
     .context("cannot set up the development token issuer")?;
     let ingest_secret = ingest_secret(&data_dir.join("ingest-secret"))?;
-    let receipts_dir = data_dir.join("receipts");
     let url_policy = if args.allow_loopback_webhooks {
         UrlPolicy::AllowLoopback
     } else {
@@ -184,15 +181,7 @@ async fn serve(args: DevArgs, dashboard: Option<PathBuf>) -> Result<()> {
     let spans: Arc<dyn SpanStore> = Arc::new(AlarmWatch::new(Arc::new(
         SqliteSpans::open(data_dir.join("traces.db")).context("cannot open the trace file")?,
     )));
-    let platform = LocalPlatform {
-        store: Arc::clone(&store),
-        clock: Arc::new(SystemClock),
-        payments: Arc::new(SimulatedPayment::new()),
-        email_outbox: data_dir.join("outbox"),
-        receipts_dir: receipts_dir.clone(),
-        webhook_policy: url_policy,
-        webhook_retry: RetryPolicy::default(),
-    };
+    let platform = LocalPlatform::in_dir(Arc::clone(&store), &data_dir, url_policy);
     let host = TracingHost::new(Arc::new(local::functions(&platform)), spans.clone());
     let runtime = Runtime::start(RuntimeConfig::new(
         Arc::clone(&store),
@@ -210,7 +199,7 @@ async fn serve(args: DevArgs, dashboard: Option<PathBuf>) -> Result<()> {
     )
     .with_clock(Arc::new(SystemClock))
     .with_url_policy(url_policy)
-    .with_receipt_files(&receipts_dir)
+    .with_receipt_files(&platform.receipts_dir)
     .with_dev_issuer(issuer)
     .with_span_store(spans);
     if let Some(dist) = &dashboard {

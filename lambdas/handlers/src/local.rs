@@ -3,17 +3,17 @@
 //! receipts folder, the simulated payment provider).
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use eventforge_core::webhook::UrlPolicy;
-use eventforge_core::{Clock, Store};
+use eventforge_core::{Clock, Store, SystemClock};
 use eventforge_local::{FunctionError, Functions, QueueMessage};
 use serde_json::Value;
 
 use crate::email::{self, EmailDeps, OutboxFolder};
 use crate::message::{ProcessError, process_batch};
-use crate::payment::PaymentProvider;
+use crate::payment::{PaymentProvider, SimulatedPayment};
 use crate::receipt::{self, ReceiptDeps, ReceiptFolder};
 use crate::saga::{SagaDeps, Step, StepError};
 use crate::webhook::{self, RetryPolicy, WebhookDeps};
@@ -29,6 +29,23 @@ pub struct LocalPlatform {
     pub receipts_dir: PathBuf,
     pub webhook_policy: UrlPolicy,
     pub webhook_retry: RetryPolicy,
+}
+
+impl LocalPlatform {
+    /// The platform as `cargo xtask dev` runs it: the system clock, the simulated payment
+    /// provider, default webhook retries, emails in `<dir>/outbox` and receipts in
+    /// `<dir>/receipts`.
+    pub fn in_dir(store: Arc<dyn Store>, dir: &Path, webhook_policy: UrlPolicy) -> Self {
+        Self {
+            store,
+            clock: Arc::new(SystemClock),
+            payments: Arc::new(SimulatedPayment::new()),
+            email_outbox: dir.join("outbox"),
+            receipts_dir: dir.join("receipts"),
+            webhook_policy,
+            webhook_retry: RetryPolicy::default(),
+        }
+    }
 }
 
 fn function_error(error: StepError) -> FunctionError {

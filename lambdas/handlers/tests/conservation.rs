@@ -12,8 +12,6 @@ use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
 use eventforge_core::webhook::UrlPolicy;
 use eventforge_core::{OrderStatus, UserId};
 use eventforge_handlers::local::{LocalPlatform, functions};
-use eventforge_handlers::payment::SimulatedPayment;
-use eventforge_handlers::webhook::RetryPolicy;
 use eventforge_local::{Runtime, RuntimeConfig, TimeScale};
 use proptest::prelude::*;
 
@@ -23,15 +21,8 @@ const INITIAL_STOCK: i64 = 30;
 async fn run(quantities: Vec<i64>) -> (i64, i64) {
     let dir = tempfile::tempdir().unwrap();
     let store = common::monitor_store(dir.path(), INITIAL_STOCK as u32).await;
-    let platform = LocalPlatform {
-        store: Arc::clone(&store),
-        clock: Arc::new(SystemClock),
-        payments: Arc::new(SimulatedPayment::new()),
-        email_outbox: dir.path().join("outbox"),
-        receipts_dir: dir.path().join("receipts"),
-        webhook_policy: UrlPolicy::PublicHttpsOnly,
-        webhook_retry: RetryPolicy::default(),
-    };
+    let platform =
+        LocalPlatform::in_dir(Arc::clone(&store), dir.path(), UrlPolicy::PublicHttpsOnly);
     let mut config = RuntimeConfig::new(
         Arc::clone(&store),
         dir.path().join("runtime.db"),

@@ -10,8 +10,6 @@ use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
 use eventforge_core::webhook::UrlPolicy;
 use eventforge_core::{InventoryItem, Order, OrderStatus, Store, UserId};
 use eventforge_handlers::local::{LocalPlatform, functions};
-use eventforge_handlers::payment::SimulatedPayment;
-use eventforge_handlers::webhook::RetryPolicy;
 use eventforge_local::{Runtime, RuntimeConfig, RuntimeHandle, TimeScale};
 use eventforge_store_sqlite::SqliteStore;
 
@@ -40,15 +38,11 @@ async fn world(unit_price_minor: u64) -> World {
 }
 
 async fn start(world: &World) -> RuntimeHandle {
-    let platform = LocalPlatform {
-        store: Arc::clone(&world.store),
-        clock: Arc::new(SystemClock),
-        payments: Arc::new(SimulatedPayment::new()),
-        email_outbox: world.dir.path().join("outbox"),
-        receipts_dir: world.dir.path().join("receipts"),
-        webhook_policy: UrlPolicy::PublicHttpsOnly,
-        webhook_retry: RetryPolicy::default(),
-    };
+    let platform = LocalPlatform::in_dir(
+        Arc::clone(&world.store),
+        world.dir.path(),
+        UrlPolicy::PublicHttpsOnly,
+    );
     let mut config = RuntimeConfig::new(
         Arc::clone(&world.store),
         world.dir.path().join("runtime.db"),

@@ -20,8 +20,7 @@ use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
 use eventforge_core::webhook::{UrlPolicy, Webhook};
 use eventforge_core::{Event, EventId, Store, UserId};
 use eventforge_handlers::local::{LocalPlatform, functions};
-use eventforge_handlers::payment::SimulatedPayment;
-use eventforge_handlers::webhook::{RetryPolicy, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use eventforge_handlers::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use eventforge_local::{Runtime, RuntimeConfig, RuntimeHandle, TimeScale};
 
 type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
@@ -71,15 +70,7 @@ async fn world(event_type: EventType) -> World {
         })
         .await
         .unwrap();
-    let platform = LocalPlatform {
-        store: Arc::clone(&store),
-        clock: Arc::new(SystemClock),
-        payments: Arc::new(SimulatedPayment::new()),
-        email_outbox: dir.path().join("outbox"),
-        receipts_dir: dir.path().join("receipts"),
-        webhook_policy: UrlPolicy::AllowLoopback,
-        webhook_retry: RetryPolicy::default(),
-    };
+    let platform = LocalPlatform::in_dir(Arc::clone(&store), dir.path(), UrlPolicy::AllowLoopback);
     let mut config = RuntimeConfig::new(
         Arc::clone(&store),
         dir.path().join("runtime.db"),

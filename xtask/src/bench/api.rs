@@ -1,13 +1,14 @@
 //! `cargo xtask bench api`: authenticated `POST /api/orders` and `GET /api/orders/{id}` against
 //! the real router on the SQLite default, and an axum hello-world in the same run on the same
-//! machine as the ceiling. Server and load generator share the machine's cores, as they do for
-//! the ceiling, so the ratio between the two is the figure to watch.
+//! machine as the ceiling. The load comes from `wrk` (see `load`), which shares the machine's
+//! cores with the server, as it does for the ceiling, so the ratio between the two is the
+//! figure to watch.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use eventforge_api::{ApiConfig, AppState, LocalReceiptLinks};
 use eventforge_auth::DevIssuer;
@@ -16,7 +17,7 @@ use eventforge_store_sqlite::SqliteStore;
 use reqwest::StatusCode;
 use tokio::net::TcpListener;
 
-use super::load::{self, Figures, Load};
+use super::load::{self, Figures, Load, Request};
 use crate::dev::{DEV_CLIENT_ID, DEV_ISSUER, demo_catalogue};
 
 #[derive(Args)]
@@ -61,45 +62,71 @@ pub async fn run(args: &ApiBenchArgs) -> Result<String> {
         spawn(axum::Router::new().route("/", axum::routing::get(|| async { "Hello, World!" })))
             .await?;
 
-    println!("hello-world ceiling ...");
-    let ceiling = load::run(load, StatusCode::OK, move |client, _| {
-        client.get(format!("http://{hello}/"))
-    })
-    .await?;
-
-    println!("POST /api/orders ...");
     let bearer = format!("Bearer {token}");
-    let post_bearer = bearer.clone();
-    let body = format!(r#"{{"items":[{{"sku":"{SKU}","quantity":1}}]}}"#);
-    let create = load::run(load, StatusCode::CREATED, move |client, _| {
-        client
-            .post(format!("http://{api}/api/orders"))
-            .header("authorization", &post_bearer)
-            .header("content-type", "application/json")
-            .body(body.clone())
-    })
-    .await?;
-
-    println!("GET /api/orders/{{id}} ...");
-    let order_id = reqwest::Client::new()
-        .post(format!("http://{api}/api/orders"))
-        .header("authorization", &bearer)
-        .json(&serde_json::json!({"items": [{"sku": SKU, "quantity": 1}]}))
-        .send()
-        .await?
-        .json::<serde_json::Value>()
-        .await?["id"]
+    let create = Request {
+        method: "POST",
+        url: format!("http://{api}/api/orders"),
+        headers: vec![
+            ("Authorization", bearer.clone()),
+            ("Content-Type", "application/json".to_owned()),
+        ],
+        body: Some(format!(r#"{{"items":[{{"sku":"{SKU}","quantity":1}}]}}"#)),
+    };
+    let created = answer(&create, StatusCode::CREATED).await?;
+    let order_id = created["id"]
         .as_str()
-        .context("the created order has no id")?
-        .to_owned();
-    let read = load::run(load, StatusCode::OK, move |client, _| {
-        client
-            .get(format!("http://{api}/api/orders/{order_id}"))
-            .header("authorization", &bearer)
-    })
-    .await?;
+        .context("the created order has no id")?;
+    let read = Request {
+        method: "GET",
+        url: format!("http://{api}/api/orders/{order_id}"),
+        headers: vec![("Authorization", bearer)],
+        body: None,
+    };
+    answer(&read, StatusCode::OK).await?;
+    let ceiling = Request {
+        method: "GET",
+        url: format!("http://{hello}/"),
+        headers: Vec::new(),
+        body: None,
+    };
 
-    Ok(report(args, &ceiling, &create, &read))
+    let mut figures = Vec::new();
+    for (name, request) in [
+        ("axum hello-world (ceiling)", ceiling),
+        ("POST /api/orders", create),
+        ("GET /api/orders/{id}", read),
+    ] {
+        println!("{name} ...");
+        let measured = tokio::task::spawn_blocking(move || load::run(load, &request))
+            .await
+            .context("the load task failed")??;
+        figures.push((name, measured));
+    }
+    Ok(report(args, &figures))
+}
+
+/// Sends `request` once and checks its status, so a scenario that could only fail is refused
+/// with the server's own explanation before any load. Returns the JSON body (or `null`).
+async fn answer(request: &Request, expected: StatusCode) -> Result<serde_json::Value> {
+    let method = reqwest::Method::from_bytes(request.method.as_bytes())?;
+    let mut builder = reqwest::Client::new().request(method, &request.url);
+    for (name, value) in &request.headers {
+        builder = builder.header(*name, value);
+    }
+    if let Some(body) = &request.body {
+        builder = builder.body(body.clone());
+    }
+    let response = builder.send().await?;
+    let status = response.status();
+    let body = response.text().await?;
+    if status != expected {
+        bail!(
+            "{} {} answered {status}, not {expected}: {body}",
+            request.method,
+            request.url
+        );
+    }
+    Ok(serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
 }
 
 async fn spawn(router: axum::Router) -> Result<SocketAddr> {
@@ -109,17 +136,23 @@ async fn spawn(router: axum::Router) -> Result<SocketAddr> {
     Ok(address)
 }
 
-fn report(args: &ApiBenchArgs, ceiling: &Figures, create: &Figures, read: &Figures) -> String {
-    let row = |name: &str, figures: &Figures| {
-        format!(
-            "| {name} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0}% |\n",
-            figures.requests_per_second(),
-            millis(figures.p50),
-            millis(figures.p99),
-            millis(figures.max),
-            100.0 * figures.requests_per_second() / ceiling.requests_per_second(),
-        )
-    };
+fn report(args: &ApiBenchArgs, figures: &[(&str, Figures)]) -> String {
+    let ceiling = figures
+        .first()
+        .map_or(f64::NAN, |(_, ceiling)| ceiling.requests_per_second);
+    let rows: String = figures
+        .iter()
+        .map(|(name, figures)| {
+            format!(
+                "| {name} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0}% |\n",
+                figures.requests_per_second,
+                millis(figures.p50),
+                millis(figures.p99),
+                millis(figures.max),
+                100.0 * figures.requests_per_second / ceiling,
+            )
+        })
+        .collect();
     let profile = if cfg!(debug_assertions) {
         "debug"
     } else {
@@ -128,16 +161,14 @@ fn report(args: &ApiBenchArgs, ceiling: &Figures, create: &Figures, read: &Figur
     format!(
         "## API\n\n\
          `cargo xtask bench api` ({profile} build, {connections} keep-alive connections, \
-         {seconds} s per scenario after a 1 s warm-up; server and load generator in one process \
-         on the project's 2-core machine, so both share the cores). Every `/api` request carries \
-         an RS256 bearer token that is verified; orders go to a SQLite file in WAL mode. \
-         Targets for POST: at least 5,000 req/s and p99 under 5 ms.\n\n\
+         {seconds} s per scenario after a 1 s warm-up). The server runs in the benchmark's \
+         process on the project's 2-core machine; the load comes from `wrk` (one thread) in \
+         another process on the same cores. Every `/api` request carries an RS256 bearer token \
+         that is verified; orders go to a SQLite file in WAL mode. Targets for POST: at least \
+         5,000 req/s and p99 under 5 ms.\n\n\
          | Scenario | req/s | p50 ms | p99 ms | max ms | of ceiling |\n\
          |---|---|---|---|---|---|\n\
-         {}{}{}",
-        row("axum hello-world (ceiling)", ceiling),
-        row("POST /api/orders", create),
-        row("GET /api/orders/{id}", read),
+         {rows}",
         connections = args.connections,
         seconds = args.seconds,
     )
