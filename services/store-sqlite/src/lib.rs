@@ -50,7 +50,7 @@ use eventforge_core::store::{
     ReserveOutcome, Store, StoreError, StoreResult, clamp_limit,
 };
 use eventforge_core::webhook::Webhook;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Params, Row, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
@@ -151,6 +151,33 @@ async fn blocking<T: Send + 'static>(
         .map_err(|join| StoreError::backend(SqliteError::Task(join.to_string())))?
 }
 
+/// Statements through the connection's statement cache: the writer runs the same few
+/// statements thousands of times a second, and compiling one costs more than running it.
+trait CachedStatements {
+    fn run(&self, sql: &str, params: impl Params) -> rusqlite::Result<usize>;
+    fn row<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        read: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T>;
+}
+
+impl CachedStatements for Connection {
+    fn run(&self, sql: &str, params: impl Params) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+
+    fn row<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        read: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, read)
+    }
+}
+
 fn sql(error: rusqlite::Error) -> StoreError {
     StoreError::backend(SqliteError::Sql(error))
 }
@@ -170,7 +197,7 @@ fn millis(at: OffsetDateTime) -> i64 {
 /// Writes the event (into the outbox too: `published = 0`). An id that exists is an error, so a
 /// state change can never be recorded under another change's event.
 fn insert_event(tx: &Connection, event: &Event) -> StoreResult<()> {
-    tx.execute(
+    tx.run(
         "INSERT INTO events (id, order_id, user_id, occurred_ms, event_type, data, published)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
         params![
@@ -187,7 +214,7 @@ fn insert_event(tx: &Connection, event: &Event) -> StoreResult<()> {
 }
 
 fn order_in(tx: &Connection, id: OrderId) -> StoreResult<Option<Order>> {
-    tx.query_row(
+    tx.row(
         "SELECT data FROM orders WHERE id = ?1",
         [id.to_string()],
         |row| row.get::<_, String>(0),
@@ -199,7 +226,7 @@ fn order_in(tx: &Connection, id: OrderId) -> StoreResult<Option<Order>> {
 }
 
 fn save_order(tx: &Connection, order: &Order) -> StoreResult<()> {
-    tx.execute(
+    tx.run(
         "UPDATE orders SET status = ?2, data = ?3 WHERE id = ?1",
         params![order.id.to_string(), order.status.as_str(), to_json(order)?],
     )
@@ -239,7 +266,7 @@ fn merge_lines(lines: &[StockLine]) -> StoreResult<Vec<StockLine>> {
 }
 
 fn stock_of(tx: &Connection, sku: &Sku) -> StoreResult<Option<u32>> {
-    tx.query_row(
+    tx.row(
         "SELECT stock FROM inventory WHERE sku = ?1",
         [sku.as_str()],
         |row| row.get::<_, u32>(0),
@@ -261,7 +288,7 @@ impl Store for SqliteStore {
             let user = order.user_id.0.as_str();
             if let Some(claim) = &claim {
                 let held: Option<(String, String, i64)> = tx
-                    .query_row(
+                    .row(
                         "SELECT order_id, fingerprint, expires_ms FROM idempotency
                          WHERE user_id = ?1 AND key = ?2",
                         params![user, claim.key],
@@ -282,7 +309,7 @@ impl Store for SqliteStore {
                     let first = order_in(tx, existing)?.ok_or(StoreError::OrderNotFound(existing))?;
                     return Ok(CreateOutcome::Replayed(first));
                 }
-                tx.execute(
+                tx.run(
                     "INSERT OR REPLACE INTO idempotency (user_id, key, order_id, fingerprint, expires_ms)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![
@@ -295,7 +322,7 @@ impl Store for SqliteStore {
                 )
                 .map_err(sql)?;
             }
-            tx.execute(
+            tx.run(
                 "INSERT INTO orders (id, user_id, created_ms, status, data) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
                     order.id.to_string(),
@@ -404,7 +431,7 @@ impl Store for SqliteStore {
         let event = event.clone();
         self.write(move |tx| {
             let reserved_before: bool = tx
-                .query_row(
+                .row(
                     "SELECT 1 FROM reservations WHERE order_id = ?1",
                     [order_id.to_string()],
                     |_| Ok(()),
@@ -431,13 +458,13 @@ impl Store for SqliteStore {
                 }
             }
             for line in &lines {
-                tx.execute(
+                tx.run(
                     "UPDATE inventory SET stock = stock - ?2 WHERE sku = ?1",
                     params![line.sku.as_str(), line.quantity],
                 )
                 .map_err(sql)?;
             }
-            tx.execute(
+            tx.run(
                 "INSERT INTO reservations (order_id, lines, state) VALUES (?1, ?2, 'reserved')",
                 params![order_id.to_string(), to_json(&lines)?],
             )
@@ -452,7 +479,7 @@ impl Store for SqliteStore {
         let event = event.clone();
         self.write(move |tx| {
             let reserved: Option<String> = tx
-                .query_row(
+                .row(
                     "SELECT lines FROM reservations WHERE order_id = ?1 AND state = 'reserved'",
                     [order_id.to_string()],
                     |row| row.get(0),
@@ -464,13 +491,13 @@ impl Store for SqliteStore {
             };
             let lines: Vec<StockLine> = from_json(&reserved)?;
             for line in &lines {
-                tx.execute(
+                tx.run(
                     "UPDATE inventory SET stock = stock + ?2 WHERE sku = ?1",
                     params![line.sku.as_str(), line.quantity],
                 )
                 .map_err(sql)?;
             }
-            tx.execute(
+            tx.run(
                 "UPDATE reservations SET state = 'released' WHERE order_id = ?1",
                 [order_id.to_string()],
             )
@@ -485,7 +512,7 @@ impl Store for SqliteStore {
         let event = event.clone();
         self.write(move |tx| {
             let exists = tx
-                .query_row(
+                .row(
                     "SELECT 1 FROM events WHERE id = ?1",
                     [event.id.to_string()],
                     |_| Ok(()),
@@ -518,7 +545,7 @@ impl Store for SqliteStore {
     async fn put_inventory(&self, item: &InventoryItem) -> StoreResult<()> {
         let item = item.clone();
         self.write(move |tx| {
-            tx.execute(
+            tx.run(
                 "INSERT INTO inventory (sku, stock, data) VALUES (?1, ?2, ?3)
                  ON CONFLICT (sku) DO UPDATE SET stock = excluded.stock, data = excluded.data",
                 params![item.sku.as_str(), item.stock, to_json(&item)?],
@@ -576,7 +603,7 @@ impl Store for SqliteStore {
     async fn create_webhook(&self, webhook: &Webhook) -> StoreResult<()> {
         let webhook = webhook.clone();
         self.write(move |tx| {
-            tx.execute(
+            tx.run(
                 "INSERT INTO webhooks (id, user_id, data) VALUES (?1, ?2, ?3)",
                 params![
                     webhook.id.to_string(),
@@ -609,7 +636,7 @@ impl Store for SqliteStore {
         let user = user.0.clone();
         self.write(move |tx| {
             let deleted = tx
-                .execute(
+                .run(
                     "DELETE FROM webhooks WHERE id = ?1 AND user_id = ?2",
                     params![id.to_string(), user],
                 )

@@ -13,10 +13,10 @@
 //! with it) run on a thread of their own, every [`CHECKPOINT_INTERVAL`], in SQLite's passive
 //! mode, which neither waits for nor blocks the writer or the readers. Left to SQLite, they
 //! would run inside a commit every thousand pages and hold up every change queued behind it.
-//! The log only starts over from its beginning once a checkpoint has caught up with its end,
-//! which a checkpointer racing a busy writer never quite does; so every
-//! [`CATCH_UP_EVERY`] batches the writer itself checkpoints between two batches. By then the
-//! checkpointer has copied nearly everything, the catch-up is short, and the log stays small.
+//! Under sustained writes the log then grows (it only starts over once a checkpoint has caught
+//! up with its end, which happens at the first lull, and at the latest on closing); a writer
+//! that catches the log up itself every few hundred batches was measured and stalled commits
+//! by 60 ms at a time (see BENCHMARKS.md), so the log's size is the price paid for even latency.
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -32,17 +32,12 @@ use crate::error::SqliteError;
 const MAX_BATCH: usize = 64;
 /// How often the checkpointer copies the log into the database file.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
-/// Batches between two of the writer's own catch-up checkpoints.
-const CATCH_UP_EVERY: u32 = 256;
 
 /// A queued change, type-erased so that changes returning different types share the channel.
 trait Change: Send {
     /// Runs the change in its own savepoint; the outcome is held until the batch commits.
     /// `Err` when the savepoint could not be rolled back: the batch must not commit.
-    fn apply(
-        self: Box<Self>,
-        connection: &Connection,
-    ) -> Result<Box<dyn Settled>, Box<dyn Settled>>;
+    fn apply(self: Box<Self>, connection: &Connection) -> Result<Box<dyn Settled>, Box<dyn Settled>>;
     /// Answers the caller without running the change (the batch could not begin).
     fn reject(self: Box<Self>, reason: String);
 }
@@ -74,10 +69,7 @@ where
         let Pending { change, reply } = *self;
         match in_savepoint(connection, change) {
             Ok(outcome) => Ok(Box::new(Ran { outcome, reply })),
-            Err(broken) => Err(Box::new(Ran {
-                outcome: Err(broken),
-                reply,
-            })),
+            Err(broken) => Err(Box::new(Ran { outcome: Err(broken), reply })),
         }
     }
 
@@ -173,14 +165,7 @@ impl Writer {
 }
 
 fn write_batches(mut connection: Connection, queue: &mpsc::Receiver<Box<dyn Change>>) {
-    let mut batches_since_catch_up = 0;
     while let Ok(first) = queue.recv() {
-        batches_since_catch_up += 1;
-        if batches_since_catch_up == CATCH_UP_EVERY {
-            batches_since_catch_up = 0;
-            // Best effort: a checkpoint that cannot finish now is retried after the next round.
-            let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-        }
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
@@ -188,16 +173,16 @@ fn write_batches(mut connection: Connection, queue: &mpsc::Receiver<Box<dyn Chan
                 Err(_) => break,
             }
         }
-        let transaction = match connection.transaction_with_behavior(TransactionBehavior::Immediate)
-        {
-            Ok(transaction) => transaction,
-            Err(error) => {
-                for change in batch {
-                    change.reject(error.to_string());
+        let transaction =
+            match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
+                Ok(transaction) => transaction,
+                Err(error) => {
+                    for change in batch {
+                        change.reject(error.to_string());
+                    }
+                    continue;
                 }
-                continue;
-            }
-        };
+            };
         let mut settled = Vec::with_capacity(batch.len());
         let mut intact = true;
         for change in batch {
@@ -214,10 +199,7 @@ fn write_batches(mut connection: Connection, queue: &mpsc::Receiver<Box<dyn Chan
         } else {
             // Dropping the transaction rolls every change of the batch back.
             drop(transaction);
-            Err(
-                "a change could not be rolled back to its savepoint; the batch was undone"
-                    .to_owned(),
-            )
+            Err("a change could not be rolled back to its savepoint; the batch was undone".to_owned())
         };
         for outcome in settled {
             outcome.deliver(commit.clone());
