@@ -37,7 +37,10 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 trait Change: Send {
     /// Runs the change in its own savepoint; the outcome is held until the batch commits.
     /// `Err` when the savepoint could not be rolled back: the batch must not commit.
-    fn apply(self: Box<Self>, connection: &Connection) -> Result<Box<dyn Settled>, Box<dyn Settled>>;
+    fn apply(
+        self: Box<Self>,
+        connection: &Connection,
+    ) -> Result<Box<dyn Settled>, Box<dyn Settled>>;
     /// Answers the caller without running the change (the batch could not begin).
     fn reject(self: Box<Self>, reason: String);
 }
@@ -69,7 +72,10 @@ where
         let Pending { change, reply } = *self;
         match in_savepoint(connection, change) {
             Ok(outcome) => Ok(Box::new(Ran { outcome, reply })),
-            Err(broken) => Err(Box::new(Ran { outcome: Err(broken), reply })),
+            Err(broken) => Err(Box::new(Ran {
+                outcome: Err(broken),
+                reply,
+            })),
         }
     }
 
@@ -173,16 +179,16 @@ fn write_batches(mut connection: Connection, queue: &mpsc::Receiver<Box<dyn Chan
                 Err(_) => break,
             }
         }
-        let transaction =
-            match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
-                Ok(transaction) => transaction,
-                Err(error) => {
-                    for change in batch {
-                        change.reject(error.to_string());
-                    }
-                    continue;
+        let transaction = match connection.transaction_with_behavior(TransactionBehavior::Immediate)
+        {
+            Ok(transaction) => transaction,
+            Err(error) => {
+                for change in batch {
+                    change.reject(error.to_string());
                 }
-            };
+                continue;
+            }
+        };
         let mut settled = Vec::with_capacity(batch.len());
         let mut intact = true;
         for change in batch {
@@ -199,7 +205,10 @@ fn write_batches(mut connection: Connection, queue: &mpsc::Receiver<Box<dyn Chan
         } else {
             // Dropping the transaction rolls every change of the batch back.
             drop(transaction);
-            Err("a change could not be rolled back to its savepoint; the batch was undone".to_owned())
+            Err(
+                "a change could not be rolled back to its savepoint; the batch was undone"
+                    .to_owned(),
+            )
         };
         for outcome in settled {
             outcome.deliver(commit.clone());

@@ -68,7 +68,7 @@ pub async fn run(args: &SagaBenchArgs) -> Result<String> {
     } else {
         build_lambda_zips(ArchitectureArg::host(), None)?
     };
-    let cold = cold_starts(&zips_dir, args.cold_starts).await?;
+    let cold = cold_starts(args.cold_starts).await?;
     Ok(section(&sagas, &zips_dir, &cold))
 }
 
@@ -215,9 +215,16 @@ struct ColdStart {
 /// initialisation (its first poll) and to its first answered invocation. The invocation names
 /// no order, so it is answered (with `InvalidOrder`) without calling AWS: the figure is the
 /// binary's own start, not a database round trip.
-async fn cold_starts(zips_dir: &Path, runs: u32) -> Result<ColdStart> {
+async fn cold_starts(runs: u32) -> Result<ColdStart> {
     let function = "validate-order";
-    let binary = zips_dir.join(function).join("bootstrap");
+    // The binary cargo-lambda zipped as `bootstrap`, where its `lambda` profile left it.
+    let binary = target_dir()
+        .join(format!(
+            "{}-unknown-linux-gnu",
+            ArchitectureArg::host().rust_arch()
+        ))
+        .join("lambda")
+        .join(function);
     if !binary.is_file() {
         bail!(
             "{} is missing: build the functions (drop --no-build)",

@@ -78,7 +78,7 @@ impl ArchitectureArg {
         }
     }
 
-    fn rust_arch(self) -> &'static str {
+    pub fn rust_arch(self) -> &'static str {
         match self {
             Self::Arm64 => "aarch64",
             Self::X86_64 => "x86_64",
