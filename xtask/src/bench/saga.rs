@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 use super::load::percentile;
-use crate::deploy::assets::build_lambda_zips;
+use crate::deploy::assets::{build_lambda_zips, lambda_binary};
 use crate::process::target_dir;
 use crate::synth::ArchitectureArg;
 
@@ -217,14 +217,7 @@ struct ColdStart {
 /// binary's own start, not a database round trip.
 async fn cold_starts(runs: u32) -> Result<ColdStart> {
     let function = "validate-order";
-    // The binary cargo-lambda zipped as `bootstrap`, where its `lambda` profile left it.
-    let binary = target_dir()
-        .join(format!(
-            "{}-unknown-linux-gnu",
-            ArchitectureArg::host().rust_arch()
-        ))
-        .join("lambda")
-        .join(function);
+    let binary = lambda_binary(ArchitectureArg::host(), function);
     if !binary.is_file() {
         bail!(
             "{} is missing: build the functions (drop --no-build)",

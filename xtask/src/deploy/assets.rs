@@ -78,11 +78,16 @@ impl ArchitectureArg {
         }
     }
 
-    pub fn rust_arch(self) -> &'static str {
+    fn rust_arch(self) -> &'static str {
         match self {
             Self::Arm64 => "aarch64",
             Self::X86_64 => "x86_64",
         }
+    }
+
+    /// The glibc Rust target: what the functions are built for.
+    fn gnu_target(self) -> String {
+        format!("{}-unknown-linux-gnu", self.rust_arch())
     }
 
     fn flag(self) -> &'static str {
@@ -102,10 +107,7 @@ fn installed_targets() -> Vec<String> {
     let mut targets: Vec<String> = listed.lines().map(|line| line.trim().to_owned()).collect();
     // Without rustup, the compiler's own target is the one there is.
     if targets.is_empty() {
-        targets.push(format!(
-            "{}-unknown-linux-gnu",
-            ArchitectureArg::host().rust_arch()
-        ));
+        targets.push(ArchitectureArg::host().gnu_target());
     }
     targets
 }
@@ -134,7 +136,7 @@ pub fn api_target(architecture: ArchitectureArg) -> Result<String> {
         architecture,
         &[
             format!("{arch}-unknown-linux-musl"),
-            format!("{arch}-unknown-linux-gnu"),
+            architecture.gnu_target(),
         ],
     )
 }
@@ -147,8 +149,7 @@ pub fn build_lambda_zips(
     architecture: ArchitectureArg,
     path: Option<&OsString>,
 ) -> Result<PathBuf> {
-    let arch = architecture.rust_arch();
-    installed_target(architecture, &[format!("{arch}-unknown-linux-gnu")])?;
+    installed_target(architecture, &[architecture.gnu_target()])?;
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     command.current_dir(workspace_root()).args([
         "lambda",
@@ -169,6 +170,15 @@ pub fn build_lambda_zips(
          (or `pip install cargo-lambda ziglang`)",
     )?;
     Ok(target_dir().join("lambda"))
+}
+
+/// The binary of `function` that [`build_lambda_zips`] zipped as its `bootstrap`, where the
+/// `lambda` profile's build left it.
+pub fn lambda_binary(architecture: ArchitectureArg, function: &str) -> PathBuf {
+    target_dir()
+        .join(architecture.gnu_target())
+        .join("lambda")
+        .join(function)
 }
 
 /// Builds the static API binary in release mode; returns its path.
