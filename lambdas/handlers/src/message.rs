@@ -1,8 +1,10 @@
 //! Queue messages: each carries one EventBridge event whose `detail` is a platform event record.
-//! A processor handles one message at a time; [`process_batch`] runs a batch and reports the
-//! messages that failed (SQS partial batch failure), so only those are delivered again.
+//! A processor handles one message; [`process_batch`] runs a batch's messages together and
+//! reports those that failed (SQS partial batch failure), so only they are delivered again.
 
 use std::future::Future;
+
+use futures::future::join_all;
 
 use eventforge_core::Event;
 use serde_json::Value;
@@ -34,8 +36,8 @@ pub fn event_of(body: &str) -> Result<Event, ProcessError> {
     serde_json::from_value(detail).map_err(|e| ProcessError::Unreadable(e.to_string()))
 }
 
-/// Runs `process` on every `(message id, body)` of the batch, one after the other; returns the
-/// ids of the messages that failed.
+/// Runs `process` on every `(message id, body)` of the batch, all at once (the processors wait
+/// on I/O, and a standard queue promises no order); returns the ids of the messages that failed.
 pub async fn process_batch<F, Fut>(
     messages: impl IntoIterator<Item = (String, String)>,
     mut process: F,
@@ -44,16 +46,79 @@ where
     F: FnMut(Event) -> Fut,
     Fut: Future<Output = Result<(), ProcessError>>,
 {
-    let mut failed = Vec::new();
-    for (id, body) in messages {
-        let outcome = match event_of(&body) {
-            Ok(event) => process(event).await,
-            Err(error) => Err(error),
-        };
-        if let Err(error) = outcome {
-            tracing::warn!(message_id = %id, %error, "message failed; it will be delivered again");
-            failed.push(id);
+    let outcomes = messages.into_iter().map(|(id, body)| {
+        let processing = event_of(&body).map(&mut process);
+        async move {
+            let outcome = match processing {
+                Ok(processing) => processing.await,
+                Err(error) => Err(error),
+            };
+            outcome.map_err(|error| {
+                tracing::warn!(message_id = %id, %error, "message failed; it will be delivered again");
+                id
+            })
         }
+    });
+    join_all(outcomes)
+        .await
+        .into_iter()
+        .filter_map(Result::err)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eventforge_core::{EventType, OrderId, UserId};
+    use std::time::Duration;
+    use tokio::sync::Barrier;
+
+    fn message(id: &str, detail: Value) -> (String, String) {
+        let event = Event::about_order(
+            "order.confirmed".parse::<EventType>().unwrap(),
+            OrderId::generate(),
+            UserId("u1".into()),
+            time::OffsetDateTime::now_utc(),
+            detail,
+        );
+        let body = serde_json::json!({ "detail": event }).to_string();
+        (id.to_owned(), body)
     }
-    failed
+
+    #[tokio::test]
+    async fn only_the_messages_that_failed_or_could_not_be_read_are_reported() {
+        let batch = vec![
+            message("ok-1", serde_json::json!({ "fail": false })),
+            message("bad", serde_json::json!({ "fail": true })),
+            ("unreadable".to_owned(), "not json".to_owned()),
+            message("ok-2", serde_json::json!({ "fail": false })),
+        ];
+        let failed = process_batch(batch, |event| async move {
+            if event.detail["fail"] == true {
+                Err(ProcessError::Failed("declined".into()))
+            } else {
+                Ok(())
+            }
+        })
+        .await;
+        assert_eq!(failed, vec!["bad".to_owned(), "unreadable".to_owned()]);
+    }
+
+    #[tokio::test]
+    async fn the_messages_of_a_batch_are_processed_together() {
+        // Each message waits for all the others: one at a time, the first would wait forever.
+        let barrier = std::sync::Arc::new(Barrier::new(3));
+        let batch = (0..3).map(|n| message(&n.to_string(), Value::Null));
+        let processing = process_batch(batch, |_event| {
+            let barrier = std::sync::Arc::clone(&barrier);
+            async move {
+                barrier.wait().await;
+                Ok(())
+            }
+        });
+        let failed = tokio::time::timeout(Duration::from_secs(10), processing)
+            .await
+            .expect("the batch's messages ran concurrently");
+        assert!(failed.is_empty());
+    }
 }

@@ -15,7 +15,7 @@ use crate::error::{LocalError, LocalResult};
 use crate::executor::Executor;
 use crate::paths;
 use crate::pattern::Pattern;
-use crate::queues::Queues;
+use crate::queues::{OutgoingMessage, Queues};
 
 /// Where a rule delivers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,37 +104,58 @@ impl Bus {
     /// Evaluates every rule against `event` (an EventBridge event) and delivers to the targets of
     /// those that match.
     pub async fn put(&self, event: &Value) -> LocalResult<Deliveries> {
-        let id = event.get("id").and_then(Value::as_str).unwrap_or_default();
-        let mut deliveries = Deliveries::default();
-        for rule in self.rules.iter().filter(|rule| rule.pattern.matches(event)) {
-            deliveries.rules.push(rule.name.clone());
-            for target in &rule.targets {
-                let new = match target {
-                    Target::Queue(queue) => {
-                        let body = serde_json::to_string(event)?;
-                        self.queues
-                            .send(queue, &format!("{id}:{}:{queue}", rule.name), &body)
-                            .await?
-                    }
-                    Target::StateMachine { name, input_path } => {
-                        if name != self.executor.machine_name() {
-                            return Err(LocalError::Definition(format!(
-                                "rule {} targets the unknown state machine {name}",
-                                rule.name
-                            )));
+        let mut deliveries = self.put_all(std::slice::from_ref(event)).await?;
+        Ok(deliveries.pop().unwrap_or_default())
+    }
+
+    /// [`Self::put`] for each of `events`, with one transaction for all their queue messages and
+    /// one for all the executions they start (the outbox drains in batches).
+    pub async fn put_all(&self, events: &[Value]) -> LocalResult<Vec<Deliveries>> {
+        let mut deliveries = vec![Deliveries::default(); events.len()];
+        // Which event each message and each start is for.
+        let (mut messages, mut message_events) = (Vec::new(), Vec::new());
+        let (mut starts, mut start_events) = (Vec::new(), Vec::new());
+        for (index, event) in events.iter().enumerate() {
+            let id = event.get("id").and_then(Value::as_str).unwrap_or_default();
+            for rule in self.rules.iter().filter(|rule| rule.pattern.matches(event)) {
+                deliveries[index].rules.push(rule.name.clone());
+                for target in &rule.targets {
+                    match target {
+                        Target::Queue(queue) => {
+                            messages.push(OutgoingMessage {
+                                queue: queue.clone(),
+                                id: format!("{id}:{}:{queue}", rule.name),
+                                body: serde_json::to_string(event)?,
+                            });
+                            message_events.push(index);
                         }
-                        let input = match input_path {
-                            Some(path) => paths::read(path, event, &Value::Null)
-                                .map_err(|e| LocalError::Definition(e.0))?,
-                            None => event.clone(),
-                        };
-                        self.executor
-                            .start(&format!("{}-{id}", rule.name), input)
-                            .await?
+                        Target::StateMachine { name, input_path } => {
+                            if name != self.executor.machine_name() {
+                                return Err(LocalError::Definition(format!(
+                                    "rule {} targets the unknown state machine {name}",
+                                    rule.name
+                                )));
+                            }
+                            let input = match input_path {
+                                Some(path) => paths::read(path, event, &Value::Null)
+                                    .map_err(|e| LocalError::Definition(e.0))?,
+                                None => event.clone(),
+                            };
+                            starts.push((format!("{}-{id}", rule.name), input));
+                            start_events.push(index);
+                        }
                     }
-                };
-                deliveries.new_deliveries += usize::from(new);
+                }
             }
+        }
+        let sent = self.queues.send_all(messages).await?;
+        let started = self.executor.start_all(starts).await?;
+        for (index, new) in message_events
+            .into_iter()
+            .zip(sent)
+            .chain(start_events.into_iter().zip(started))
+        {
+            deliveries[index].new_deliveries += usize::from(new);
         }
         Ok(deliveries)
     }

@@ -1,11 +1,11 @@
 //! The runtime's own tables (executions, their steps, queue messages), in an SQLite file that may
-//! be the store's: the `local_` prefix keeps them apart. Blocking calls run on tokio's blocking
-//! pool.
+//! be the store's: the `local_` prefix keeps them apart.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use eventforge_sqlite_writer::Writer;
 use rusqlite::Connection;
 
 use crate::error::{LocalError, LocalResult};
@@ -47,10 +47,12 @@ CREATE INDEX IF NOT EXISTS local_messages_ready ON local_messages (queue, state,
 CREATE INDEX IF NOT EXISTS local_messages_unreported ON local_messages (reported) WHERE reported = 0;
 ";
 
-/// The runtime database. Cheap to clone.
+/// The runtime database: every call runs on its one writer thread, in a group-committed
+/// transaction of its own (see `eventforge-sqlite-writer`), so the executor's transitions and
+/// the queues' messages from many tasks commit together. Cheap to clone.
 #[derive(Clone)]
 pub struct RuntimeDb {
-    connection: Arc<Mutex<Connection>>,
+    writer: Arc<Writer>,
     path: PathBuf,
 }
 
@@ -66,25 +68,40 @@ impl RuntimeDb {
     /// Opens (creating if needed) the runtime's tables in the SQLite file at `path`.
     pub fn open(path: impl AsRef<Path>) -> LocalResult<Self> {
         let path = path.as_ref().to_path_buf();
-        let failed = |source| LocalError::Database {
-            path: path.clone(),
-            source,
-        };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             // A missing directory surfaces as SQLite's own "unable to open" error below.
             let _ = std::fs::create_dir_all(parent);
         }
-        let connection = Connection::open(&path).map_err(failed)?;
-        // The store writes to the same file: wait for its transactions rather than fail.
+        let connect = || {
+            let failed = |source| LocalError::Database {
+                path: path.clone(),
+                source,
+            };
+            let connection = Connection::open(&path).map_err(failed)?;
+            // The store may write to the same file: wait for its transactions rather than fail.
+            connection
+                .busy_timeout(Duration::from_secs(30))
+                .map_err(failed)?;
+            connection
+                .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+                .map_err(failed)?;
+            Ok::<_, LocalError>(connection)
+        };
+        let connection = connect()?;
         connection
-            .busy_timeout(Duration::from_secs(30))
-            .map_err(failed)?;
-        connection
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-            .map_err(failed)?;
-        connection.execute_batch(SCHEMA).map_err(failed)?;
+            .execute_batch(SCHEMA)
+            .map_err(|source| LocalError::Database {
+                path: path.clone(),
+                source,
+            })?;
+        let writer = Writer::start("runtime-db", connection, connect()?).map_err(|source| {
+            LocalError::WriterStart {
+                path: path.clone(),
+                source,
+            }
+        })?;
         Ok(Self {
-            connection: Arc::new(Mutex::new(connection)),
+            writer: Arc::new(writer),
             path,
         })
     }
@@ -93,21 +110,14 @@ impl RuntimeDb {
         &self.path
     }
 
-    /// Runs `work` with the connection on the blocking pool.
+    /// Runs `work` on the writer thread; its writes are kept only if it returns `Ok`, and `Ok`
+    /// comes back only once they are committed.
     pub async fn call<T, F>(&self, work: F) -> LocalResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> LocalResult<T> + Send + 'static,
+        F: FnOnce(&Connection) -> LocalResult<T> + Send + 'static,
     {
-        let connection = Arc::clone(&self.connection);
-        tokio::task::spawn_blocking(move || {
-            let mut connection = connection
-                .lock()
-                .map_err(|_| LocalError::Task("the runtime database lock is poisoned".into()))?;
-            work(&mut connection)
-        })
-        .await
-        .map_err(|e| LocalError::Task(e.to_string()))?
+        self.writer.apply(work).await?
     }
 }
 

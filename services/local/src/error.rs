@@ -18,6 +18,14 @@ pub enum LocalError {
     },
     #[error("runtime database: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("runtime database: {0}")]
+    Writer(#[from] eventforge_sqlite_writer::WriterError),
+    #[error("runtime database {path}: cannot start its writer: {source}")]
+    WriterStart {
+        path: PathBuf,
+        #[source]
+        source: eventforge_sqlite_writer::StartError,
+    },
     #[error("runtime data is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error("store: {0}")]

@@ -120,27 +120,60 @@ impl Executor {
     /// Starts the execution `name` with `input` unless one of that name exists (a redelivered
     /// start is a no-op, like `StartExecution` with a used name). `true` when it is new.
     pub async fn start(&self, name: &str, input: Value) -> LocalResult<bool> {
+        let started = self.start_all(vec![(name.to_owned(), input)]).await?;
+        Ok(started.first().copied().unwrap_or(false))
+    }
+
+    /// Starts each `(name, input)` as [`Self::start`] does, all in one transaction; for each,
+    /// whether it is new.
+    pub async fn start_all(&self, starts: Vec<(String, Value)>) -> LocalResult<Vec<bool>> {
+        if starts.is_empty() {
+            return Ok(Vec::new());
+        }
         let machine = self.inner.machine_name.clone();
         let start_at = self.inner.interpreter.machine().document.start_at.clone();
-        let text = serde_json::to_string(&input)?;
-        let owned = name.to_owned();
-        let created = self
+        let texts = starts
+            .iter()
+            .map(|(_, input)| serde_json::to_string(input))
+            .collect::<Result<Vec<_>, _>>()?;
+        let names: Vec<String> = starts.iter().map(|(name, _)| name.clone()).collect();
+        let state = start_at.clone();
+        let (created, started_ms) = self
             .inner
             .db
             .call(move |db| {
                 let now = now_ms();
-                let inserted = db.execute(
+                let mut insert = db.prepare_cached(
                     "INSERT OR IGNORE INTO local_executions
                        (name, machine, status, state, input, data, started_ms, updated_ms)
                      VALUES (?1, ?2, 'RUNNING', ?3, ?4, ?4, ?5, ?5)",
-                    params![owned, machine, start_at, text, now],
                 )?;
-                Ok(inserted == 1)
+                let created = names
+                    .iter()
+                    .zip(&texts)
+                    .map(|(name, text)| {
+                        Ok(insert.execute(params![name, machine, state, text, now])? == 1)
+                    })
+                    .collect::<LocalResult<Vec<bool>>>()?;
+                Ok((created, now))
             })
             .await?;
-        if created {
-            tracing::debug!(execution = name, machine = %self.inner.machine_name, "execution started");
-            self.spawn(name.to_owned());
+        for ((name, input), &new) in starts.into_iter().zip(&created) {
+            if new {
+                tracing::debug!(execution = %name, machine = %self.inner.machine_name, "execution started");
+                // What the database now holds for it, so its task need not read it back.
+                let execution = Execution {
+                    name: name.clone(),
+                    status: ExecutionStatus::Running,
+                    state: Some(start_at.clone()),
+                    data: input.clone(),
+                    input,
+                    error: None,
+                    cause: None,
+                    started_ms,
+                };
+                self.spawn(name, Some(execution));
+            }
         }
         Ok(created)
     }
@@ -164,7 +197,7 @@ impl Executor {
             .await?;
         let count = names.len();
         for name in names {
-            self.spawn(name);
+            self.spawn(name, None);
         }
         if count > 0 {
             tracing::info!(count, machine = %self.inner.machine_name, "resuming in-flight executions");
@@ -256,7 +289,9 @@ impl Executor {
         }
     }
 
-    fn spawn(&self, name: String) {
+    /// Drives execution `name` on a task of its own, unless one already does; `known` is the
+    /// execution as persisted when the caller has it (otherwise it is read).
+    fn spawn(&self, name: String, known: Option<Execution>) {
         {
             let Ok(mut active) = self.inner.active.lock() else {
                 return;
@@ -267,7 +302,7 @@ impl Executor {
         }
         let executor = self.clone();
         self.inner.tasks.spawn(async move {
-            if let Err(error) = executor.drive(&name).await {
+            if let Err(error) = executor.drive(&name, known).await {
                 tracing::error!(execution = %name, %error, "execution stopped on a runtime error");
             }
             if let Ok(mut active) = executor.inner.active.lock() {
@@ -276,9 +311,13 @@ impl Executor {
         });
     }
 
-    async fn drive(&self, name: &str) -> LocalResult<()> {
-        let Some(execution) = self.describe(name).await? else {
-            return Ok(());
+    async fn drive(&self, name: &str, known: Option<Execution>) -> LocalResult<()> {
+        let execution = match known {
+            Some(execution) => execution,
+            None => match self.describe(name).await? {
+                Some(execution) => execution,
+                None => return Ok(()),
+            },
         };
         let (ExecutionStatus::Running, Some(mut state)) = (execution.status, execution.state)
         else {
@@ -371,22 +410,23 @@ impl Executor {
         self.inner
             .db
             .call(move |db| {
-                let tx = db.transaction()?;
-                let seq: i64 = tx.query_row(
-                    "UPDATE local_executions
-                        SET status = ?2, state = ?3, data = ?4, error = ?5, cause = ?6,
-                            updated_ms = ?7, transitions = transitions + 1
-                      WHERE name = ?1
-                  RETURNING transitions",
-                    params![name, status.as_str(), next, data, error, cause, now_ms()],
-                    |row| row.get(0),
-                )?;
-                tx.execute(
+                let seq: i64 = db
+                    .prepare_cached(
+                        "UPDATE local_executions
+                            SET status = ?2, state = ?3, data = ?4, error = ?5, cause = ?6,
+                                updated_ms = ?7, transitions = transitions + 1
+                          WHERE name = ?1
+                      RETURNING transitions",
+                    )?
+                    .query_row(
+                        params![name, status.as_str(), next, data, error, cause, now_ms()],
+                        |row| row.get(0),
+                    )?;
+                db.prepare_cached(
                     "INSERT OR REPLACE INTO local_execution_steps (execution, seq, state, outcome)
                      VALUES (?1, ?2, ?3, ?4)",
-                    params![name, seq, completed, outcome],
-                )?;
-                tx.commit()?;
+                )?
+                .execute(params![name, seq, completed, outcome])?;
                 Ok(())
             })
             .await

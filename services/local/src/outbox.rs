@@ -10,7 +10,7 @@ use crate::bus::{Bus, envelope};
 use crate::error::LocalResult;
 
 /// Events read from the outbox per round.
-pub const BATCH: usize = 100;
+pub const BATCH: usize = 1000;
 
 /// Publishes one batch of pending events; how many.
 pub async fn drain_once(store: &Arc<dyn Store>, bus: &Bus) -> LocalResult<usize> {
@@ -18,8 +18,9 @@ pub async fn drain_once(store: &Arc<dyn Store>, bus: &Bus) -> LocalResult<usize>
     if pending.is_empty() {
         return Ok(0);
     }
-    for event in &pending {
-        let deliveries = bus.put(&envelope(event)).await?;
+    let envelopes: Vec<_> = pending.iter().map(envelope).collect();
+    let deliveries = bus.put_all(&envelopes).await?;
+    for (event, deliveries) in pending.iter().zip(&deliveries) {
         tracing::debug!(
             event = %event.id,
             r#type = %event.event_type,

@@ -42,6 +42,14 @@ impl From<&QueueSettings> for QueueSpec {
     }
 }
 
+/// A message to send: its body, to a queue, under an id that deduplicates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub queue: String,
+    pub id: String,
+    pub body: String,
+}
+
 /// A message that arrived in a dead-letter queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadLetter {
@@ -106,21 +114,41 @@ impl Queues {
     /// Sends `body` as message `id`; a message with that id already sent is not sent again
     /// (deliveries of one event by one rule are deduplicated). `true` when new.
     pub async fn send(&self, queue: &str, id: &str, body: &str) -> LocalResult<bool> {
-        self.spec(queue)?;
-        let (queue, id, body) = (queue.to_owned(), id.to_owned(), body.to_owned());
-        let inserted = self
+        let sent = self
+            .send_all(vec![OutgoingMessage {
+                queue: queue.to_owned(),
+                id: id.to_owned(),
+                body: body.to_owned(),
+            }])
+            .await?;
+        Ok(sent.first().copied().unwrap_or(false))
+    }
+
+    /// Sends each message as [`Self::send`] does, all in one transaction (the bus delivers a
+    /// whole outbox batch at once); for each, whether it was new.
+    pub async fn send_all(&self, messages: Vec<OutgoingMessage>) -> LocalResult<Vec<bool>> {
+        for message in &messages {
+            self.spec(&message.queue)?;
+        }
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let inserted: Vec<bool> = self
             .db
             .call(move |db| {
                 let now = now_ms();
-                Ok(db.execute(
+                let mut insert = db.prepare_cached(
                     "INSERT OR IGNORE INTO local_messages
                        (id, queue, source_queue, body, visible_ms, sent_ms, state)
                      VALUES (?1, ?2, ?2, ?3, ?4, ?4, 'ready')",
-                    params![id, queue, body, now],
-                )? == 1)
+                )?;
+                messages
+                    .iter()
+                    .map(|m| Ok(insert.execute(params![m.id, m.queue, m.body, now])? == 1))
+                    .collect()
             })
             .await?;
-        if inserted {
+        if inserted.contains(&true) {
             self.sent.notify_waiters();
         }
         Ok(inserted)
@@ -147,10 +175,9 @@ impl Queues {
         let visibility_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         self.db
             .call(move |db| {
-                let tx = db.transaction()?;
                 let now = now_ms();
                 let candidates: Vec<QueueMessage> = {
-                    let mut statement = tx.prepare_cached(
+                    let mut statement = db.prepare_cached(
                         "SELECT id, body, receive_count, sent_ms FROM local_messages
                           WHERE queue = ?1 AND state = 'ready' AND visible_ms <= ?2
                           ORDER BY sent_ms, id LIMIT ?3",
@@ -176,7 +203,7 @@ impl Queues {
                         break;
                     }
                     if message.receive_count >= spec.max_receive_count {
-                        tx.execute(
+                        db.execute(
                             "UPDATE local_messages SET queue = ?2, receive_count = 0, visible_ms = ?3,
                                     reported = 0 WHERE id = ?1",
                             params![message.id, spec.dead_letter_queue, now],
@@ -189,13 +216,12 @@ impl Queues {
                         continue;
                     }
                     message.receive_count += 1;
-                    tx.execute(
+                    db.prepare_cached(
                         "UPDATE local_messages SET receive_count = ?2, visible_ms = ?3 WHERE id = ?1",
-                        params![message.id, message.receive_count, now.saturating_add(visibility_ms)],
-                    )?;
+                    )?
+                    .execute(params![message.id, message.receive_count, now.saturating_add(visibility_ms)])?;
                     received.push(message);
                 }
-                tx.commit()?;
                 Ok((received, dead))
             })
             .await
@@ -208,14 +234,11 @@ impl Queues {
         }
         self.db
             .call(move |db| {
-                let tx = db.transaction()?;
+                let mut done =
+                    db.prepare_cached("UPDATE local_messages SET state = 'done' WHERE id = ?1")?;
                 for id in &ids {
-                    tx.execute(
-                        "UPDATE local_messages SET state = 'done' WHERE id = ?1",
-                        [id],
-                    )?;
+                    done.execute([id])?;
                 }
-                tx.commit()?;
                 Ok(())
             })
             .await
@@ -240,14 +263,12 @@ impl Queues {
             received_ms.saturating_add(i64::try_from(visibility.as_millis()).unwrap_or(i64::MAX));
         self.db
             .call(move |db| {
-                let tx = db.transaction()?;
                 for id in &ids {
-                    tx.execute(
+                    db.execute(
                         "UPDATE local_messages SET visible_ms = MIN(visible_ms, ?2) WHERE id = ?1 AND state = 'ready'",
                         params![id, visible_ms],
                     )?;
                 }
-                tx.commit()?;
                 Ok(())
             })
             .await

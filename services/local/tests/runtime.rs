@@ -203,12 +203,16 @@ async fn a_partial_batch_failure_returns_only_the_failed_messages_after_the_visi
     assert!(queues.send("nowhere", "x", "{}").await.is_err());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_redelivered_event_delivers_nothing_twice() {
-    let world = world().await;
-    let order = order(&world.store, "carol").await;
-    let created = world.store.outbox_pending(10).await.unwrap().remove(0);
-    assert_eq!(created.order_id, Some(order.id));
+/// The bus with the platform's rules over fresh queues and a saga executor whose first step
+/// never answers, so deliveries can be counted before anything moves on.
+struct Delivery {
+    bus: Bus,
+    queues: Queues,
+    executor: Executor,
+    tasks: Tasks,
+}
+
+fn delivery(world: &World) -> Delivery {
     let db = RuntimeDb::open(&world.db).unwrap();
     let queues = Queues::new(db.clone(), Queues::platform_specs(), SCALE);
     let machine = Arc::new(
@@ -216,22 +220,79 @@ async fn a_redelivered_event_delivers_nothing_twice() {
             .unwrap(),
     );
     let host = Arc::new(ScriptedHost::new().always("validate-order", Reply::Hang));
-    let (_stop, signal) = StopSignal::new();
     let tasks = Tasks::new();
     let executor = Executor::new(
         "order-saga",
         Interpreter::new(machine, host, SCALE),
         db,
         tasks.clone(),
-        signal,
+        StopSignal::never(),
     );
-    let bus = Bus::new(Rule::platform().unwrap(), queues.clone(), executor);
+    Delivery {
+        bus: Bus::new(Rule::platform().unwrap(), queues.clone(), executor.clone()),
+        queues,
+        executor,
+        tasks,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivered_event_delivers_nothing_twice() {
+    let world = world().await;
+    let order = order(&world.store, "carol").await;
+    let created = world.store.outbox_pending(10).await.unwrap().remove(0);
+    assert_eq!(created.order_id, Some(order.id));
+    let Delivery {
+        bus, queues, tasks, ..
+    } = delivery(&world);
     let first = bus.put(&envelope(&created)).await.unwrap();
     assert_eq!(first.rules, vec!["start-saga", "order-created"]);
     assert_eq!(first.new_deliveries, 2);
     let second = bus.put(&envelope(&created)).await.unwrap();
     assert_eq!(second.new_deliveries, 0);
     assert_eq!(queues.counts("webhook").await.unwrap().visible, 1);
+    tasks.abort_all();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drained_batch_delivers_each_event_to_its_own_targets_once() {
+    let world = world().await;
+    order(&world.store, "carol").await;
+    order(&world.store, "dave").await;
+    let created: Vec<_> = world
+        .store
+        .outbox_pending(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(envelope)
+        .collect();
+    assert_eq!(created.len(), 2);
+    let Delivery {
+        bus,
+        queues,
+        executor,
+        tasks,
+    } = delivery(&world);
+    let first = bus.put_all(&created).await.unwrap();
+    for deliveries in &first {
+        assert_eq!(deliveries.rules, vec!["start-saga", "order-created"]);
+        assert_eq!(
+            deliveries.new_deliveries, 2,
+            "an execution and a webhook message"
+        );
+    }
+    assert_eq!(executor.counts().await.unwrap().0, 2, "one saga per order");
+    assert_eq!(queues.counts("webhook").await.unwrap().visible, 2);
+    // The outbox is at-least-once: the same batch again delivers nothing.
+    let again = bus.put_all(&created).await.unwrap();
+    assert!(
+        again
+            .iter()
+            .all(|deliveries| deliveries.new_deliveries == 0)
+    );
+    assert_eq!(executor.counts().await.unwrap().0, 2);
+    assert_eq!(queues.counts("webhook").await.unwrap().visible, 2);
     tasks.abort_all();
 }
 

@@ -29,12 +29,10 @@ pub enum SqliteError {
     Corrupt(&'static str),
     #[error("the total quantity of {0} overflows")]
     Overflow(String),
-    #[error("the transaction was not committed: {0}")]
-    Commit(String),
-    #[error("cannot start the writer thread: {0}")]
-    WriterThread(#[source] std::io::Error),
-    #[error("the writer thread has stopped")]
-    WriterStopped,
+    #[error(transparent)]
+    Writer(#[from] eventforge_sqlite_writer::WriterError),
+    #[error("cannot start the writer: {0}")]
+    WriterStart(#[from] eventforge_sqlite_writer::StartError),
     #[error("a blocking database task failed: {0}")]
     Task(String),
 }

@@ -25,7 +25,7 @@
 //! which owns the write connection, inside a `BEGIN IMMEDIATE` transaction that also writes its
 //! event with `published = 0` (the transactional outbox). Changes that arrive together share
 //! one transaction, each in a savepoint of its own, and are answered after its commit (group
-//! commit, see `writer`). Conditions (stock never below zero, status only from the expected
+//! commit, see `eventforge-sqlite-writer`). Conditions (stock never below zero, status only from the expected
 //! state) are checked inside the transaction, and since no other writer can interleave, a check
 //! followed by an update is as good as a conditional write. Reads use a pool of their own
 //! connections on tokio's blocking pool and, thanks to WAL, never wait for the writer; no
@@ -34,7 +34,6 @@
 mod cursor;
 mod error;
 mod schema;
-mod writer;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -56,7 +55,7 @@ use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
 pub use error::SqliteError;
-use writer::Writer;
+use eventforge_sqlite_writer::Writer;
 
 /// Read connections kept open for reuse; more are opened on demand under load.
 const IDLE_READERS: usize = 16;
@@ -94,7 +93,10 @@ impl SqliteStore {
         }
         let connection = schema::connect(&path)?;
         schema::migrate(&connection)?;
-        let writer = Writer::start(connection, &path)?;
+        // The checkpointer's own connection, opened first so that a file that cannot be opened
+        // is an error here.
+        let checkpointer = schema::connect(&path)?;
+        let writer = Writer::start("sqlite", connection, checkpointer)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
@@ -115,7 +117,11 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        self.inner.writer.apply(change).await
+        self.inner
+            .writer
+            .apply(change)
+            .await
+            .map_err(|error| StoreError::backend(SqliteError::Writer(error)))?
     }
 
     /// Runs `query` on a pooled read connection.

@@ -1,5 +1,6 @@
-//! The one writer: a thread that owns the write connection and applies the changes queued to
-//! it, in batches.
+//! The one writer: a thread that owns an SQLite file's write connection and applies the
+//! changes queued to it, in batches. The SQLite store and the local runtime's own database
+//! both write through one.
 //!
 //! SQLite takes one writer at a time, so concurrent state changes queue whatever happens; here
 //! they queue in a channel rather than on a lock held across the blocking pool's threads. The
@@ -18,20 +19,34 @@
 //! that catches the log up itself every few hundred batches was measured and stalled commits
 //! by 60 ms at a time (see BENCHMARKS.md), so the log's size is the price paid for even latency.
 
-use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use eventforge_core::store::{StoreError, StoreResult};
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::oneshot;
 
-use crate::error::SqliteError;
-
 /// Most changes committed together: bounds how long the first waits for the last.
-const MAX_BATCH: usize = 64;
+pub const MAX_BATCH: usize = 64;
 /// How often the checkpointer copies the log into the database file.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Why a change did not take effect, other than its own error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WriterError {
+    #[error("the transaction was not committed: {0}")]
+    Commit(String),
+    #[error("the writer thread has stopped")]
+    Stopped,
+}
+
+/// Why [`Writer::start`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot turn SQLite's own checkpoints off: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("cannot start the writer thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
 
 /// A queued change, type-erased so that changes returning different types share the channel.
 trait Change: Send {
@@ -50,20 +65,24 @@ trait Settled: Send {
     fn deliver(self: Box<Self>, commit: Result<(), String>);
 }
 
-struct Pending<T, F> {
+type Answer<T, E> = Result<Result<T, E>, WriterError>;
+
+struct Pending<T, E, F> {
     change: F,
-    reply: oneshot::Sender<StoreResult<T>>,
+    reply: oneshot::Sender<Answer<T, E>>,
 }
 
-struct Ran<T> {
-    outcome: StoreResult<T>,
-    reply: oneshot::Sender<StoreResult<T>>,
+struct Ran<T, E> {
+    /// `Err` when the change could not even begin (its savepoint failed).
+    outcome: Answer<T, E>,
+    reply: oneshot::Sender<Answer<T, E>>,
 }
 
-impl<T, F> Change for Pending<T, F>
+impl<T, E, F> Change for Pending<T, E, F>
 where
     T: Send + 'static,
-    F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    E: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
 {
     fn apply(
         self: Box<Self>,
@@ -73,7 +92,7 @@ where
         match in_savepoint(connection, change) {
             Ok(outcome) => Ok(Box::new(Ran { outcome, reply })),
             Err(broken) => Err(Box::new(Ran {
-                outcome: Err(broken),
+                outcome: Err(WriterError::Commit(broken.to_string())),
                 reply,
             })),
         }
@@ -81,36 +100,32 @@ where
 
     fn reject(self: Box<Self>, reason: String) {
         // A caller that stopped waiting needs no answer.
-        let _ = self.reply.send(Err(commit_failed(reason)));
+        let _ = self.reply.send(Err(WriterError::Commit(reason)));
     }
 }
 
-impl<T: Send> Settled for Ran<T> {
+impl<T: Send, E: Send> Settled for Ran<T, E> {
     fn deliver(self: Box<Self>, commit: Result<(), String>) {
         let answer = match (self.outcome, commit) {
             // A change that failed was rolled back: its own error says why.
+            (Ok(Err(error)), _) => Ok(Err(error)),
             (Err(error), _) => Err(error),
-            (Ok(value), Ok(())) => Ok(value),
-            (Ok(_), Err(reason)) => Err(commit_failed(reason)),
+            (Ok(Ok(value)), Ok(())) => Ok(Ok(value)),
+            (Ok(Ok(_)), Err(reason)) => Err(WriterError::Commit(reason)),
         };
         let _ = self.reply.send(answer);
     }
 }
 
-fn commit_failed(reason: String) -> StoreError {
-    StoreError::backend(SqliteError::Commit(reason))
-}
-
 /// Runs `change` between `SAVEPOINT` and `RELEASE`, or rolls it back to the savepoint when it
 /// fails (the batch's other changes stay). The outer `Err` means the change's writes could not
 /// be undone: the whole batch has to be rolled back.
-fn in_savepoint<T>(
+fn in_savepoint<T, E>(
     connection: &Connection,
-    change: impl FnOnce(&Connection) -> StoreResult<T>,
-) -> Result<StoreResult<T>, StoreError> {
-    let sql = |error| StoreError::backend(SqliteError::Sql(error));
+    change: impl FnOnce(&Connection) -> Result<T, E>,
+) -> Result<Answer<T, E>, rusqlite::Error> {
     if let Err(error) = connection.execute_batch("SAVEPOINT change") {
-        return Ok(Err(sql(error)));
+        return Ok(Err(WriterError::Commit(error.to_string())));
     }
     let outcome = change(connection);
     let end = if outcome.is_ok() {
@@ -118,55 +133,59 @@ fn in_savepoint<T>(
     } else {
         "ROLLBACK TO change; RELEASE change"
     };
-    connection.execute_batch(end).map_err(sql)?;
-    Ok(outcome)
+    connection.execute_batch(end)?;
+    Ok(Ok(outcome))
 }
 
-/// The handle the store keeps; both threads end when it is dropped.
-pub(crate) struct Writer {
+/// The handle the owner keeps; both threads end when it is dropped.
+pub struct Writer {
     changes: mpsc::Sender<Box<dyn Change>>,
     /// Never sent on: its drop tells the checkpointer to stop.
     _checkpoints: mpsc::Sender<()>,
 }
 
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").finish_non_exhaustive()
+    }
+}
+
 impl Writer {
-    /// Starts the thread that owns `connection` (the database at `path`) and its checkpointer.
-    pub(crate) fn start(connection: Connection, path: &Path) -> Result<Self, SqliteError> {
-        // The checkpointer's own connection, opened before any thread starts so that a file
-        // that cannot be opened is an error here.
-        let checkpointer = crate::schema::connect(path)?;
-        connection
-            .execute_batch("PRAGMA wal_autocheckpoint = 0")
-            .map_err(SqliteError::Sql)?;
+    /// Starts the thread that owns `connection`, and the checkpointer on `checkpointer` (a
+    /// second connection to the same file). `name` names the threads.
+    pub fn start(
+        name: &str,
+        connection: Connection,
+        checkpointer: Connection,
+    ) -> Result<Self, StartError> {
+        connection.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
         let (changes, queue) = mpsc::channel::<Box<dyn Change>>();
         let (checkpoints, stop) = mpsc::channel::<()>();
         std::thread::Builder::new()
-            .name("sqlite-writer".to_owned())
-            .spawn(move || write_batches(connection, &queue))
-            .map_err(SqliteError::WriterThread)?;
+            .name(format!("{name}-writer"))
+            .spawn(move || write_batches(connection, &queue))?;
         std::thread::Builder::new()
-            .name("sqlite-checkpointer".to_owned())
-            .spawn(move || checkpoint_periodically(&checkpointer, &stop))
-            .map_err(SqliteError::WriterThread)?;
+            .name(format!("{name}-checkpoints"))
+            .spawn(move || checkpoint_periodically(&checkpointer, &stop))?;
         Ok(Self {
             changes,
             _checkpoints: checkpoints,
         })
     }
 
-    /// Runs `change` in the next batch; `Ok` only once its batch committed.
-    pub(crate) async fn apply<T, F>(&self, change: F) -> StoreResult<T>
+    /// Runs `change` in the next batch. The inner result is the change's own; it is `Ok` only
+    /// once its batch committed. The outer `Err`: the change did not take effect.
+    pub async fn apply<T, E, F>(&self, change: F) -> Answer<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        E: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         self.changes
             .send(Box::new(Pending { change, reply }))
-            .map_err(|_| StoreError::backend(SqliteError::WriterStopped))?;
-        answer
-            .await
-            .map_err(|_| StoreError::backend(SqliteError::WriterStopped))?
+            .map_err(|_| WriterError::Stopped)?;
+        answer.await.map_err(|_| WriterError::Stopped)?
     }
 }
 
@@ -221,6 +240,79 @@ fn checkpoint_periodically(connection: &Connection, stop: &mpsc::Receiver<()>) {
         // A checkpoint that cannot finish now (a reader still on old pages) finishes later.
         let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
     }
-    // The store is closing: leave the log empty for the next opening.
+    // The owner is closing: leave the log empty for the next opening, if nobody else is using
+    // the file. Without waiting: a waiting TRUNCATE holds off every other writer (another
+    // process, or the next owner in this one) for as long as its busy timeout.
+    let _ = connection.busy_timeout(Duration::ZERO);
     let _ = connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer(dir: &tempfile::TempDir) -> Writer {
+        let path = dir.path().join("w.db");
+        let open = || {
+            let connection = Connection::open(&path).unwrap();
+            connection
+                .execute_batch("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")
+                .unwrap();
+            connection
+        };
+        let connection = open();
+        connection
+            .execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
+            .unwrap();
+        Writer::start("test", connection, open()).unwrap()
+    }
+
+    fn count(connection: &Connection) -> rusqlite::Result<i64> {
+        connection.query_row("SELECT COUNT(*) FROM t", [], |row| row.get(0))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_changes_all_commit_and_each_gets_its_own_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = std::sync::Arc::new(writer(&dir));
+        let inserts = (0..200).map(|n| {
+            let writer = std::sync::Arc::clone(&writer);
+            tokio::spawn(async move {
+                writer
+                    .apply(move |c| c.execute("INSERT INTO t VALUES (?1, ?2)", (n.to_string(), n)))
+                    .await
+            })
+        });
+        for (n, insert) in inserts.enumerate() {
+            assert_eq!(insert.await.unwrap(), Ok(Ok(1)), "insert {n}");
+        }
+        assert_eq!(writer.apply(count).await.unwrap().unwrap(), 200);
+    }
+
+    #[tokio::test]
+    async fn a_failing_change_is_rolled_back_alone_and_reports_its_own_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = writer(&dir);
+        let failing = writer.apply(|c| {
+            c.execute("INSERT INTO t VALUES ('half', 1)", [])?;
+            // The primary key is taken: the change fails after its first write.
+            c.execute("INSERT INTO t VALUES ('half', 2)", [])
+        });
+        let succeeding = writer.apply(|c| c.execute("INSERT INTO t VALUES ('whole', 1)", []));
+        let (failed, succeeded) = tokio::join!(failing, succeeding);
+        assert!(matches!(
+            failed,
+            Ok(Err(rusqlite::Error::SqliteFailure(..)))
+        ));
+        assert_eq!(succeeded, Ok(Ok(1)));
+        let keys = writer
+            .apply(|c| {
+                let mut statement = c.prepare("SELECT k FROM t ORDER BY k")?;
+                statement
+                    .query_map([], |row| row.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .await;
+        assert_eq!(keys, Ok(Ok(vec!["whole".to_owned()])));
+    }
 }
