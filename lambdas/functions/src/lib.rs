@@ -35,7 +35,7 @@ use eventforge_store_dynamodb::DynamoStore;
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
-pub use aws::{S3Receipts, SesEmail};
+pub use aws::{S3Receipts, S3ReceiptsError, SesEmail};
 pub use settings::{Settings, SettingsError};
 
 /// What every function is built on, once per execution environment (not per invocation).
@@ -50,7 +50,7 @@ impl Platform {
     async fn from_environment() -> Result<Self, Error> {
         init_logs();
         let settings = Settings::from_environment()?;
-        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let aws = aws::load_sdk_config().await?;
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &settings.table_name);
         Ok(Self {
             settings,
@@ -150,7 +150,7 @@ pub async fn run_receipt_processor() -> Result<(), Error> {
     let deps = ReceiptDeps {
         store: platform.store,
         clock: platform.clock,
-        receipts: Arc::new(S3Receipts::new(&platform.aws, bucket)),
+        receipts: Arc::new(S3Receipts::new(&platform.aws, bucket)?),
     };
     serve_queue(deps, |deps: ReceiptDeps, event| async move {
         receipt::process(&deps, event).await

@@ -233,10 +233,8 @@ async fn the_receipt_processor_puts_a_pdf_in_the_bucket_and_reports_unreadable_m
     let processor = world
         .function(
             "receipt-processor",
-            &[
-                ("RECEIPTS_BUCKET", &bucket),
-                ("AWS_S3_FORCE_PATH_STYLE", "true"),
-            ],
+            // No path-style setting: an endpoint URL (the emulator) implies it.
+            &[("RECEIPTS_BUCKET", &bucket)],
         )
         .await;
     let batch = sqs_event(&[

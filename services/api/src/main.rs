@@ -158,7 +158,11 @@ fn init_tracing() {
 async fn open_store(settings: &StoreSettings) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match settings {
         StoreSettings::Dynamo { table } => {
-            Arc::new(eventforge_store_dynamodb::DynamoStore::from_env(table.clone()).await)
+            let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            Arc::new(eventforge_store_dynamodb::DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(&aws),
+                table.clone(),
+            ))
         }
         StoreSettings::Sqlite { path } => Arc::new(
             eventforge_store_sqlite::SqliteStore::open(path)

@@ -54,13 +54,6 @@ impl DynamoStore {
         }
     }
 
-    /// A store over `table_name` with a client configured by the standard AWS chain (environment,
-    /// profile, container or instance role). `AWS_ENDPOINT_URL` points it at another endpoint.
-    pub async fn from_env(table_name: impl Into<String>) -> Self {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Self::new(Client::new(&config), table_name)
-    }
-
     pub fn client(&self) -> &Client {
         &self.client
     }
