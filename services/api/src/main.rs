@@ -21,6 +21,7 @@
 //! reach the bus through the store's outbox.
 
 use anyhow::{Context, bail};
+use aws_config::SdkConfig;
 use eventforge_api::otlp::OtlpExporter;
 use eventforge_api::{ApiConfig, AppState, LocalReceiptLinks, ReceiptLinks, S3ReceiptLinks};
 use eventforge_auth::{JwtVerifier, KeySource, VerifierConfig, cognito_jwks_url};
@@ -28,6 +29,7 @@ use eventforge_core::Store;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use tokio::sync::OnceCell;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum StoreSettings {
@@ -155,15 +157,23 @@ fn init_tracing() {
     }
 }
 
-async fn open_store(settings: &StoreSettings) -> anyhow::Result<Arc<dyn Store>> {
+/// The AWS configuration (credential chain, region), loaded once, and only if a setting needs
+/// it: the DynamoDB store and the receipts bucket share it.
+async fn aws(loaded: &OnceCell<SdkConfig>) -> &SdkConfig {
+    loaded
+        .get_or_init(|| aws_config::load_defaults(aws_config::BehaviorVersion::latest()))
+        .await
+}
+
+async fn open_store(
+    settings: &StoreSettings,
+    loaded: &OnceCell<SdkConfig>,
+) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match settings {
-        StoreSettings::Dynamo { table } => {
-            let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-            Arc::new(eventforge_store_dynamodb::DynamoStore::new(
-                aws_sdk_dynamodb::Client::new(&aws),
-                table.clone(),
-            ))
-        }
+        StoreSettings::Dynamo { table } => Arc::new(eventforge_store_dynamodb::DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(aws(loaded).await),
+            table.clone(),
+        )),
         StoreSettings::Sqlite { path } => Arc::new(
             eventforge_store_sqlite::SqliteStore::open(path)
                 .with_context(|| format!("opening the SQLite store {}", path.display()))?,
@@ -175,19 +185,17 @@ async fn build_config(
     settings: &Settings,
     spans: Option<Arc<OtlpExporter>>,
 ) -> anyhow::Result<ApiConfig> {
-    let store = open_store(&settings.store).await?;
+    let loaded = OnceCell::new();
+    let store = open_store(&settings.store, &loaded).await?;
     let verifier = JwtVerifier::new(
         VerifierConfig::new(settings.issuer.clone(), settings.client_id.clone()),
         KeySource::Url(settings.jwks_url.clone()),
     );
     let receipts: Arc<dyn ReceiptLinks> = match &settings.receipts {
-        ReceiptSettings::Bucket(bucket) => {
-            let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-            Arc::new(S3ReceiptLinks::new(
-                aws_sdk_s3::Client::new(&aws),
-                bucket.clone(),
-            ))
-        }
+        ReceiptSettings::Bucket(bucket) => Arc::new(S3ReceiptLinks::new(
+            aws_sdk_s3::Client::new(aws(&loaded).await),
+            bucket.clone(),
+        )),
         ReceiptSettings::Directory { public_url, .. } => {
             Arc::new(LocalReceiptLinks::new(public_url.clone()))
         }

@@ -72,11 +72,11 @@ impl RuntimeDb {
             // A missing directory surfaces as SQLite's own "unable to open" error below.
             let _ = std::fs::create_dir_all(parent);
         }
+        let failed = |source| LocalError::Database {
+            path: path.clone(),
+            source,
+        };
         let connect = || {
-            let failed = |source| LocalError::Database {
-                path: path.clone(),
-                source,
-            };
             let connection = Connection::open(&path).map_err(failed)?;
             // The store may write to the same file: wait for its transactions rather than fail.
             connection
@@ -88,12 +88,7 @@ impl RuntimeDb {
             Ok::<_, LocalError>(connection)
         };
         let connection = connect()?;
-        connection
-            .execute_batch(SCHEMA)
-            .map_err(|source| LocalError::Database {
-                path: path.clone(),
-                source,
-            })?;
+        connection.execute_batch(SCHEMA).map_err(failed)?;
         let writer = Writer::start("runtime-db", connection, connect()?).map_err(|source| {
             LocalError::WriterStart {
                 path: path.clone(),

@@ -25,9 +25,9 @@
 //! which owns the write connection, inside a `BEGIN IMMEDIATE` transaction that also writes its
 //! event with `published = 0` (the transactional outbox). Changes that arrive together share
 //! one transaction, each in a savepoint of its own, and are answered after its commit (group
-//! commit, see `eventforge-sqlite-writer`). Conditions (stock never below zero, status only from the expected
-//! state) are checked inside the transaction, and since no other writer can interleave, a check
-//! followed by an update is as good as a conditional write. Reads use a pool of their own
+//! commit, see `eventforge-sqlite-writer`). Conditions (stock never below zero, status only
+//! from the expected state) are checked inside the transaction, and since no other writer can
+//! interleave, a check followed by an update is as good as a conditional write. Reads use a pool of their own
 //! connections on tokio's blocking pool and, thanks to WAL, never wait for the writer; no
 //! SQLite call runs on the async workers.
 
