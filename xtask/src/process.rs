@@ -35,6 +35,36 @@ pub fn cache_dir() -> Result<PathBuf> {
     Ok(PathBuf::from(home).join(".cache/eventforge"))
 }
 
+/// A `cargo` command that builds as `cargo` run from a shell would, so the two share one build.
+///
+/// `cargo run` (the `cargo xtask` alias) hands this process `CARGO_MANIFEST_DIR` and the
+/// `CARGO_PKG_*` variables; a child cargo would inherit them, and build scripts that watch one of
+/// them (ring's watches `CARGO_MANIFEST_DIR`) would count as changed, rebuilding ring and the whole
+/// TLS and AWS SDK tree above it at every switch between a shell's cargo and xtask's.
+pub fn cargo() -> Command {
+    let mut command = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    for (name, _) in env::vars_os() {
+        if name
+            .to_str()
+            .is_some_and(is_set_by_cargo_run_for_its_binary)
+        {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+fn is_set_by_cargo_run_for_its_binary(name: &str) -> bool {
+    matches!(
+        name,
+        "CARGO_MANIFEST_DIR"
+            | "CARGO_MANIFEST_PATH"
+            | "CARGO_CRATE_NAME"
+            | "CARGO_BIN_NAME"
+            | "CARGO_PRIMARY_PACKAGE"
+    ) || name.starts_with("CARGO_PKG_")
+}
+
 /// Runs the command with inherited standard streams; an error names it and its exit status.
 pub fn run(command: &mut Command) -> Result<()> {
     let shown = describe(command);
@@ -105,6 +135,32 @@ mod tests {
         let error =
             run_observed(Command::new("sh").args(["-c", "echo x; exit 4"]), |_| {}).unwrap_err();
         assert!(error.to_string().contains("failed"), "{error}");
+    }
+
+    #[test]
+    fn a_child_cargo_does_not_inherit_what_cargo_run_set_for_this_binary() {
+        // `cargo test` sets it for the test binary as `cargo run` does for xtask.
+        assert!(env::var_os("CARGO_MANIFEST_DIR").is_some());
+        let command = cargo();
+        let removed: Vec<_> = command
+            .get_envs()
+            .filter(|(_, value)| value.is_none())
+            .map(|(name, _)| name.to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            removed.iter().any(|name| name == "CARGO_MANIFEST_DIR"),
+            "{removed:?}"
+        );
+        assert!(
+            removed.iter().any(|name| name == "CARGO_PKG_NAME"),
+            "{removed:?}"
+        );
+        assert!(
+            removed
+                .iter()
+                .all(|name| name != "CARGO_TARGET_DIR" && name != "CARGO_HOME"),
+            "{removed:?}"
+        );
     }
 
     #[test]

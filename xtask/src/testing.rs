@@ -58,7 +58,7 @@ fn run_stages(args: &TestArgs, tally: &mut Tally) -> Result<()> {
     let path = prepend_to_path(&tools)?;
 
     stage("cargo test --workspace");
-    let mut cargo = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    let mut cargo = process::cargo();
     cargo
         .current_dir(&root)
         .env("PATH", &path)
@@ -199,8 +199,7 @@ impl DevServer {
         // Built afresh rather than this executable: `cargo test --workspace` has rebuilt (and
         // replaced) the xtask binary since this process started, with the workspace's features.
         // Built here, outside the health-check wait, so a slow build is not a failed start.
-        let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        run(Command::new(cargo)
+        run(process::cargo()
             .current_dir(process::workspace_root())
             .args(["build", "--package", "xtask"]))
         .context("cannot build `cargo xtask dev`")?;

@@ -17,7 +17,7 @@ use eventforge_deployer::{Assets, ContainerImage};
 use eventforge_stacks::stack::AssetKind;
 
 use crate::frontend::Frontend;
-use crate::process::{run, target_dir, workspace_root};
+use crate::process::{cargo, run, target_dir, workspace_root};
 use crate::synth::ArchitectureArg;
 
 #[derive(Args, Clone, Default)]
@@ -150,7 +150,7 @@ pub fn build_lambda_zips(
     path: Option<&OsString>,
 ) -> Result<PathBuf> {
     installed_target(architecture, &[architecture.gnu_target()])?;
-    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    let mut command = cargo();
     command.current_dir(workspace_root()).args([
         "lambda",
         "build",
@@ -188,7 +188,7 @@ pub fn build_api_binary(architecture: ArchitectureArg) -> Result<PathBuf> {
         "CARGO_TARGET_{}_RUSTFLAGS",
         triple.to_uppercase().replace('-', "_")
     );
-    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    let mut command = cargo();
     command
         .current_dir(workspace_root())
         .args([
