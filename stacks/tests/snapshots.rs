@@ -8,7 +8,10 @@ use eventforge_stacks::manifest::Format;
 use eventforge_stacks::platform::{self, Config, Stage};
 
 fn snapshot_dir(stage: Stage) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // Read when the test runs, not baked in by `env!`: cargo reuses a test binary built from
+    // another checkout of the same sources when they share a target directory (CI and
+    // development do here), and it must read this checkout's snapshots.
+    Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo test"))
         .join("tests/snapshots")
         .join(stage.name())
 }
