@@ -27,9 +27,9 @@
 //! one transaction, each in a savepoint of its own, and are answered after its commit (group
 //! commit, see `eventforge-sqlite-writer`). Conditions (stock never below zero, status only
 //! from the expected state) are checked inside the transaction, and since no other writer can
-//! interleave, a check followed by an update is as good as a conditional write. Reads use a pool of their own
-//! connections on tokio's blocking pool and, thanks to WAL, never wait for the writer; no
-//! SQLite call runs on the async workers.
+//! interleave, a check followed by an update is as good as a conditional write. Reads use a
+//! pool of their own connections on tokio's blocking pool and, thanks to WAL, never wait for
+//! the writer; no SQLite call runs on the async workers.
 
 mod cursor;
 mod error;
@@ -93,8 +93,8 @@ impl SqliteStore {
         }
         let connection = schema::connect(&path)?;
         schema::migrate(&connection)?;
-        // The checkpointer's own connection, opened first so that a file that cannot be opened
-        // is an error here.
+        // The checkpointer's own connection, opened before the writer's threads start so that
+        // a file that cannot be opened is an error here.
         let checkpointer = schema::connect(&path)?;
         let writer = Writer::start("sqlite", connection, checkpointer)?;
         Ok(Self {
