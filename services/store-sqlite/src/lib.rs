@@ -9,7 +9,7 @@
 //! | Table | Key | What it holds |
 //! |---|---|---|
 //! | `orders` | `id` | the order as JSON (`data`, kept current), `user_id`, `created_ms`, `status` |
-//! | `events` | `id` (unique), `seq` | the event as JSON, `order_id`, `user_id`, `occurred_ms`, `published` (the outbox flag) |
+//! | `events` | `id` (unique); rowids in insertion order | the event as JSON, `order_id`, `user_id`, `occurred_ms`, `published` (the outbox flag) |
 //! | `inventory` | `sku` | the item as JSON and `stock`, authoritative, `CHECK (stock >= 0)` |
 //! | `reservations` | `order_id` | the reserved lines as JSON and `state` (`reserved` / `released`) |
 //! | `webhooks` | `id` | the webhook as JSON, `user_id`, insertion order in `seq` |
@@ -17,7 +17,9 @@
 //!
 //! Orders list newest first by `(created_ms, id)` through an index on `user_id`; histories and the
 //! outbox read oldest first by `(occurred_ms, id)`; event ids are UUID v7, so ties break in
-//! creation order. The schema version is SQLite's `user_version`.
+//! creation order. Every index is ascending, so new rows land at the right end of their range,
+//! and the newest-first lists read theirs backwards: no list query sorts. The schema version is
+//! SQLite's `user_version`; opening a file written by an older build upgrades it in place.
 //!
 //! # Why one writer
 //!
@@ -60,6 +62,19 @@ use eventforge_sqlite_writer::Writer;
 /// Read connections kept open for reuse; more are opened on demand under load.
 const IDLE_READERS: usize = 16;
 
+// The reads that return lists. Each reads one index in its order (newest first: backwards),
+// so none sorts, whatever the number of rows; a unit test below holds them to that.
+const ORDER_HISTORY: &str = "SELECT data FROM events WHERE order_id = ?1 ORDER BY occurred_ms, id";
+const ORDERS_FIRST_PAGE: &str = "SELECT data FROM orders WHERE user_id = ?1
+     ORDER BY created_ms DESC, id DESC LIMIT ?2";
+const ORDERS_AFTER_CURSOR: &str =
+    "SELECT data FROM orders WHERE user_id = ?1 AND (created_ms, id) < (?2, ?3)
+     ORDER BY created_ms DESC, id DESC LIMIT ?4";
+const RECENT_EVENTS: &str = "SELECT data FROM events WHERE user_id = ?1
+     ORDER BY occurred_ms DESC, id DESC LIMIT ?2";
+const OUTBOX_PENDING: &str =
+    "SELECT data FROM events WHERE published = 0 ORDER BY occurred_ms, id LIMIT ?1";
+
 /// A [`Store`] on one SQLite file. Cheap to clone; clones share the connections.
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -91,8 +106,8 @@ impl SqliteStore {
                 source,
             })?;
         }
-        let connection = schema::connect(&path)?;
-        schema::migrate(&connection)?;
+        let mut connection = schema::connect(&path)?;
+        schema::migrate(&mut connection)?;
         // The checkpointer's own connection, opened before the writer's threads start so that
         // a file that cannot be opened is an error here.
         let checkpointer = schema::connect(&path)?;
@@ -351,11 +366,7 @@ impl Store for SqliteStore {
 
     async fn order_history(&self, id: OrderId) -> StoreResult<Vec<Event>> {
         self.read(move |connection| {
-            events_from(query_strings(
-                connection,
-                "SELECT data FROM events WHERE order_id = ?1 ORDER BY occurred_ms, id",
-                [id.to_string()],
-            )?)
+            events_from(query_strings(connection, ORDER_HISTORY, [id.to_string()])?)
         })
         .await
     }
@@ -375,16 +386,10 @@ impl Store for SqliteStore {
             let rows = match &after {
                 Some(after) => query_strings(
                     connection,
-                    "SELECT data FROM orders WHERE user_id = ?1 AND (created_ms, id) < (?2, ?3)
-                     ORDER BY created_ms DESC, id DESC LIMIT ?4",
+                    ORDERS_AFTER_CURSOR,
                     params![user.0, after.created_ms, after.order_id, fetch],
                 )?,
-                None => query_strings(
-                    connection,
-                    "SELECT data FROM orders WHERE user_id = ?1
-                     ORDER BY created_ms DESC, id DESC LIMIT ?2",
-                    params![user.0, fetch],
-                )?,
+                None => query_strings(connection, ORDERS_FIRST_PAGE, params![user.0, fetch])?,
             };
             let mut items: Vec<Order> = rows
                 .iter()
@@ -540,8 +545,7 @@ impl Store for SqliteStore {
         self.read(move |connection| {
             events_from(query_strings(
                 connection,
-                "SELECT data FROM events WHERE user_id = ?1
-                 ORDER BY occurred_ms DESC, id DESC LIMIT ?2",
+                RECENT_EVENTS,
                 params![user, limit],
             )?)
         })
@@ -670,11 +674,7 @@ impl Store for SqliteStore {
     async fn outbox_pending(&self, limit: usize) -> StoreResult<Vec<Event>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |connection| {
-            events_from(query_strings(
-                connection,
-                "SELECT data FROM events WHERE published = 0 ORDER BY occurred_ms, id LIMIT ?1",
-                [limit],
-            )?)
+            events_from(query_strings(connection, OUTBOX_PENDING, [limit])?)
         })
         .await
     }
@@ -691,5 +691,49 @@ impl Store for SqliteStore {
             Ok(())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `EXPLAIN QUERY PLAN`'s lines for `query`, on a store's freshly migrated schema.
+    fn plan(connection: &Connection, query: &str) -> Vec<String> {
+        let mut statement = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {query}"))
+            .expect("the query compiles");
+        // Unbound parameters are NULL, which is all a plan needs.
+        let mut rows = statement.raw_query();
+        let mut steps = Vec::new();
+        while let Some(row) = rows.next().expect("plan row") {
+            steps.push(row.get(3).expect("detail"));
+        }
+        steps
+    }
+
+    #[test]
+    fn list_queries_read_an_index_in_order_and_never_sort() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("plans.db");
+        drop(SqliteStore::open(&path).expect("open"));
+        let connection = Connection::open(&path).expect("inspect");
+        for (query, index) in [
+            (ORDER_HISTORY, "events_by_order"),
+            (ORDERS_FIRST_PAGE, "orders_by_user"),
+            (ORDERS_AFTER_CURSOR, "orders_by_user"),
+            (RECENT_EVENTS, "events_by_user"),
+            (OUTBOX_PENDING, "events_outbox"),
+        ] {
+            let steps = plan(&connection, query);
+            assert!(
+                steps.iter().any(|step| step.contains(index)),
+                "{query}: expected to use {index}, plan {steps:?}"
+            );
+            assert!(
+                !steps.iter().any(|step| step.contains("TEMP B-TREE")),
+                "{query}: sorts, plan {steps:?}"
+            );
+        }
     }
 }

@@ -59,7 +59,7 @@ fn the_database_runs_in_wal_mode() {
     let version: i64 = connection
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .expect("pragma");
-    assert_eq!(version, 1, "the schema version is recorded");
+    assert!(version >= 2, "the schema version is recorded: {version}");
 }
 
 #[test]
