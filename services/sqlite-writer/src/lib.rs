@@ -10,17 +10,25 @@
 //! any caller hear of success. Each change still sees every change queued before it, so a
 //! check followed by an update is as good as a conditional write, as with a lone transaction.
 //!
-//! Checkpoints (copying the write-ahead log into the database file, and the fsync that comes
+//! Checkpoints (copying the write-ahead log into the database file, and the fsyncs that come
 //! with it) run on a thread of their own, every [`CHECKPOINT_INTERVAL`], in SQLite's passive
 //! mode, which neither waits for nor blocks the writer or the readers. Left to SQLite, they
 //! would run inside a commit every thousand pages and hold up every change queued behind it.
 //! Under sustained writes the log then grows (it only starts over once a checkpoint has caught
-//! up with its end, which happens at the first lull, and at the latest on closing); a writer
-//! that catches the log up itself every few hundred batches was measured and stalled commits
-//! by 60 ms at a time (see BENCHMARKS.md), so the log's size is the price paid for even latency.
+//! up with its end, which happens at the first lull, and at the latest on closing); making the
+//! writer catch up costs it the checkpoint's fsyncs, measured at 50 to 80 ms a time on the
+//! project's machine (see BENCHMARKS.md), so the log's size is the price paid for even latency.
+//!
+//! Between checkpoints the same thread writes out what the log gained, every
+//! [`LOG_FLUSH_INTERVAL`]. A checkpoint's fsync would otherwise write out 100 ms of log at once,
+//! and while that runs, the writer's appends to the same file wait for it (on Linux's ext4, for
+//! the lock under which new blocks of the file are allocated): small, frequent write-outs keep
+//! each wait short and leave the checkpoint little to do.
 
+use std::fs::File;
+use std::path::PathBuf;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::oneshot;
@@ -29,6 +37,8 @@ use tokio::sync::oneshot;
 pub const MAX_BATCH: usize = 64;
 /// How often the checkpointer copies the log into the database file.
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+/// How often the checkpointer writes out what the log gained, between checkpoints.
+pub const LOG_FLUSH_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Why a change did not take effect, other than its own error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,6 +54,14 @@ pub enum WriterError {
 pub enum StartError {
     #[error("cannot turn SQLite's own checkpoints off: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("the writer needs a database file in WAL mode, not an in-memory one")]
+    NotAFile,
+    #[error("cannot open the write-ahead log {path} (is the database in WAL mode?): {source}")]
+    Log {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot start the writer thread: {0}")]
     Thread(#[from] std::io::Error),
 }
@@ -159,6 +177,7 @@ impl Writer {
         checkpointer: Connection,
     ) -> Result<Self, StartError> {
         connection.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        let mut log = LogFlusher::open(&connection)?;
         let (changes, queue) = mpsc::channel::<Box<dyn Change>>();
         let (checkpoints, stop) = mpsc::channel::<()>();
         std::thread::Builder::new()
@@ -166,7 +185,7 @@ impl Writer {
             .spawn(move || write_batches(connection, &queue))?;
         std::thread::Builder::new()
             .name(format!("{name}-checkpoints"))
-            .spawn(move || checkpoint_periodically(&checkpointer, &stop))?;
+            .spawn(move || checkpoint_periodically(&checkpointer, &mut log, &stop))?;
         Ok(Self {
             changes,
             _checkpoints: checkpoints,
@@ -235,8 +254,57 @@ fn write_batches(mut connection: Connection, queue: &mpsc::Receiver<Box<dyn Chan
     }
 }
 
-fn checkpoint_periodically(connection: &Connection, stop: &mpsc::Receiver<()>) {
-    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_INTERVAL) {
+/// The write-ahead log, opened on its own to write out what it gained (see the crate docs).
+struct LogFlusher {
+    /// Read-only: nothing is ever written through it. Only ever the `-wal` file: closing a
+    /// descriptor of the database or `-shm` file would drop SQLite's POSIX locks on it.
+    log: File,
+    flushed_len: u64,
+}
+
+impl LogFlusher {
+    fn open(connection: &Connection) -> Result<Self, StartError> {
+        let database = connection
+            .path()
+            .filter(|path| !path.is_empty())
+            .ok_or(StartError::NotAFile)?;
+        let path = PathBuf::from(format!("{database}-wal"));
+        let log = File::open(&path).map_err(|source| StartError::Log { path, source })?;
+        Ok(Self {
+            log,
+            flushed_len: 0,
+        })
+    }
+
+    /// Writes the log out if it changed length since the last call; says whether it did. A
+    /// log that started over at its old length is left to the next checkpoint: it only does
+    /// that after a lull, when nothing waits on it.
+    fn flush_growth(&mut self) -> bool {
+        let Ok(len) = self.log.metadata().map(|metadata| metadata.len()) else {
+            return false;
+        };
+        if len == self.flushed_len {
+            return false;
+        }
+        // Failing here costs nothing but latency: the checkpoint's own fsync covers the log.
+        let _ = self.log.sync_data();
+        self.flushed_len = len;
+        true
+    }
+}
+
+fn checkpoint_periodically(
+    connection: &Connection,
+    log: &mut LogFlusher,
+    stop: &mpsc::Receiver<()>,
+) {
+    let mut last_checkpoint = Instant::now();
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(LOG_FLUSH_INTERVAL) {
+        if last_checkpoint.elapsed() < CHECKPOINT_INTERVAL {
+            log.flush_growth();
+            continue;
+        }
+        last_checkpoint = Instant::now();
         // A checkpoint that cannot finish now (a reader still on old pages) finishes later.
         let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
     }
@@ -314,5 +382,37 @@ mod tests {
             })
             .await;
         assert_eq!(keys, Ok(Ok(vec!["whole".to_owned()])));
+    }
+
+    #[test]
+    fn the_log_is_written_out_when_it_grew_and_only_then() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("flush.db");
+        let connection = Connection::open(&path).unwrap();
+        connection
+            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER);")
+            .unwrap();
+        let mut log = LogFlusher::open(&connection).unwrap();
+        assert!(log.flush_growth(), "a new log is written out");
+        assert!(!log.flush_growth(), "nothing changed");
+        connection.execute("INSERT INTO t VALUES (1)", []).unwrap();
+        assert!(log.flush_growth(), "a commit grew the log");
+        assert!(!log.flush_growth(), "nothing changed since");
+    }
+
+    #[test]
+    fn a_database_without_a_log_is_refused_with_the_reason() {
+        let memory = Connection::open_in_memory().unwrap();
+        let error = Writer::start("test", memory, Connection::open_in_memory().unwrap())
+            .expect_err("in memory");
+        assert!(matches!(error, StartError::NotAFile), "{error}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rollback.db");
+        let open = || Connection::open(&path).unwrap();
+        let journal = open();
+        journal.execute_batch("CREATE TABLE t (v INTEGER)").unwrap();
+        let error = Writer::start("test", journal, open()).expect_err("rollback journal");
+        assert!(error.to_string().contains("WAL mode"), "{error}");
     }
 }
