@@ -1,5 +1,7 @@
 //! `cargo xtask test`: every test of the project, with the tools the tests need installed first.
 //!
+//! First, before anything is built, a check for the system programs that only Debian's
+//! packages provide (the registry and Docker daemon of the deployer's image tests, Chromium).
 //! Stages, in order: the Python tools (moto's AWS emulator, cfn-lint) into a private virtual
 //! environment; `cargo test --workspace`; the dashboard's unit tests and production build; the
 //! browser end-to-end tests against a real `cargo xtask dev` on a free loopback port. A stage that
@@ -17,6 +19,8 @@ use std::{env, fs, io::Read, io::Write};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
+use eventforge_deployer::local_docker::LocalDocker;
+use eventforge_deployer::local_registry;
 use eventforge_stacks::platform::functions::functions;
 
 use crate::deploy::assets::build_lambda_zips;
@@ -53,6 +57,7 @@ pub fn run_all(args: TestArgs) -> Result<()> {
 }
 
 fn run_stages(args: &TestArgs, tally: &mut Tally) -> Result<()> {
+    let chromium = check_system_programs(args)?;
     let root = process::workspace_root();
     let tools = python_tools(&root)?;
     let path = prepend_to_path(&tools)?;
@@ -90,7 +95,7 @@ fn run_stages(args: &TestArgs, tally: &mut Tally) -> Result<()> {
         return Ok(());
     }
     stage("dashboard end-to-end in Chromium against `cargo xtask dev`");
-    browser_tests(&frontend, &path, tally)
+    browser_tests(&frontend, &chromium, &path, tally)
 }
 
 /// Builds every function as deploy does, for this machine's architecture (the one whose Rust
@@ -156,17 +161,47 @@ fn prepend_to_path(dir: &Path) -> Result<OsString> {
     env::join_paths(dirs).context("a PATH entry contains a separator")
 }
 
-fn browser_tests(frontend: &Frontend, path: &OsString, tally: &mut Tally) -> Result<()> {
+/// Checks, before anything is built, for the system programs that only Debian's packages
+/// provide, and names every missing one at once: finding out after twenty minutes of
+/// compiling, one program at a time, is what this saves. Returns where Chromium is.
+fn check_system_programs(args: &TestArgs) -> Result<PathBuf> {
+    let mut missing = Vec::new();
+    // Only the whole workspace is sure to run the deployer's image tests.
+    if args.cargo_args.is_empty() {
+        if let Err(error) = local_registry::registry_executable() {
+            missing.push(format!("the deployer's image tests: {error}"));
+        }
+        if let Err(error) = LocalDocker::available() {
+            missing.push(format!(
+                "the deployer's image tests found no running Docker daemon, and {error}"
+            ));
+        }
+    }
     let chromium = env::var_os("EVENTFORGE_CHROMIUM")
         .map_or_else(|| PathBuf::from(DEFAULT_CHROMIUM), PathBuf::from);
-    if !chromium.exists() {
-        bail!(
+    if !(args.skip_frontend || args.skip_e2e || chromium.exists()) {
+        missing.push(format!(
             "the browser tests need Chromium at {}: install Debian's package \
              (`apt-get install chromium`), name another binary in $EVENTFORGE_CHROMIUM, \
              or pass --skip-e2e",
             chromium.display()
+        ));
+    }
+    if !missing.is_empty() {
+        bail!(
+            "missing system programs (`.ci/run` installs them all):\n  - {}",
+            missing.join("\n  - ")
         );
     }
+    Ok(chromium)
+}
+
+fn browser_tests(
+    frontend: &Frontend,
+    chromium: &Path,
+    path: &OsString,
+    tally: &mut Tally,
+) -> Result<()> {
     let data = tempfile::tempdir().context("cannot create a temporary directory")?;
     let port = free_port()?;
     let mut dev = DevServer::start(port, &data.path().join("dev.db"), path)?;
@@ -176,7 +211,7 @@ fn browser_tests(frontend: &Frontend, path: &OsString, tally: &mut Tally) -> Res
         frontend
             .npm(&["run", "e2e"])
             .env("EVENTFORGE_E2E_URL", &url)
-            .env("EVENTFORGE_CHROMIUM", &chromium),
+            .env("EVENTFORGE_CHROMIUM", chromium),
         |line| tally.e2e_line(line),
     );
     dev.stop();

@@ -29,6 +29,14 @@ struct PrivateDaemon {
 }
 
 impl LocalDocker {
+    /// Whether [`LocalDocker::start`] has a daemon to use or to start, without starting one.
+    pub fn available() -> Result<(), LocalServerError> {
+        if Docker::from_environment().server_version().is_ok() {
+            return Ok(());
+        }
+        dockerd_executable().map(drop)
+    }
+
     pub fn start() -> Result<Self, LocalServerError> {
         let running = Docker::from_environment();
         if running.server_version().is_ok() {
@@ -45,13 +53,17 @@ impl LocalDocker {
     }
 }
 
+fn dockerd_executable() -> Result<std::path::PathBuf, LocalServerError> {
+    executable(
+        DOCKERD_VARIABLE,
+        &["/usr/sbin/dockerd", "/usr/bin/dockerd"],
+        "docker.io",
+    )
+}
+
 impl PrivateDaemon {
     fn start() -> Result<(Docker, Self), LocalServerError> {
-        let executable = executable(
-            DOCKERD_VARIABLE,
-            &["/usr/sbin/dockerd", "/usr/bin/dockerd"],
-            "docker.io",
-        )?;
+        let executable = dockerd_executable()?;
         // Unix socket paths are limited to about 100 bytes: keep the directory short.
         let state = tempfile::Builder::new()
             .prefix("efdocker")

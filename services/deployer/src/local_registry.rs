@@ -66,13 +66,18 @@ pub struct LocalRegistry {
     _storage: tempfile::TempDir,
 }
 
+/// The registry executable [`LocalRegistry::start`] would run, or why there is none.
+pub fn registry_executable() -> Result<PathBuf, LocalServerError> {
+    executable(
+        REGISTRY_VARIABLE,
+        &["/usr/bin/docker-registry"],
+        "docker-registry",
+    )
+}
+
 impl LocalRegistry {
     pub fn start() -> Result<Self, LocalServerError> {
-        let executable = executable(
-            REGISTRY_VARIABLE,
-            &["/usr/bin/docker-registry"],
-            "docker-registry",
-        )?;
+        let executable = registry_executable()?;
         let storage = tempfile::tempdir()?;
         let port = free_port()?;
         let config = storage.path().join("config.yml");
