@@ -31,17 +31,16 @@ struct PrivateDaemon {
 impl LocalDocker {
     /// Whether [`LocalDocker::start`] has a daemon to use or to start, without starting one.
     pub fn available() -> Result<(), LocalServerError> {
-        if Docker::from_environment().server_version().is_ok() {
-            return Ok(());
+        match running_daemon() {
+            Some(_) => Ok(()),
+            None => dockerd_executable().map(drop),
         }
-        dockerd_executable().map(drop)
     }
 
     pub fn start() -> Result<Self, LocalServerError> {
-        let running = Docker::from_environment();
-        if running.server_version().is_ok() {
+        if let Some(docker) = running_daemon() {
             return Ok(Self {
-                docker: running,
+                docker,
                 _private: None,
             });
         }
@@ -51,6 +50,12 @@ impl LocalDocker {
             _private: Some(daemon),
         })
     }
+}
+
+/// The daemon the environment names (or the default socket), if it answers.
+fn running_daemon() -> Option<Docker> {
+    let docker = Docker::from_environment();
+    docker.server_version().is_ok().then_some(docker)
 }
 
 fn dockerd_executable() -> Result<std::path::PathBuf, LocalServerError> {
