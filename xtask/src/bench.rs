@@ -25,7 +25,15 @@ pub enum BenchTarget {
     Synth(SynthBenchArgs),
     /// Deploy every stack to moto and a local registry: full, no-op and one-function deploy
     /// times, the API image's size, each Lambda zip's size.
+    #[cfg(feature = "deploy")]
     Deploy(crate::deploy::bench::DeployBenchArgs),
+    /// Deploy every stack to moto and a local registry (built with the deployer on first use).
+    #[cfg(not(feature = "deploy"))]
+    #[command(disable_help_flag = true)]
+    Deploy {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        _args: Vec<std::ffi::OsString>,
+    },
     /// Load the API: authenticated POST /api/orders and GET /api/orders/{id} on SQLite, beside
     /// an axum hello-world as the ceiling; prints req/s and p50/p99 latency.
     Api(api::ApiBenchArgs),
@@ -48,11 +56,15 @@ pub fn run(args: BenchArgs) -> Result<()> {
     match args.target {
         BenchTarget::Synth(args) => synth(args),
         BenchTarget::Api(args) => bench_api(&args),
+        #[cfg(feature = "deploy")]
         BenchTarget::Deploy(args) => bench_deploy(&args),
+        #[cfg(not(feature = "deploy"))]
+        BenchTarget::Deploy { .. } => crate::process::rerun_with_feature("deploy"),
         BenchTarget::Saga(args) => bench_saga(&args),
     }
 }
 
+#[cfg(feature = "deploy")]
 fn bench_deploy(args: &crate::deploy::bench::DeployBenchArgs) -> Result<()> {
     let section = crate::deploy::bench::run(args)?;
     print!("\n{section}");

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use aws_config::{BehaviorVersion, Region};
+use aws_config::Region;
 use clap::{Args, ValueEnum};
+use eventforge_aws_https::TrustAnchors;
 use eventforge_deployer::cost::{ApiCost, api_monthly_cost};
 use eventforge_deployer::progress::Outcome;
 use eventforge_deployer::site::{Invalidation, SiteReport};
@@ -144,7 +145,9 @@ pub fn plan(stage: StageArg, architecture: ArchitectureArg) -> Result<(Config, P
 
 /// The SDK configuration and deploy target the flags describe.
 pub async fn target(args: &TargetArgs) -> Result<Target> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    // The operator's machine: the system's store, which knows a company proxy's CA.
+    let mut loader = eventforge_aws_https::config_loader(TrustAnchors::System)
+        .context("cannot set up the HTTPS client for AWS")?;
     if let Some(profile) = &args.profile {
         loader = loader.profile_name(profile);
     }

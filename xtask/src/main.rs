@@ -4,8 +4,10 @@
 //! it runs the platform locally, synthesises and deploys the stacks, and runs the tests and
 //! benchmarks.
 
+mod artefacts;
 mod bench;
 mod codegen;
+#[cfg(feature = "deploy")]
 mod deploy;
 mod dev;
 mod frontend;
@@ -14,6 +16,11 @@ mod synth;
 mod testing;
 
 use clap::{Parser, Subcommand};
+
+#[cfg(feature = "deploy")]
+use deploy::{DeployArgs, DestroyArgs, DiffArgs, StatusArgs, TeardownEcsArgs};
+#[cfg(not(feature = "deploy"))]
+use with_deploy::{DeployArgs, DestroyArgs, DiffArgs, StatusArgs, TeardownEcsArgs};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -44,17 +51,17 @@ enum Command {
     Test(testing::TestArgs),
     /// Deploy the platform: bootstrap, assets (Lambda zips, API image), then every stack in
     /// dependency order via change sets, skipping unchanged stacks.
-    Deploy(deploy::DeployArgs),
+    Deploy(DeployArgs),
     /// Preview what deploy would change in each stack (change sets, nothing executed).
-    Diff(deploy::DiffArgs),
+    Diff(DiffArgs),
     /// Each stack's status, last update, outputs, and whether the local template differs.
-    Status(deploy::StatusArgs),
+    Status(StatusArgs),
     /// Delete the ECS part (api stack: service, task definition, load balancer) and what
     /// watches it, keeping data, queues, functions, workflow, auth and frontend; prints the
     /// monthly cost that stops.
-    TeardownEcs(deploy::TeardownEcsArgs),
+    TeardownEcs(TeardownEcsArgs),
     /// Delete every stack in reverse dependency order; data is retained unless --purge.
-    Destroy(deploy::DestroyArgs),
+    Destroy(DestroyArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -65,10 +72,49 @@ fn main() -> anyhow::Result<()> {
         Command::Synth(args) => synth::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Test(args) => testing::run_all(args),
+        #[cfg(feature = "deploy")]
         Command::Deploy(args) => deploy::run_deploy(args),
+        #[cfg(feature = "deploy")]
         Command::Diff(args) => deploy::run_diff(args),
+        #[cfg(feature = "deploy")]
         Command::Status(args) => deploy::run_status(args),
+        #[cfg(feature = "deploy")]
         Command::TeardownEcs(args) => deploy::run_teardown_ecs(args),
+        #[cfg(feature = "deploy")]
         Command::Destroy(args) => deploy::run_destroy(args),
+        #[cfg(not(feature = "deploy"))]
+        Command::Deploy(_)
+        | Command::Diff(_)
+        | Command::Status(_)
+        | Command::TeardownEcs(_)
+        | Command::Destroy(_) => with_deploy::rerun(),
+    }
+}
+
+/// Without the `deploy` feature: the deploy commands' arguments are taken as they come and
+/// handed to a build of this binary with the feature, which parses them (and answers `--help`).
+#[cfg(not(feature = "deploy"))]
+mod with_deploy {
+    use clap::Args;
+
+    /// Arguments of a deploy command, parsed by the build with the `deploy` feature.
+    #[derive(Args)]
+    #[command(disable_help_flag = true)]
+    pub struct Forwarded {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        _args: Vec<std::ffi::OsString>,
+    }
+
+    pub type DeployArgs = Forwarded;
+    pub type DiffArgs = Forwarded;
+    pub type StatusArgs = Forwarded;
+    pub type TeardownEcsArgs = Forwarded;
+    pub type DestroyArgs = Forwarded;
+
+    /// Runs this command line again through `cargo run -p xtask --features deploy`, which
+    /// builds the deployer and its AWS SDK clients the first time (minutes on a cold cache;
+    /// cargo shows its progress) and reuses that build afterwards.
+    pub fn rerun() -> anyhow::Result<()> {
+        crate::process::rerun_with_feature("deploy")
     }
 }

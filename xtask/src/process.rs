@@ -65,6 +65,30 @@ fn is_set_by_cargo_run_for_its_binary(name: &str) -> bool {
     ) || name.starts_with("CARGO_PKG_")
 }
 
+/// Runs this process's command line again through `cargo run -p xtask --features <feature>` and
+/// exits with its status: the commands that need the deployer build it on first use.
+pub fn rerun_with_feature(feature: &str) -> Result<()> {
+    eprintln!(
+        "this command needs xtask's `{feature}` feature: running it through \
+         `cargo run -p xtask --features {feature}` (the first time compiles the AWS SDK clients)"
+    );
+    let status = cargo()
+        .current_dir(workspace_root())
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "xtask",
+            "--features",
+            feature,
+            "--",
+        ])
+        .args(env::args_os().skip(1))
+        .status()
+        .context("cannot run cargo")?;
+    std::process::exit(status.code().unwrap_or(1))
+}
+
 /// Runs the command with inherited standard streams; an error names it and its exit status.
 pub fn run(command: &mut Command) -> Result<()> {
     let shown = describe(command);
@@ -79,16 +103,40 @@ pub fn run(command: &mut Command) -> Result<()> {
 
 /// Runs the command like [`run`], but reads its standard output line by line, echoing each line
 /// and handing it to `observe` (standard error stays the terminal's). Fails as `run` does.
-pub fn run_observed(command: &mut Command, mut observe: impl FnMut(&str)) -> Result<()> {
-    use std::io::{BufRead, BufReader, Write};
+pub fn run_observed(command: &mut Command, observe: impl FnMut(&str)) -> Result<()> {
+    run_observing(command, Observed::Stdout, observe)
+}
+
+/// The stream of a child process that [`run_observing`] reads.
+pub enum Observed {
+    Stdout,
+    /// For programs that report on standard error, as cargo-nextest does.
+    Stderr,
+}
+
+/// Runs the command like [`run`], reading the `observed` stream line by line, echoing each line
+/// to this process's standard output and handing it to `observe`. Fails as `run` does.
+pub fn run_observing(
+    command: &mut Command,
+    observed: Observed,
+    mut observe: impl FnMut(&str),
+) -> Result<()> {
+    use std::io::{BufRead, BufReader, Read, Write};
     let shown = describe(command);
+    match observed {
+        Observed::Stdout => command.stdout(std::process::Stdio::piped()),
+        Observed::Stderr => command.stderr(std::process::Stdio::piped()),
+    };
     let mut child = command
-        .stdout(std::process::Stdio::piped())
         .spawn()
         .with_context(|| format!("cannot run `{shown}` (is it installed and on PATH?)"))?;
-    if let Some(stdout) = child.stdout.take() {
+    let stream: Option<Box<dyn Read>> = match observed {
+        Observed::Stdout => child.stdout.take().map(|s| Box::new(s) as Box<dyn Read>),
+        Observed::Stderr => child.stderr.take().map(|s| Box::new(s) as Box<dyn Read>),
+    };
+    if let Some(stream) = stream {
         let mut echo = std::io::stdout().lock();
-        for line in BufReader::new(stdout).lines() {
+        for line in BufReader::new(stream).lines() {
             let line = line.with_context(|| format!("cannot read the output of `{shown}`"))?;
             writeln!(echo, "{line}").context("cannot write to standard output")?;
             observe(&line);

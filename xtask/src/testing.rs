@@ -19,25 +19,29 @@ use std::{env, fs, io::Read, io::Write};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use eventforge_deployer::local_docker::LocalDocker;
-use eventforge_deployer::local_registry;
-use eventforge_stacks::platform::functions::functions;
-
-use crate::deploy::assets::build_lambda_zips;
 use crate::frontend::Frontend;
-use crate::process::{self, run, run_observed};
-use crate::synth::ArchitectureArg;
+use crate::process::{self, Observed, run, run_observed, run_observing};
+#[cfg(feature = "deploy")]
+use eventforge_deployer::local_docker::LocalDocker;
+#[cfg(feature = "deploy")]
+use eventforge_deployer::local_registry;
 use tally::Tally;
 
 #[derive(Args)]
 pub struct TestArgs {
+    /// The inner loop's tier: the Rust tests that need no emulator, browser, Docker or Python
+    /// tool, through cargo-nextest; no dashboard. Not the whole suite: run the full one (no
+    /// flag) before you push.
+    #[arg(long, conflicts_with_all = ["skip_frontend", "skip_e2e"])]
+    pub quick: bool,
     /// Skip the dashboard entirely: its unit tests, its build and the browser tests.
     #[arg(long)]
     pub skip_frontend: bool,
     /// Skip only the browser end-to-end tests (they need Debian's `chromium`).
     #[arg(long)]
     pub skip_e2e: bool,
-    /// Arguments passed on to `cargo test`, e.g. `cargo xtask test -- -p eventforge-core`.
+    /// Arguments passed on to `cargo test` (or `cargo nextest run` with --quick), e.g.
+    /// `cargo xtask test -- -p eventforge-core`.
     #[arg(last = true, value_name = "CARGO_TEST_ARGS")]
     pub cargo_args: Vec<String>,
 }
@@ -48,31 +52,113 @@ const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
 /// dashboard first).
 const DEV_STARTUP_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// The test binaries that need more than Rust: an emulator, a Docker daemon, a registry or a
+/// Python tool (package, test target, what it needs). `--quick` leaves exactly these out.
+pub const NEEDS_TOOLS: &[(&str, &str, &str)] = &[
+    ("eventforge-store-dynamodb", "dynamo", "moto_server"),
+    ("eventforge-store-dynamodb", "conformance", "moto_server"),
+    (
+        "eventforge-deployer",
+        "moto",
+        "moto_server, docker-registry",
+    ),
+    (
+        "eventforge-deployer",
+        "docker",
+        "docker-registry, a Docker daemon",
+    ),
+    ("eventforge-functions", "on_moto", "moto_server"),
+    ("eventforge-functions", "packaging", "cargo-lambda and zig"),
+    ("eventforge-stacks", "cfn_lint", "cfn-lint"),
+    ("xtask", "codegen_no_diff", "cfn-lint's schemas"),
+    ("xtask", "workflows", "actionlint"),
+];
+
 pub fn run_all(args: TestArgs) -> Result<()> {
     let mut tally = Tally::default();
-    let outcome = run_stages(&args, &mut tally);
+    let mut stages = Stages::default();
+    let outcome = if args.quick {
+        run_quick(&args, &mut stages, &mut tally)
+    } else if cfg!(not(feature = "deploy")) {
+        // The full run checks for the deployer's test programs and tests the deploy commands.
+        return process::rerun_with_feature("deploy");
+    } else {
+        run_stages(&args, &mut stages, &mut tally)
+    };
+    stages.finish();
+    print!("{stages}");
+    print!("{}", tally.slowest_binaries(10));
     // The last line covers every runner: what CI reads to know how many tests ran.
     println!("\ntotal: {tally}");
     outcome
 }
 
-fn run_stages(args: &TestArgs, tally: &mut Tally) -> Result<()> {
+/// `--quick`: the tests that need nothing but Rust, through nextest (which can leave out
+/// whole test binaries by name; `cargo test` cannot).
+fn run_quick(args: &TestArgs, stages: &mut Stages, tally: &mut Tally) -> Result<()> {
+    stages.start("cargo nextest run (quick tier)");
+    let root = process::workspace_root();
+    let mut nextest = process::cargo();
+    nextest
+        .current_dir(&root)
+        .args([
+            "nextest",
+            "run",
+            "--workspace",
+            "--features",
+            "xtask/deploy",
+        ])
+        .args(["--no-fail-fast", "-E"])
+        .arg(quick_filter())
+        .args(&args.cargo_args);
+    run_observing(&mut nextest, Observed::Stderr, |line| {
+        tally.nextest_line(line)
+    })
+    .context(
+        "the quick tier runs through cargo-nextest: `cargo install cargo-nextest --locked` \
+         if it is missing",
+    )
+}
+
+/// The nextest filter expression that leaves out every binary of [`NEEDS_TOOLS`].
+fn quick_filter() -> String {
+    let excluded: Vec<String> = NEEDS_TOOLS
+        .iter()
+        .map(|(package, target, _)| format!("binary_id({package}::{target})"))
+        .collect();
+    format!("not ({})", excluded.join(" | "))
+}
+
+fn run_stages(args: &TestArgs, stages: &mut Stages, tally: &mut Tally) -> Result<()> {
     let chromium = check_system_programs(args)?;
     let root = process::workspace_root();
+    stages.start("Python test tools");
     let tools = python_tools(&root)?;
     let path = prepend_to_path(&tools)?;
 
-    stage("cargo test --workspace");
+    // Built first, in a stage of its own, so the summary splits building from testing.
+    stages.start("build the tests (cargo test --no-run)");
+    let mut build = process::cargo();
+    build
+        .current_dir(&root)
+        .args([
+            "test",
+            "--workspace",
+            "--features",
+            "xtask/deploy",
+            "--no-run",
+        ])
+        .args(&args.cargo_args);
+    run(&mut build)?;
+
+    stages.start("cargo test --workspace");
     let mut cargo = process::cargo();
     cargo
         .current_dir(&root)
         .env("PATH", &path)
-        .args(["test", "--workspace"])
+        .args(["test", "--workspace", "--features", "xtask/deploy"])
         .args(&args.cargo_args);
     run_observed(&mut cargo, |line| tally.cargo_line(line))?;
-
-    stage("Lambda zips (cargo lambda build)");
-    lambda_zips(&path)?;
 
     if args.skip_frontend {
         println!("\nskipped the dashboard (--skip-frontend)");
@@ -85,48 +171,52 @@ fn run_stages(args: &TestArgs, tally: &mut Tally) -> Result<()> {
             frontend.dir().display()
         );
     }
+    stages.start("dashboard packages (npm ci)");
     frontend.install()?;
-    stage("dashboard unit tests (npm test)");
+    stages.start("dashboard unit tests (npm test)");
     run_observed(&mut frontend.npm(&["test"]), |line| tally.vitest_line(line))?;
+    stages.start("dashboard build (vite)");
     frontend.build()?;
 
     if args.skip_e2e {
         println!("\nskipped the browser tests (--skip-e2e)");
         return Ok(());
     }
-    stage("dashboard end-to-end in Chromium against `cargo xtask dev`");
+    stages.start("dashboard end-to-end in Chromium against `cargo xtask dev`");
     browser_tests(&frontend, &chromium, &path, tally)
 }
 
-/// Builds every function as deploy does, for this machine's architecture (the one whose Rust
-/// target is always installed), and checks that each function of the stacks got its zip.
-fn lambda_zips(path: &OsString) -> Result<()> {
-    // cargo-lambda and zig come from the tools' virtual environment, on `path`.
-    let dir = build_lambda_zips(ArchitectureArg::host(), Some(path))?;
-    let mut missing = Vec::new();
-    for function in functions() {
-        let zip = dir.join(function.name).join("bootstrap.zip");
-        match fs::metadata(&zip) {
-            Ok(metadata) => println!(
-                "{:<20} {:>6.2} MB",
-                function.name,
-                metadata.len() as f64 / 1_000_000.0
-            ),
-            Err(_) => missing.push(function.name),
-        }
-    }
-    if !missing.is_empty() {
-        bail!(
-            "cargo lambda built no zip for {} in {}: is each function a binary of lambdas/functions?",
-            missing.join(", "),
-            dir.display()
-        );
-    }
-    Ok(())
+/// Each stage's wall time, printed at the end of the run.
+#[derive(Default)]
+struct Stages {
+    done: Vec<(String, Duration)>,
+    current: Option<(String, Instant)>,
 }
 
-fn stage(title: &str) {
-    println!("\n==> {title}");
+impl Stages {
+    /// Ends the running stage, if any, and starts `title`.
+    fn start(&mut self, title: &str) {
+        self.finish();
+        println!("\n==> {title}");
+        self.current = Some((title.to_owned(), Instant::now()));
+    }
+
+    fn finish(&mut self) {
+        if let Some((title, started)) = self.current.take() {
+            self.done.push((title, started.elapsed()));
+        }
+    }
+}
+
+impl std::fmt::Display for Stages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "\nstages (wall time):")?;
+        let total: Duration = self.done.iter().map(|(_, time)| *time).sum();
+        for (title, time) in &self.done {
+            writeln!(f, "  {:>8.1} s  {title}", time.as_secs_f64())?;
+        }
+        writeln!(f, "  {:>8.1} s  all stages", total.as_secs_f64())
+    }
 }
 
 /// The Python tools of `xtask/tools/requirements.txt` in a virtual environment under the user's
@@ -141,7 +231,7 @@ fn python_tools(root: &Path) -> Result<PathBuf> {
     if fs::read_to_string(&stamp).ok().as_deref() == Some(requirements.as_str()) {
         return Ok(bin);
     }
-    stage(&format!("Python test tools into {}", venv.display()));
+    println!("installing the Python test tools into {}", venv.display());
     let python = env::var_os("PYTHON").unwrap_or_else(|| "python3".into());
     run(Command::new(&python).arg("-m").arg("venv").arg(&venv)).context(
         "cannot create a Python virtual environment: install Python 3 with its venv module \
@@ -167,6 +257,7 @@ fn prepend_to_path(dir: &Path) -> Result<OsString> {
 fn check_system_programs(args: &TestArgs) -> Result<PathBuf> {
     let mut missing = Vec::new();
     // Only the whole workspace is sure to run the deployer's image tests.
+    #[cfg(feature = "deploy")]
     if args.cargo_args.is_empty() {
         if let Err(error) = local_registry::registry_executable() {
             missing.push(format!("the deployer's image tests: {error}"));

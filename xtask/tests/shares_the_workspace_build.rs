@@ -1,5 +1,5 @@
-//! `cargo xtask test` builds xtask alone (`cargo run -p xtask`) and then the whole workspace
-//! (`cargo test --workspace`). A dependency built with other features in one than in the other is
+//! `cargo xtask test` builds xtask alone (`cargo run -p xtask`, then with its `deploy` feature)
+//! and then the whole workspace (`cargo test --workspace`). A dependency built with other features in one than in the other is
 //! compiled twice, with everything above it: with tokio or serde, most of the AWS SDK, half an
 //! hour of CI on two cores. xtask's manifest turns on what the workspace turns on; this test
 //! says what is missing when it falls behind.
@@ -41,23 +41,42 @@ fn features(selection: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
     packages
 }
 
-#[test]
-fn xtask_alone_turns_on_the_same_features_as_the_workspace_tests() {
-    let alone = features(&["--package", "xtask", "--edges", "normal,build"]);
+/// What to add to xtask's manifest so that building `selection` turns on what the workspace's
+/// tests turn on; empty when nothing is missing.
+fn missing_features(selection: &[&str]) -> Vec<String> {
+    let alone = features(&[selection, &["--edges", "normal,build"]].concat());
     let workspace = features(&["--workspace", "--edges", "normal,build,dev"]);
     assert!(alone.keys().any(|package| package.starts_with("tokio v")));
-    let differing: Vec<String> = alone
+    alone
         .iter()
         .filter_map(|(package, features)| {
             let in_workspace = workspace.get(package)?;
             let missing: Vec<&String> = in_workspace.difference(features).collect();
             (!missing.is_empty()).then(|| format!("{package}: add features {missing:?}"))
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn xtask_alone_turns_on_the_same_features_as_the_workspace_tests() {
+    // `cargo xtask dev` and the other commands without the deployer.
+    let differing = missing_features(&["--package", "xtask"]);
     assert!(
         differing.is_empty(),
         "xtask/Cargo.toml should turn these on too (its unused-dependencies section), or \
          `cargo xtask test` compiles them and their dependants twice:\n{}",
+        differing.join("\n")
+    );
+}
+
+#[test]
+fn xtask_with_the_deployer_turns_on_the_same_features_as_the_workspace_tests() {
+    // `cargo xtask test` and the deploy commands run this build.
+    let differing = missing_features(&["--package", "xtask", "--features", "deploy"]);
+    assert!(
+        differing.is_empty(),
+        "xtask/Cargo.toml should turn these on too, or the first deploy command after the tests \
+         compiles them and their dependants again:\n{}",
         differing.join("\n")
     );
 }

@@ -7,35 +7,17 @@ use async_trait::async_trait;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{EmailContent, RawMessage};
-use aws_smithy_http_client::HttpClientError;
-use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
-use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
+use eventforge_aws_https::{HttpClientError, TrustAnchors, config_loader};
 use eventforge_handlers::email::{EmailSink, OutgoingEmail};
 use eventforge_handlers::message::ProcessError;
 use eventforge_handlers::receipt::ReceiptStore;
 use rusty_s3::S3Action;
 
-/// The roots of Amazon Trust Services (Amazon Root CA 1 to 4 and the Starfield Services G2
-/// root that cross-signs them), which issue the certificates of the AWS service endpoints.
-/// The functions talk to nothing else over TLS through the SDK, and trusting these five
-/// instead of the system's store spares every cold start reading and parsing some 140
-/// certificates from disk (about 28 ms of a 31 ms start, measured with `bench saga`).
-/// An `AWS_ENDPOINT_URL` over HTTPS with a certificate from another CA is therefore refused;
-/// the emulators the tests use speak plain HTTP.
-const AMAZON_TRUST_SERVICES_ROOTS: &str = include_str!("amazon-trust-services-roots.pem");
-
 /// The standard AWS chain (environment, then the execution role) for region and credentials;
-/// `AWS_ENDPOINT_URL` points every client elsewhere, as the emulator tests do. HTTPS goes
-/// through rustls over ring (the SDK signs with ring already; aws-lc would add a second
-/// crypto library to every zip) and trusts Amazon's roots only.
+/// `AWS_ENDPOINT_URL` points every client elsewhere, as the emulator tests do. HTTPS trusts the
+/// Amazon Trust Services roots compiled into the binary (see `eventforge-aws-https`).
 pub(crate) async fn load_sdk_config() -> Result<aws_config::SdkConfig, HttpClientError> {
-    let trust = TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS);
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::rustls(CryptoMode::Ring))
-        .tls_context(TlsContext::builder().with_trust_store(trust).build()?)
-        .build_https();
-    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http)
+    Ok(config_loader(TrustAnchors::AmazonTrustServices)?
         .load()
         .await)
 }
@@ -189,24 +171,5 @@ impl EmailSink for SesEmail {
                 ProcessError::Failed(format!("SES to {}: {error}", email.to))
             })?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rustls_pki_types::CertificateDer;
-    use rustls_pki_types::pem::PemObject;
-
-    #[test]
-    fn the_bundled_trust_store_is_the_five_amazon_trust_services_roots() {
-        // The SDK parses the bundle only when it first connects, and panics on a bad one.
-        let roots = CertificateDer::pem_slice_iter(AMAZON_TRUST_SERVICES_ROOTS.as_bytes())
-            .collect::<Result<Vec<_>, _>>()
-            .expect("every certificate in the bundle parses");
-        assert_eq!(roots.len(), 5);
-        let mut store = rustls::RootCertStore::empty();
-        let (valid, invalid) = store.add_parsable_certificates(roots);
-        assert_eq!((valid, invalid), (5, 0), "each is usable as a trust anchor");
     }
 }

@@ -25,6 +25,7 @@ use aws_config::SdkConfig;
 use eventforge_api::otlp::OtlpExporter;
 use eventforge_api::{ApiConfig, AppState, LocalReceiptLinks, ReceiptLinks, S3ReceiptLinks};
 use eventforge_auth::{JwtVerifier, KeySource, VerifierConfig, cognito_jwks_url};
+use eventforge_aws_https::TrustAnchors;
 use eventforge_core::Store;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -158,10 +159,16 @@ fn init_tracing() {
 }
 
 /// The AWS configuration (credential chain, region), loaded once, and only if a setting needs
-/// it: the DynamoDB store and the receipts bucket share it.
-async fn aws(loaded: &OnceCell<SdkConfig>) -> &SdkConfig {
+/// it: the DynamoDB store and the receipts bucket share it. HTTPS trusts the Amazon Trust
+/// Services roots compiled into the binary: the image is `FROM scratch`, with no certificate
+/// store to read (see `eventforge-aws-https`).
+async fn aws(loaded: &OnceCell<SdkConfig>) -> anyhow::Result<&SdkConfig> {
     loaded
-        .get_or_init(|| aws_config::load_defaults(aws_config::BehaviorVersion::latest()))
+        .get_or_try_init(|| async {
+            let loader = eventforge_aws_https::config_loader(TrustAnchors::AmazonTrustServices)
+                .context("cannot set up the HTTPS client for AWS")?;
+            anyhow::Ok(loader.load().await)
+        })
         .await
 }
 
@@ -171,7 +178,7 @@ async fn open_store(
 ) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match settings {
         StoreSettings::Dynamo { table } => Arc::new(eventforge_store_dynamodb::DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(aws(loaded).await),
+            aws_sdk_dynamodb::Client::new(aws(loaded).await?),
             table.clone(),
         )),
         StoreSettings::Sqlite { path } => Arc::new(
@@ -193,7 +200,7 @@ async fn build_config(
     );
     let receipts: Arc<dyn ReceiptLinks> = match &settings.receipts {
         ReceiptSettings::Bucket(bucket) => Arc::new(S3ReceiptLinks::new(
-            aws_sdk_s3::Client::new(aws(&loaded).await),
+            aws_sdk_s3::Client::new(aws(&loaded).await?),
             bucket.clone(),
         )),
         ReceiptSettings::Directory { public_url, .. } => {

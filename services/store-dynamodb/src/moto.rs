@@ -174,6 +174,7 @@ impl MotoServer {
     /// static credentials.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http_client())
             .region(Region::new(REGION))
             .endpoint_url(&self.endpoint)
             .credentials_provider(dummy_credentials())
@@ -187,6 +188,7 @@ impl MotoServer {
             .region(Region::new(REGION))
             .endpoint_url(&self.endpoint)
             .credentials_provider(dummy_credentials())
+            .http_client(http_client())
             .build();
         aws_sdk_dynamodb::Client::from_conf(config)
     }
@@ -219,6 +221,12 @@ impl Drop for MotoServer {
         let _ = watchdog.kill();
         let _ = watchdog.wait();
     }
+}
+
+/// The workspace's one HTTPS client; moto speaks plain HTTP, so the anchors never matter.
+fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    eventforge_aws_https::http_client(eventforge_aws_https::TrustAnchors::AmazonTrustServices)
+        .expect("the compiled-in Amazon roots make a TLS context")
 }
 
 fn dummy_credentials() -> Credentials {

@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 use super::load::percentile;
-use crate::deploy::assets::{build_lambda_zips, lambda_binary};
+use crate::artefacts::{build_lambda_zips, lambda_binary};
 use crate::process::target_dir;
 use crate::synth::ArchitectureArg;
 

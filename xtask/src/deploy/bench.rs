@@ -17,7 +17,7 @@ use eventforge_deployer::{Assets, DeployOptions, Deployer, EmulatorProfile, Targ
 use eventforge_stacks::platform::Stage;
 use eventforge_store_dynamodb::moto::MotoServer;
 
-use super::assets::{api_target, build_api_binary};
+use crate::artefacts::{api_target, build_api_binary};
 use crate::process::target_dir;
 use crate::synth::{ArchitectureArg, StageArg};
 

@@ -1,25 +1,75 @@
 //! The counts of every test runner `cargo xtask test` runs, read off their summary lines, so the
-//! run ends with one line that covers all of them.
+//! run ends with one line that covers all of them; and how long each cargo test binary ran.
 
 use std::fmt;
+use std::time::Duration;
 
 /// Tests passed, failed and skipped, added up over runners.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Tally {
     pub passed: u64,
     pub failed: u64,
     pub skipped: u64,
+    /// The cargo test binary whose output is being read (`Running ...` names it).
+    running: Option<String>,
+    /// Each cargo test binary that finished, with its test time.
+    binaries: Vec<(String, Duration)>,
 }
 
 impl Tally {
-    /// Adds a cargo test summary: `test result: ok. 14 passed; 0 failed; 2 ignored; ...`.
+    /// Adds a cargo test summary: `test result: ok. 14 passed; 0 failed; 2 ignored; ...
+    /// finished in 3.31s`, timed against the binary the last `Running` line named.
     pub fn cargo_line(&mut self, line: &str) {
-        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+        let line = line.trim();
+        if let Some(binary) = line
+            .strip_prefix("Running ")
+            .or_else(|| line.strip_prefix("Doc-tests "))
+        {
+            self.running = Some(binary_name(binary));
+            return;
+        }
+        let Some(rest) = line.strip_prefix("test result: ") else {
             return;
         };
         self.passed += count_before(rest, " passed");
         self.failed += count_before(rest, " failed");
         self.skipped += count_before(rest, " ignored");
+        let seconds = rest
+            .rsplit_once("finished in ")
+            .and_then(|(_, time)| time.trim_end_matches('s').parse::<f64>().ok());
+        if let (Some(binary), Some(seconds)) = (self.running.take(), seconds) {
+            self.binaries
+                .push((binary, Duration::from_secs_f64(seconds)));
+        }
+    }
+
+    /// Adds nextest's summary: `Summary [ 9.1s] 412 tests run: 410 passed, 2 failed, 3 skipped`.
+    pub fn nextest_line(&mut self, line: &str) {
+        let plain = strip_ansi(line);
+        let Some((_, rest)) = plain.trim().split_once(" tests run: ") else {
+            return;
+        };
+        self.passed += count_before(rest, " passed");
+        self.failed += count_before(rest, " failed");
+        self.skipped += count_before(rest, " skipped");
+    }
+
+    /// The `count` cargo test binaries that ran longest, slowest first, as lines to print.
+    pub fn slowest_binaries(&self, count: usize) -> String {
+        let mut binaries = self.binaries.clone();
+        binaries.sort_by_key(|(_, time)| std::cmp::Reverse(*time));
+        let mut lines = String::new();
+        if binaries.is_empty() {
+            return lines;
+        }
+        lines.push_str(&format!(
+            "\nslowest {} test binaries:\n",
+            count.min(binaries.len())
+        ));
+        for (binary, time) in binaries.iter().take(count) {
+            lines.push_str(&format!("  {:>8.1} s  {binary}\n", time.as_secs_f64()));
+        }
+        lines
     }
 
     /// Adds Vitest's summary: `Tests  2 failed | 37 passed (39)` (also `skipped`).
@@ -52,6 +102,21 @@ impl fmt::Display for Tally {
             self.passed, self.failed, self.skipped
         )
     }
+}
+
+/// `tests/api/main.rs (target/debug/deps/api-5f3a)` -> `api (tests/api/main.rs)`: the binary's
+/// name without cargo's hash, and its source, since unit test binaries share names with crates.
+fn binary_name(running: &str) -> String {
+    let Some((source, path)) = running.split_once(" (") else {
+        return running.to_owned();
+    };
+    let file = path
+        .trim_end_matches(')')
+        .rsplit('/')
+        .next()
+        .unwrap_or(path);
+    let name = file.rsplit_once('-').map_or(file, |(name, _)| name);
+    format!("{name} ({source})")
 }
 
 /// The number right before `word` in `text` (`"14 passed"` -> 14), or 0.
@@ -102,14 +167,41 @@ mod tests {
         tally.cargo_line("test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 measured");
         tally.cargo_line("test a_test_that_passed ... ok");
         tally.cargo_line("running 17 tests");
-        assert_eq!(
-            tally,
-            Tally {
-                passed: 17,
-                failed: 1,
-                skipped: 2
-            }
+        assert_eq!((tally.passed, tally.failed, tally.skipped), (17, 1, 2));
+    }
+
+    #[test]
+    fn each_cargo_binary_is_timed_and_the_slowest_come_first() {
+        let mut tally = Tally::default();
+        for line in [
+            "     Running unittests src/lib.rs (/t/debug/deps/eventforge_core-0a1b2c)",
+            "test result: ok. 40 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.52s",
+            "     Running tests/api/main.rs (/t/debug/deps/api-5f3a9e)",
+            "test result: ok. 90 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 12.05s",
+            "   Doc-tests eventforge_stacks",
+            "test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.00s",
+        ] {
+            tally.cargo_line(line);
+        }
+        let slowest = tally.slowest_binaries(2);
+        let lines: Vec<&str> = slowest.lines().filter(|l| l.contains(" s ")).collect();
+        assert_eq!(lines.len(), 2, "{slowest}");
+        assert!(
+            lines[0].contains("12.1 s  api (tests/api/main.rs)"),
+            "{slowest}"
         );
+        assert!(lines[1].contains("1.0 s  eventforge_stacks"), "{slowest}");
+        assert_eq!(tally.passed, 133);
+    }
+
+    #[test]
+    fn nextest_summaries_add_up() {
+        let mut tally = Tally::default();
+        tally.nextest_line("     Starting 412 tests across 30 binaries (9 binaries skipped)");
+        tally.nextest_line(
+            "     Summary [   9.102s] 412 tests run: 410 passed, 2 failed, 3 skipped",
+        );
+        assert_eq!((tally.passed, tally.failed, tally.skipped), (410, 2, 3));
     }
 
     #[test]
@@ -133,8 +225,8 @@ mod tests {
     fn the_closing_line_is_the_plain_form_ci_reads() {
         let tally = Tally {
             passed: 812,
-            failed: 0,
             skipped: 3,
+            ..Tally::default()
         };
         assert_eq!(tally.to_string(), "812 passed, 0 failed, 3 skipped");
     }

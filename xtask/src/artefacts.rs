@@ -1,0 +1,163 @@
+//! Building what ships, with cargo: the Lambda zips (cargo-lambda, the `lambda` profile) and the
+//! static API binary (release). `deploy` uploads them; `bench saga` measures the zips and their
+//! cold start. The tests build neither (see `lambdas/functions/tests/packaging.rs`).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::process::{cargo, run, target_dir, workspace_root};
+use crate::synth::ArchitectureArg;
+
+impl ArchitectureArg {
+    /// The architecture of this machine.
+    pub fn host() -> Self {
+        if cfg!(target_arch = "aarch64") {
+            Self::Arm64
+        } else {
+            Self::X86_64
+        }
+    }
+
+    /// The name in OCI image configurations.
+    pub fn oci_name(self) -> &'static str {
+        match self {
+            Self::Arm64 => "arm64",
+            Self::X86_64 => "amd64",
+        }
+    }
+
+    fn rust_arch(self) -> &'static str {
+        match self {
+            Self::Arm64 => "aarch64",
+            Self::X86_64 => "x86_64",
+        }
+    }
+
+    /// The glibc Rust target: what the functions are built for.
+    pub fn gnu_target(self) -> String {
+        format!("{}-unknown-linux-gnu", self.rust_arch())
+    }
+
+    pub fn flag(self) -> &'static str {
+        match self {
+            Self::Arm64 => "arm64",
+            Self::X86_64 => "x86-64",
+        }
+    }
+}
+
+fn installed_targets() -> Vec<String> {
+    let listed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
+        .unwrap_or_default();
+    let mut targets: Vec<String> = listed.lines().map(|line| line.trim().to_owned()).collect();
+    // Without rustup, the compiler's own target is the one there is.
+    if targets.is_empty() {
+        targets.push(ArchitectureArg::host().gnu_target());
+    }
+    targets
+}
+
+/// The first of `candidates` that is installed, or an error saying how to get it.
+fn installed_target(architecture: ArchitectureArg, candidates: &[String]) -> Result<String> {
+    let installed = installed_targets();
+    if let Some(found) = candidates.iter().find(|c| installed.contains(c)) {
+        return Ok(found.clone());
+    }
+    let wanted = &candidates[0];
+    bail!(
+        "building for {} needs the Rust target {wanted}, which is not installed: \
+         `rustup target add {wanted}`, or build for this machine with `--architecture {}` \
+         (the stacks then declare that architecture)",
+        architecture.flag(),
+        ArchitectureArg::host().flag()
+    )
+}
+
+#[cfg(feature = "deploy")]
+/// The static target the API binary is built for: musl when installed, otherwise glibc with the
+/// C runtime linked statically, which runs on any Linux of that architecture.
+pub fn api_target(architecture: ArchitectureArg) -> Result<String> {
+    let arch = architecture.rust_arch();
+    installed_target(
+        architecture,
+        &[
+            format!("{arch}-unknown-linux-musl"),
+            architecture.gnu_target(),
+        ],
+    )
+}
+
+/// Builds every function of `eventforge-functions` into `<function>/bootstrap.zip` under the
+/// returned directory, with cargo-lambda (which links against an old glibc through zig, so the
+/// binaries run on Lambda's `provided.al2023`).
+/// `path` replaces `PATH` for cargo-lambda when given.
+pub fn build_lambda_zips(
+    architecture: ArchitectureArg,
+    path: Option<&OsString>,
+) -> Result<PathBuf> {
+    installed_target(architecture, &[architecture.gnu_target()])?;
+    let mut command = cargo();
+    command.current_dir(workspace_root()).args([
+        "lambda",
+        "build",
+        "--profile",
+        "lambda",
+        &format!("--{}", architecture.flag()),
+        "--output-format",
+        "zip",
+        "-p",
+        "eventforge-functions",
+    ]);
+    if let Some(path) = path {
+        command.env("PATH", path);
+    }
+    run(&mut command).context(
+        "building the Lambda zips needs cargo-lambda and zig: `cargo xtask test` installs both \
+         (or `pip install cargo-lambda ziglang`)",
+    )?;
+    Ok(target_dir().join("lambda"))
+}
+
+/// The binary of `function` that [`build_lambda_zips`] zipped as its `bootstrap`, where the
+/// `lambda` profile's build left it.
+pub fn lambda_binary(architecture: ArchitectureArg, function: &str) -> PathBuf {
+    target_dir()
+        .join(architecture.gnu_target())
+        .join("lambda")
+        .join(function)
+}
+
+#[cfg(feature = "deploy")]
+/// Builds the static API binary in release mode; returns its path.
+pub fn build_api_binary(architecture: ArchitectureArg) -> Result<PathBuf> {
+    let triple = api_target(architecture)?;
+    let variable = format!(
+        "CARGO_TARGET_{}_RUSTFLAGS",
+        triple.to_uppercase().replace('-', "_")
+    );
+    let mut command = cargo();
+    command
+        .current_dir(workspace_root())
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "eventforge-api",
+            "--bin",
+            "eventforge-api",
+            "--target",
+            &triple,
+        ])
+        // An explicit --target keeps these flags off build scripts and the host build's cache.
+        // Symbols are stripped: they are a fifth of the binary and the image is pulled on every
+        // task start.
+        .env(variable, "-C target-feature=+crt-static -C strip=symbols");
+    run(&mut command)?;
+    Ok(target_dir().join(&triple).join("release/eventforge-api"))
+}
