@@ -185,7 +185,8 @@ pub struct Output {
     pub condition: Option<Condition>,
 }
 
-/// Something the deployer builds and uploads, and the parameter its location fills.
+/// Something the deployer builds and uploads (or looks up in the region), and the parameter its
+/// location or id fills.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Asset {
     /// The template parameter that receives the asset's content-addressed location.
@@ -206,6 +207,10 @@ pub enum AssetKind {
     /// The API's container image, pushed to the bootstrap repository; `parameter` receives the
     /// image tag (its content digest).
     ContainerImage { name: String },
+    /// Not built but looked up: an AWS-managed prefix list of the region deployed to, by name
+    /// (e.g. CloudFront's origin-facing servers); `parameter` receives its id (`pl-...`), which
+    /// differs from region to region and which a template cannot look up itself.
+    ManagedPrefixList { name: String },
 }
 
 impl Stack {

@@ -185,10 +185,11 @@ fn the_api_container_gets_exactly_its_configuration_and_the_ingest_secret() {
         ]
     );
     assert_eq!(container["Secrets"][0]["Name"], "EVENTFORGE_INGEST_SECRET");
-    assert_eq!(
-        container["Secrets"][0]["ValueFrom"],
-        json!({ "Ref": "IngestSecret" })
-    );
+    // The secret lives in the auth stack, which outlives `teardown-ecs`.
+    let secret = container["Secrets"][0]["ValueFrom"].to_string();
+    assert!(secret.contains("Fn::ImportValue"), "{secret}");
+    assert!(secret.contains("IngestSecret"), "{secret}");
+    assert!(resources_of_type(template, "AWS::SecretsManager::Secret").is_empty());
     let task = &template["Resources"]["TaskDefinition"]["Properties"];
     assert_eq!(task["RuntimePlatform"]["CpuArchitecture"], "ARM64");
     assert_eq!(
@@ -235,10 +236,10 @@ fn the_dashboard_bucket_is_private_and_only_the_distribution_may_read_it() {
 #[test]
 fn every_dead_letter_queue_the_api_the_saga_and_webhooks_have_an_alarm_that_notifies_the_topic() {
     let assembly = dev();
-    let template = template(&assembly, "observability");
-    let alarms = resources_of_type(template, "AWS::CloudWatch::Alarm");
-    // One per DLQ, API 5xx, API latency, failed sagas, failed webhook deliveries.
-    assert_eq!(alarms.len(), queues().len() + 4);
+    let observability = template(&assembly, "observability");
+    let alarms = resources_of_type(observability, "AWS::CloudWatch::Alarm");
+    // One per DLQ, failed sagas, failed webhook deliveries.
+    assert_eq!(alarms.len(), queues().len() + 2);
     let metrics: Vec<&str> = alarms
         .iter()
         .map(|(_, a)| a["Properties"]["MetricName"].as_str().unwrap())
@@ -250,14 +251,7 @@ fn every_dead_letter_queue_the_api_the_saga_and_webhooks_have_an_alarm_that_noti
             .count(),
         3
     );
-    assert!(
-        metrics.contains(&"HTTPCode_Target_5XX_Count") && metrics.contains(&"ExecutionsFailed")
-    );
-    let latency = alarms
-        .iter()
-        .find(|(_, a)| a["Properties"]["MetricName"] == "TargetResponseTime")
-        .expect("a latency alarm");
-    assert_eq!(latency.1["Properties"]["ExtendedStatistic"], "p99");
+    assert!(metrics.contains(&"ExecutionsFailed"));
     for (id, alarm) in alarms {
         assert_eq!(
             alarm["Properties"]["AlarmActions"],
@@ -265,6 +259,137 @@ fn every_dead_letter_queue_the_api_the_saga_and_webhooks_have_an_alarm_that_noti
             "{id}"
         );
     }
+    // The API's alarms go with the load balancer they watch, and notify the same topic.
+    let api = template(&assembly, "api");
+    let api_alarms = resources_of_type(api, "AWS::CloudWatch::Alarm");
+    let api_metrics: Vec<&str> = api_alarms
+        .iter()
+        .map(|(_, a)| a["Properties"]["MetricName"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        api_metrics,
+        ["HTTPCode_Target_5XX_Count", "TargetResponseTime"]
+    );
+    let latency = api_alarms
+        .iter()
+        .find(|(_, a)| a["Properties"]["MetricName"] == "TargetResponseTime")
+        .expect("a latency alarm");
+    assert_eq!(latency.1["Properties"]["ExtendedStatistic"], "p99");
+    for (id, alarm) in api_alarms {
+        let actions = alarm["Properties"]["AlarmActions"].to_string();
+        assert!(
+            actions.contains("Fn::ImportValue") && actions.contains("AlarmTopic"),
+            "{id}: {actions}"
+        );
+    }
+}
+
+#[test]
+fn teardown_of_the_api_stack_leaves_every_other_stack_whole() {
+    // `teardown-ecs` deletes the api stack and whatever depends on it: nothing may.
+    for stage in [Stage::Dev, Stage::Prod] {
+        let assembly = platform::synth(&Config::for_stage(stage)).unwrap();
+        let api = format!("eventforge-{}-api", stage.name());
+        let dependants: Vec<&str> = assembly
+            .stacks
+            .iter()
+            .filter(|stack| stack.dependencies.contains(&api))
+            .map(|stack| stack.name.as_str())
+            .collect();
+        assert!(dependants.is_empty(), "{dependants:?} depend on {api}");
+    }
+}
+
+/// Every ingress rule of every stage's templates: inline in security groups, and standalone.
+fn ingress_rules(assembly: &Assembly) -> Vec<(String, Json)> {
+    let mut rules = Vec::new();
+    for stack in &assembly.stacks {
+        for (id, group) in resources_of_type(&stack.template, "AWS::EC2::SecurityGroup") {
+            for rule in group["Properties"]["SecurityGroupIngress"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                rules.push((format!("{} {id}", stack.name), rule.clone()));
+            }
+        }
+        for (id, rule) in resources_of_type(&stack.template, "AWS::EC2::SecurityGroupIngress") {
+            rules.push((format!("{} {id}", stack.name), rule["Properties"].clone()));
+        }
+    }
+    rules
+}
+
+#[test]
+fn no_security_group_admits_the_internet() {
+    for stage in [Stage::Dev, Stage::Prod] {
+        let assembly = platform::synth(&Config::for_stage(stage)).unwrap();
+        let rules = ingress_rules(&assembly);
+        assert!(!rules.is_empty(), "the load balancer and the tasks have rules");
+        for (place, rule) in rules {
+            for open in ["0.0.0.0/0", "::/0"] {
+                assert!(
+                    rule["CidrIp"] != open && rule["CidrIpv6"] != open,
+                    "{place} admits {open}: {rule}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn only_cloudfront_carrying_the_origin_key_reaches_the_api() {
+    let assembly = dev();
+    let api = template(&assembly, "api");
+    let resources = &api["Resources"];
+    // The network: CloudFront's origin-facing servers only, by the prefix list the deployer
+    // looks up.
+    let ingress = &resources["LoadBalancerSecurityGroup"]["Properties"]["SecurityGroupIngress"];
+    assert_eq!(ingress.as_array().unwrap().len(), 1);
+    assert_eq!(
+        ingress[0]["SourcePrefixListId"],
+        json!({ "Ref": "CloudFrontPrefixListId" })
+    );
+    let manifest = assembly.manifest(Format::Json);
+    let api_manifest = manifest
+        .stacks
+        .iter()
+        .find(|s| s.name == "eventforge-dev-api")
+        .unwrap();
+    assert!(api_manifest.assets.iter().any(|a| a.parameter == "CloudFrontPrefixListId"
+        && a.kind
+            == AssetKind::ManagedPrefixList {
+                name: "com.amazonaws.global.cloudfront.origin-facing".into()
+            }));
+    // The listener: 403 unless the origin key is in the header; the key as CloudFront sends it.
+    let listener = &resources["HttpListener"]["Properties"];
+    assert_eq!(listener["DefaultActions"][0]["Type"], "fixed-response");
+    assert_eq!(
+        listener["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"],
+        "403"
+    );
+    let rules = resources_of_type(api, "AWS::ElasticLoadBalancingV2::ListenerRule");
+    assert_eq!(rules.len(), 1, "one way in");
+    let rule = &rules[0].1["Properties"];
+    assert_eq!(rule["Actions"][0]["Type"], "forward");
+    let condition = &rule["Conditions"][0];
+    assert_eq!(condition["Field"], "http-header");
+    let header = &condition["HttpHeaderConfig"];
+    assert_eq!(header["HttpHeaderName"], "X-EventForge-Origin-Verify");
+    let origin = &resources["ApiDistribution"]["Properties"]["DistributionConfig"]["Origins"][0];
+    let sent = &origin["OriginCustomHeaders"][0];
+    assert_eq!(sent["HeaderName"], header["HttpHeaderName"]);
+    assert_eq!(sent["HeaderValue"], header["Values"][0], "the same key both ends");
+    let key = sent["HeaderValue"].to_string();
+    assert!(
+        key.contains("{{resolve:secretsmanager:") && key.contains("OriginVerifySecret"),
+        "resolved by CloudFormation from the auth stack's secret, never written out: {key}"
+    );
+    // The service starts once the rule forwards to its target group.
+    assert_eq!(
+        resources["Service"]["DependsOn"],
+        json!(["FromCloudFrontRule"])
+    );
 }
 
 #[test]
@@ -276,7 +401,8 @@ fn the_manifest_lists_every_asset_with_the_parameter_it_fills() {
         .iter()
         .flat_map(|s| s.assets.iter().map(move |a| (s, a)))
         .collect();
-    assert_eq!(assets.len(), functions().len() + 1);
+    // Every function's zip, the API image and CloudFront's prefix list.
+    assert_eq!(assets.len(), functions().len() + 2);
     for (stack, asset) in &assets {
         let parameter = stack
             .parameters
@@ -310,7 +436,7 @@ fn stacks_deploy_after_the_stacks_they_use() {
         ("auth", "frontend"),
         ("api", "network"),
         ("api", "auth"),
-        ("observability", "api"),
+        ("api", "observability"),
         ("observability", "workflow"),
     ] {
         assert!(

@@ -407,7 +407,9 @@ pub fn run_teardown_ecs(args: TeardownEcsArgs) -> Result<()> {
     let api_stack = plan.stack(&api).context("the plan has no api stack")?;
     let removed = plan.with_dependents_reversed(std::slice::from_ref(&api));
     println!(
-        "removes {} (ECS cluster, service, task definition, load balancer); keeps data, queues, functions, workflow, auth and frontend",
+        "removes {} (ECS cluster, service, task definition, load balancer, the API's CloudFront \
+         distribution, alarms and dashboard); keeps the data, queues, functions, workflow, auth \
+         (with the ingest secret), frontend, and the alarms on the queues, dead-letter queues and saga",
         removed.join(", ")
     );
     if let Some(cost) = api_monthly_cost(&api_stack.template) {
@@ -452,7 +454,7 @@ fn fail_on(report: &DestroyReport) -> Result<()> {
 
 fn print_cost(cost: &ApiCost) {
     println!(
-        "monthly cost that stops: ${:.2} = Fargate ${:.2} ({} task(s) of {} vCPU / {} GB, {}) + load balancer ${:.2} + {} public IPv4 ${:.2}",
+        "monthly cost that stops: ${:.2} = Fargate ${:.2} ({} task(s) of {} vCPU / {} GB, {}) + load balancer ${:.2} + {} public IPv4 ${:.2} + {} alarm(s) and {} dashboard(s) ${:.2}",
         cost.total_monthly(),
         cost.fargate_monthly,
         cost.tasks,
@@ -462,6 +464,9 @@ fn print_cost(cost: &ApiCost) {
         cost.load_balancer_monthly,
         cost.public_ips,
         cost.ipv4_monthly,
+        cost.alarms,
+        cost.dashboards,
+        cost.watch_monthly,
     );
     println!("  assuming {}", ApiCost::ASSUMPTIONS);
 }

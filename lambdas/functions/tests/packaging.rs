@@ -31,8 +31,9 @@ fn cargo_lambda_packages_a_function_into_a_zip_holding_one_executable_bootstrap(
         .args(["-p", "eventforge-functions", "--bin", FUNCTION])
         .arg("--lambda-dir")
         .arg(out.path())
-        .arg("--target-dir")
-        .arg(own_target_dir())
+        // An environment variable, not `--target-dir`: cargo-lambda hands its flags to
+        // `cargo metadata` too, which refuses that one.
+        .env("CARGO_TARGET_DIR", own_target_dir())
         .output()
         .expect("cargo runs");
     assert!(

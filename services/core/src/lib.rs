@@ -12,6 +12,7 @@ pub mod ids;
 pub mod inventory;
 pub mod order;
 pub mod orders;
+pub mod roles;
 pub mod signature;
 pub mod store;
 pub mod table_schema;

@@ -6,6 +6,8 @@
 //! - Application Load Balancer: $0.0225 per hour plus one LCU ($0.008 per LCU-hour), which covers
 //!   light traffic.
 //! - Public IPv4 addresses: $0.005 per hour each; the ALB holds one per subnet, each task one.
+//! - CloudWatch: $0.10 per alarm-month (standard resolution), $3.00 per dashboard-month (the
+//!   account's first three are free, which a platform cannot count on).
 //! - A month is 730 hours. Data transfer, logs and the NAT-free VPC are not counted.
 
 use serde_json::Value as Json;
@@ -18,6 +20,8 @@ const X86_GB_HOUR: f64 = 0.004445;
 const ALB_HOUR: f64 = 0.0225;
 const LCU_HOUR: f64 = 0.008;
 const IPV4_HOUR: f64 = 0.005;
+const ALARM_MONTH: f64 = 0.10;
+const DASHBOARD_MONTH: f64 = 3.00;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiCost {
@@ -30,16 +34,21 @@ pub struct ApiCost {
     pub fargate_monthly: f64,
     pub load_balancer_monthly: f64,
     pub ipv4_monthly: f64,
+    /// The stack's own alarms and dashboards.
+    pub alarms: u32,
+    pub dashboards: u32,
+    pub watch_monthly: f64,
 }
 
 impl ApiCost {
     pub fn total_monthly(&self) -> f64 {
-        self.fargate_monthly + self.load_balancer_monthly + self.ipv4_monthly
+        self.fargate_monthly + self.load_balancer_monthly + self.ipv4_monthly + self.watch_monthly
     }
 
     pub const ASSUMPTIONS: &'static str = "us-east-1 on-demand: Fargate ARM64 $0.03238/vCPU-h + $0.00356/GB-h \
         (x86_64 $0.04048 + $0.004445), ALB $0.0225/h + 1 LCU at $0.008/h, public IPv4 $0.005/h \
-        (one per ALB subnet and per task), 730 h/month; data transfer and logs not counted";
+        (one per ALB subnet and per task), CloudWatch alarm $0.10/month, dashboard $3/month, \
+        730 h/month; data transfer and logs not counted";
 }
 
 fn number(value: &Json) -> Option<f64> {
@@ -90,6 +99,8 @@ pub fn api_monthly_cost(template: &Json) -> Option<ApiCost> {
         0
     };
     let public_ips = balancer_ips + task_ips;
+    let alarms = of_type("AWS::CloudWatch::Alarm").count() as u32;
+    let dashboards = of_type("AWS::CloudWatch::Dashboard").count() as u32;
     Some(ApiCost {
         vcpu,
         memory_gb,
@@ -102,6 +113,9 @@ pub fn api_monthly_cost(template: &Json) -> Option<ApiCost> {
             * HOURS_PER_MONTH,
         load_balancer_monthly: balancers.len() as f64 * (ALB_HOUR + LCU_HOUR) * HOURS_PER_MONTH,
         ipv4_monthly: f64::from(public_ips) * IPV4_HOUR * HOURS_PER_MONTH,
+        alarms,
+        dashboards,
+        watch_monthly: f64::from(alarms) * ALARM_MONTH + f64::from(dashboards) * DASHBOARD_MONTH,
     })
 }
 
@@ -118,6 +132,9 @@ mod tests {
             "Service": { "Type": "AWS::ECS::Service", "Properties": { "DesiredCount": 1,
                 "NetworkConfiguration": { "AwsvpcConfiguration": { "AssignPublicIp": "ENABLED" } } } },
             "Alb": { "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": { "Subnets": ["a", "b"] } },
+            "Errors": { "Type": "AWS::CloudWatch::Alarm", "Properties": {} },
+            "Latency": { "Type": "AWS::CloudWatch::Alarm", "Properties": {} },
+            "Board": { "Type": "AWS::CloudWatch::Dashboard", "Properties": {} },
         }});
         let cost = api_monthly_cost(&template).unwrap();
         assert_eq!(
@@ -131,6 +148,9 @@ mod tests {
         );
         assert!((cost.load_balancer_monthly - 22.27).abs() < 0.01);
         assert!((cost.ipv4_monthly - 10.95).abs() < 0.01);
+        assert_eq!((cost.alarms, cost.dashboards), (2, 1));
+        assert!((cost.watch_monthly - 3.20).abs() < 0.001);
+        assert!((cost.total_monthly() - (7.21 + 22.27 + 10.95 + 3.20)).abs() < 0.02);
     }
 
     #[test]

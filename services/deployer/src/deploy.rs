@@ -147,6 +147,7 @@ pub struct StackStatus {
 pub struct Deployer {
     pub(crate) cfn: aws_sdk_cloudformation::Client,
     pub(crate) s3: aws_sdk_s3::Client,
+    ec2: aws_sdk_ec2::Client,
     ecr: aws_sdk_ecr::Client,
     lambda: aws_sdk_lambda::Client,
     ecs: aws_sdk_ecs::Client,
@@ -180,6 +181,7 @@ impl Deployer {
         Self {
             cfn: aws_sdk_cloudformation::Client::new(&target.sdk),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
+            ec2: aws_sdk_ec2::Client::new(&target.sdk),
             ecr: aws_sdk_ecr::Client::new(&target.sdk),
             lambda: aws_sdk_lambda::Client::new(&target.sdk),
             ecs: aws_sdk_ecs::Client::new(&target.sdk),
@@ -366,8 +368,35 @@ impl Deployer {
             .collect())
     }
 
-    /// Uploads the zips and pushes the image the selected stacks need; returns each asset's
-    /// parameter value (the zip's key, the image's tag).
+    /// The id of the AWS-managed prefix list `name` in the target's region.
+    async fn managed_prefix_list(&self, name: &str) -> Result<String, DeployError> {
+        let filter = aws_sdk_ec2::types::Filter::builder()
+            .name("prefix-list-name")
+            .values(name)
+            .build();
+        let found = self
+            .ec2
+            .describe_managed_prefix_lists()
+            .filters(filter)
+            .send()
+            .await
+            .map_err(|error| DeployError::sdk("DescribeManagedPrefixLists", error))?;
+        found
+            .prefix_lists()
+            .iter()
+            .find(|list| list.prefix_list_name() == Some(name))
+            .and_then(|list| list.prefix_list_id())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                DeployError::MissingAsset(format!(
+                    "the AWS-managed prefix list {name}: the region has none of that name"
+                ))
+            })
+    }
+
+    /// Uploads the zips and pushes the image the selected stacks need, and looks up the managed
+    /// prefix lists; returns each asset's parameter value (the zip's key, the image's tag, the
+    /// prefix list's id).
     async fn upload_assets(
         &self,
         selected: &[&PlannedStack],
@@ -423,6 +452,9 @@ impl Deployer {
                         bytes: image.size(),
                     });
                     values.insert(kind.clone(), image.tag());
+                }
+                AssetKind::ManagedPrefixList { name } => {
+                    values.insert(kind.clone(), self.managed_prefix_list(name).await?);
                 }
             }
         }

@@ -63,6 +63,7 @@ pub const MOTO_IMPLEMENTED: &[&str] = &[
     "AWS::ECS::Service",
     "AWS::ECS::TaskDefinition",
     "AWS::ElasticLoadBalancingV2::Listener",
+    "AWS::ElasticLoadBalancingV2::ListenerRule",
     "AWS::ElasticLoadBalancingV2::LoadBalancer",
     "AWS::ElasticLoadBalancingV2::TargetGroup",
     "AWS::Events::EventBus",

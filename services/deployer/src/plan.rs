@@ -63,7 +63,7 @@ impl Plan {
             .flat_map(|stack| &stack.assets)
             .filter_map(|asset| match &asset.kind {
                 AssetKind::LambdaZip { function } => Some(function.clone()),
-                AssetKind::ContainerImage { .. } => None,
+                AssetKind::ContainerImage { .. } | AssetKind::ManagedPrefixList { .. } => None,
             })
             .collect();
         functions.sort();

@@ -329,7 +329,8 @@ async fn the_platform_deploys_skips_updates_tears_down_and_destroys_against_moto
 
     hotswaps_a_new_api_image(&mut world).await;
 
-    // teardown-ecs: the api stack (and observability, which watches it) go; data stays.
+    // teardown-ecs: the api stack goes, and only it: the alarms on the queues, DLQs and saga
+    // (observability) and the ingest secret (auth) stay.
     let api = world.stack("api");
     let teardown = world
         .deployer
@@ -342,16 +343,13 @@ async fn the_platform_deploys_skips_updates_tears_down_and_destroys_against_moto
         .await
         .unwrap_or_else(|error| panic!("teardown failed: {error}"));
     assert!(teardown.failures.is_empty(), "{:?}", teardown.failures);
-    assert_eq!(
-        teardown.deleted,
-        vec![world.stack("observability"), api.clone()]
-    );
+    assert_eq!(teardown.deleted, vec![api.clone()]);
     let cfn = aws_sdk_cloudformation::Client::new(&world.sdk);
     let remaining = stack_names(&cfn).await;
-    assert!(!remaining.contains(&api) && !remaining.contains(&world.stack("observability")));
-    assert!(
-        remaining.contains(&world.stack("data")) && remaining.contains(&world.stack("functions"))
-    );
+    assert!(!remaining.contains(&api));
+    for kept in ["data", "functions", "observability", "auth", "messaging", "workflow"] {
+        assert!(remaining.contains(&world.stack(kept)), "{kept} was removed");
+    }
     // (moto leaves the ECS and ELBv2 resources of a deleted stack in place: it implements no
     // deletion for them, so only the stack's own absence can be checked here.)
 
@@ -360,7 +358,7 @@ async fn the_platform_deploys_skips_updates_tears_down_and_destroys_against_moto
     assert_eq!(back.outcomes[&api], Outcome::Created);
     assert_eq!(
         back.outcomes[&world.stack("observability")],
-        Outcome::Created
+        Outcome::Unchanged
     );
     assert_eq!(back.outcomes[&world.stack("data")], Outcome::Unchanged);
     let api_resources = world

@@ -1,25 +1,39 @@
 //! Api: the REST API on ECS Fargate (ARM64 unless the config says otherwise) behind an
 //! Application Load Balancer and, for https, a CloudFront distribution; target tracking
-//! autoscaling and a task role scoped to what the API uses.
+//! autoscaling, a task role scoped to what the API uses, and the API's alarms and dashboard.
+//!
+//! Only CloudFront reaches the load balancer. Its security group admits port 80 from
+//! CloudFront's origin-facing managed prefix list alone (the deployer looks the list's id up in
+//! the region and passes it as a parameter), and its listener answers 403 unless the request
+//! carries the origin key CloudFront adds as a custom header (kept in Secrets Manager by the auth
+//! stack, resolved by CloudFormation, never in a template). The leg from CloudFront to the load
+//! balancer stays HTTP: https there needs a certificate for a domain of the operator's own,
+//! which this platform does not assume (see ARCHITECTURE.md, "The API's origin").
 
 use std::collections::BTreeMap;
 
 use crate::generated::applicationautoscaling::scaling_policy as scaling;
 use crate::generated::cloudfront::distribution as cf;
 use crate::generated::ecs::{service as svc, task_definition as td};
-use crate::generated::elasticloadbalancingv2::{listener, load_balancer, target_group};
+use crate::generated::elasticloadbalancingv2::{
+    listener, listener_rule, load_balancer, target_group,
+};
 use crate::generated::{
-    applicationautoscaling, cloudfront, ec2, ecs, elasticloadbalancingv2, logs, secretsmanager,
+    applicationautoscaling, cloudfront, cloudwatch, ec2, ecs, elasticloadbalancingv2, logs,
 };
 use crate::handle::Handle;
 use crate::iam::{Grants, Unscoped, add_role};
 use crate::stack::{AssetKind, ResourceOptions};
 use crate::sub;
 use crate::synth::App;
-use crate::value::{Pseudo, Value};
+use crate::value::{JsonText, Pseudo, Value};
 
+use super::auth::ORIGIN_VERIFY_HEADER;
 use super::components::grant_log_writes;
-use super::{Built, Config, auth, bootstrap, data, frontend, messaging, network};
+use super::observability::{
+    API_5XX_PER_PERIOD, API_P99_SECONDS, AlarmSpec, Statistic, add_alarm, metric_widget,
+};
+use super::{Built, Config, auth, bootstrap, data, frontend, messaging, network, observability};
 
 /// The port the API listens on inside its container.
 pub const CONTAINER_PORT: i32 = 8080;
@@ -44,7 +58,13 @@ pub struct Uses<'a> {
     pub auth: &'a auth::Outputs,
     /// The dashboard's distribution: its origin may call the API from the browser.
     pub frontend: &'a frontend::Outputs,
+    /// The topic the API's alarms notify.
+    pub alarms: &'a observability::Outputs,
 }
+
+/// The managed prefix list of CloudFront's origin-facing servers: the only sources the load
+/// balancer admits.
+pub const CLOUDFRONT_ORIGIN_FACING: &str = "com.amazonaws.global.cloudfront.origin-facing";
 
 /// AWS's managed `CachingDisabled` cache policy: API answers are never cached.
 const CACHING_DISABLED: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
@@ -52,9 +72,7 @@ const CACHING_DISABLED: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
 /// cookies reach the API, the Host header being the load balancer's own.
 const ALL_VIEWER_EXCEPT_HOST_HEADER: &str = "b689b0a8-53d0-40ab-baf2-68738e2966ac";
 
-pub struct Outputs {
-    pub load_balancer: Handle<elasticloadbalancingv2::LoadBalancer>,
-}
+pub struct Outputs {}
 
 fn env(name: &str, value: impl Into<Value<String>>) -> td::KeyValuePair {
     td::KeyValuePair::new().name(name).value(value)
@@ -69,18 +87,25 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
             name: "api".to_owned(),
         },
     );
+    let cloudfront_prefix_list = stack.asset_parameter(
+        "CloudFrontPrefixListId",
+        "Id of CloudFront's origin-facing managed prefix list in this region",
+        AssetKind::ManagedPrefixList {
+            name: CLOUDFRONT_ORIGIN_FACING.to_owned(),
+        },
+    );
     let vpc = uses.network.vpc.reference();
 
     let alb_group = stack.add(
         "LoadBalancerSecurityGroup",
-        ec2::SecurityGroup::new("EventForge API load balancer: HTTP from anywhere")
+        ec2::SecurityGroup::new("EventForge API load balancer: HTTP from CloudFront only")
             .vpc_id(vpc.clone())
             .security_group_ingress(vec![
                 ec2::security_group::Ingress::new("tcp")
-                    .cidr_ip("0.0.0.0/0")
+                    .source_prefix_list_id(cloudfront_prefix_list.value())
                     .from_port(80)
                     .to_port(80)
-                    .description("HTTP"),
+                    .description("HTTP from CloudFront's origin-facing servers"),
             ]),
     );
     let task_group = stack.add(
@@ -125,16 +150,47 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
                     .value("30"),
             ]),
     );
+    // The origin key, resolved by CloudFormation from Secrets Manager when it applies the
+    // template: the key's value appears in no template, parameter or output.
+    let origin_key = sub![
+        "{{resolve:secretsmanager:",
+        uses.auth.origin_secret.reference(),
+        ":SecretString}}"
+    ];
     let http = stack.add(
         "HttpListener",
         elasticloadbalancingv2::Listener::new(
             vec![
-                listener::Action::new("forward").target_group_arn(target_group.target_group_arn()),
+                listener::Action::new("fixed-response").fixed_response_config(
+                    listener::FixedResponseConfig::new("403")
+                        .content_type("application/json")
+                        .message_body(FORBIDDEN_BODY),
+                ),
             ],
             load_balancer.reference(),
         )
         .port(80)
         .protocol("HTTP"),
+    );
+    let from_cloudfront = stack.add(
+        "FromCloudFrontRule",
+        elasticloadbalancingv2::ListenerRule::new(
+            vec![
+                listener_rule::Action::new("forward")
+                    .target_group_arn(target_group.target_group_arn()),
+            ],
+            vec![
+                listener_rule::RuleCondition::new()
+                    .field("http-header")
+                    .http_header_config(
+                        listener_rule::HttpHeaderConfig::new()
+                            .http_header_name(ORIGIN_VERIFY_HEADER)
+                            .values(vec![origin_key.clone()]),
+                    ),
+            ],
+            1,
+        )
+        .listener_arn(http.reference()),
     );
 
     let cluster = stack.add(
@@ -152,17 +208,7 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
             .retention_in_days(config.log_retention_days),
         ResourceOptions::delete(),
     );
-    let ingest_secret = stack.add_with(
-        "IngestSecret",
-        secretsmanager::Secret::new()
-            .description("HMAC key for signed POST /webhooks/ingest requests")
-            .generate_secret_string(
-                secretsmanager::secret::GenerateSecretString::new()
-                    .password_length(48)
-                    .exclude_punctuation(true),
-            ),
-        ResourceOptions::delete(),
-    );
+    let ingest_secret = &uses.auth.ingest_secret;
 
     // Pulling the image, writing logs and reading the secret happen before the app starts.
     let mut execution = Grants::new();
@@ -305,8 +351,8 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
                     .container_port(CONTAINER_PORT)
                     .target_group_arn(target_group.target_group_arn()),
             ]),
-        // A target group can only receive tasks once a listener forwards to it.
-        ResourceOptions::default().depends_on(&http),
+        // A target group can only receive tasks once a listener rule forwards to it.
+        ResourceOptions::default().depends_on(&from_cloudfront),
     );
     let scalable = stack.add(
         "ScalableTarget",
@@ -353,7 +399,11 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
             .price_class("PriceClass_100")
             .origins(vec![
                 cf::Origin::new(load_balancer.dns_name(), "api")
-                    .custom_origin_config(cf::CustomOriginConfig::new("http-only").http_port(80)),
+                    .custom_origin_config(cf::CustomOriginConfig::new("http-only").http_port(80))
+                    .origin_custom_headers(vec![cf::OriginCustomHeader::new(
+                        ORIGIN_VERIFY_HEADER,
+                        origin_key,
+                    )]),
             ])
             .viewer_certificate(cf::ViewerCertificate::new().cloud_front_default_certificate(true)),
         ),
@@ -363,8 +413,74 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
         "The API's public endpoint (CloudFront in front of the load balancer)",
         sub!["https://", distribution.domain_name()],
     );
+    add_api_watch(&mut stack, config, uses, &load_balancer);
     Built {
         stack,
-        outputs: Outputs { load_balancer },
+        outputs: Outputs {},
     }
+}
+
+/// The load balancer's answer to a request that did not come through CloudFront.
+const FORBIDDEN_BODY: &str = r#"{"type":"about:blank","title":"Forbidden","status":403,"detail":"use the API's CloudFront address"}"#;
+
+/// The API's alarms (5xx answers, p99 latency) and its dashboard: here rather than in the
+/// observability stack, so they go with the load balancer they watch.
+fn add_api_watch(
+    stack: &mut crate::stack::Stack,
+    config: &Config,
+    uses: &Uses<'_>,
+    load_balancer: &Handle<elasticloadbalancingv2::LoadBalancer>,
+) {
+    let topic = &uses.alarms.topic;
+    let full_name = load_balancer.load_balancer_full_name();
+    add_alarm(
+        stack,
+        topic,
+        AlarmSpec {
+            id: "Api5xxAlarm".to_owned(),
+            description: "The API answered with 5xx responses".to_owned(),
+            namespace: "AWS/ApplicationELB".to_owned(),
+            metric: "HTTPCode_Target_5XX_Count",
+            statistic: Statistic::Simple("Sum"),
+            dimension: Some(("LoadBalancer", full_name.clone())),
+            threshold: f64::from(API_5XX_PER_PERIOD),
+            periods: 1,
+        },
+    );
+    add_alarm(
+        stack,
+        topic,
+        AlarmSpec {
+            id: "ApiLatencyAlarm".to_owned(),
+            description: format!(
+                "The API's p99 response time stayed above {API_P99_SECONDS} s for 15 minutes"
+            ),
+            namespace: "AWS/ApplicationELB".to_owned(),
+            metric: "TargetResponseTime",
+            statistic: Statistic::Percentile("p99"),
+            dimension: Some(("LoadBalancer", full_name.clone())),
+            threshold: API_P99_SECONDS,
+            // One slow period is a blip; three in a row is a trend worth a page.
+            periods: 3,
+        },
+    );
+    let mut body = JsonText::new();
+    let region = body.value(Pseudo::Region.value());
+    let alb = body.value(full_name);
+    let dashboard = serde_json::json!({
+        "widgets": [
+            metric_widget(0, &region, "API responses", serde_json::json!([
+                ["AWS/ApplicationELB", "HTTPCode_Target_2XX_Count", "LoadBalancer", alb],
+                ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", alb],
+            ]), "Sum"),
+            metric_widget(1, &region, "API p99 response time (s)", serde_json::json!([
+                ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", alb],
+            ]), "p99"),
+        ],
+    });
+    stack.add(
+        "ApiDashboard",
+        cloudwatch::Dashboard::new(body.render(&dashboard))
+            .dashboard_name(format!("{}-api", config.prefix())),
+    );
 }

@@ -157,6 +157,15 @@ pub fn app(config: &Config) -> App {
         },
     );
     let workflow = workflow::stack(&app, config, &functions.outputs, &messaging.outputs);
+    let observability = observability::stack(
+        &app,
+        config,
+        &observability::Watches {
+            functions: &functions.outputs,
+            messaging: &messaging.outputs,
+            workflow: &workflow.outputs,
+        },
+    );
     let api = api::stack(
         &app,
         config,
@@ -167,6 +176,7 @@ pub fn app(config: &Config) -> App {
             messaging: &messaging.outputs,
             auth: &auth.outputs,
             frontend: &frontend.outputs,
+            alarms: &observability.outputs,
         },
     );
     let deploy_access = deploy_access::stack(
@@ -175,16 +185,6 @@ pub fn app(config: &Config) -> App {
         &deploy_access::Uses {
             assets: &bootstrap.outputs,
             frontend: &frontend.outputs,
-        },
-    );
-    let observability = observability::stack(
-        &app,
-        config,
-        &observability::Watches {
-            functions: &functions.outputs,
-            messaging: &messaging.outputs,
-            workflow: &workflow.outputs,
-            api: &api.outputs,
         },
     );
     for built in [

@@ -1,6 +1,9 @@
-//! Observability: alarms on every dead-letter queue, on API 5xx responses and latency, on failed
-//! saga executions and on failed webhook deliveries (a metric filter over the webhook
-//! processor's JSON logs), all notifying one SNS topic; and a dashboard of the same signals.
+//! Observability: alarms on every dead-letter queue, on failed saga executions and on failed
+//! webhook deliveries (a metric filter over the webhook processor's JSON logs), all notifying one
+//! SNS topic; and a dashboard of the same signals.
+//!
+//! Nothing here watches the API: its alarms and dashboard live in the api stack, so that
+//! `teardown-ecs` (which deletes the api stack) leaves the queues, DLQs and saga watched.
 
 use serde_json::json;
 
@@ -12,13 +15,12 @@ use crate::stack::{ConditionExpr, Parameter, ResourceOptions, Stack};
 use crate::synth::App;
 use crate::value::{JsonText, Pseudo, Value};
 
-use super::{Built, Config, api, functions, messaging, workflow};
+use super::{Built, Config, functions, messaging, workflow};
 
 pub struct Watches<'a> {
     pub functions: &'a functions::Outputs,
     pub messaging: &'a messaging::Outputs,
     pub workflow: &'a workflow::Outputs,
-    pub api: &'a api::Outputs,
 }
 
 pub struct Outputs {
@@ -44,7 +46,7 @@ pub const WEBHOOK_FAILED_FILTER: &str = r#"{ $.fields.outcome = "webhook.failed"
 pub const WEBHOOK_FAILURES_METRIC: &str = "WebhookDeliveryFailures";
 
 /// How an alarm aggregates its metric over each period.
-enum Statistic {
+pub(super) enum Statistic {
     /// `Sum`, `Maximum`, ...
     Simple(&'static str),
     /// A percentile such as `p99` (CloudFormation's `ExtendedStatistic`).
@@ -53,18 +55,18 @@ enum Statistic {
 
 /// One alarm: `metric` of `namespace` (with one dimension, for AWS metrics), aggregated over
 /// five-minute periods, at or above `threshold` for `periods` periods in a row.
-struct AlarmSpec {
-    id: String,
-    description: String,
-    namespace: String,
-    metric: &'static str,
-    statistic: Statistic,
-    dimension: Option<(&'static str, Value<String>)>,
-    threshold: f64,
-    periods: u32,
+pub(super) struct AlarmSpec {
+    pub id: String,
+    pub description: String,
+    pub namespace: String,
+    pub metric: &'static str,
+    pub statistic: Statistic,
+    pub dimension: Option<(&'static str, Value<String>)>,
+    pub threshold: f64,
+    pub periods: u32,
 }
 
-fn add_alarm(stack: &mut Stack, topic: &Handle<sns::Topic>, spec: AlarmSpec) {
+pub(super) fn add_alarm(stack: &mut Stack, topic: &Handle<sns::Topic>, spec: AlarmSpec) {
     let mut alarm = cloudwatch::Alarm::new()
         .alarm_description(spec.description)
         .namespace(spec.namespace)
@@ -88,6 +90,21 @@ fn add_alarm(stack: &mut Stack, topic: &Handle<sns::Topic>, spec: AlarmSpec) {
             .alarm_actions(vec![topic.reference()])
             .ok_actions(vec![topic.reference()]),
     );
+}
+
+/// The `index`th metric widget of a dashboard: three 8-wide widgets per row of the 24-column
+/// grid, five-minute periods like the alarms.
+pub(super) fn metric_widget(
+    index: u32,
+    region: &str,
+    title: &str,
+    metrics: serde_json::Value,
+    stat: &str,
+) -> serde_json::Value {
+    json!({
+        "type": "metric", "x": index % 3 * 8, "y": index / 3 * 6, "width": 8, "height": 6,
+        "properties": { "title": title, "region": region, "stat": stat, "period": ALARM_PERIOD_SECONDS, "metrics": metrics },
+    })
 }
 
 pub fn stack(app: &App, config: &Config, watches: &Watches<'_>) -> Built<Outputs> {
@@ -133,38 +150,6 @@ pub fn stack(app: &App, config: &Config, watches: &Watches<'_>) -> Built<Outputs
             },
         );
     }
-    let load_balancer = watches.api.load_balancer.load_balancer_full_name();
-    add_alarm(
-        &mut stack,
-        &topic,
-        AlarmSpec {
-            id: "Api5xxAlarm".to_owned(),
-            description: "The API answered with 5xx responses".to_owned(),
-            namespace: "AWS/ApplicationELB".to_owned(),
-            metric: "HTTPCode_Target_5XX_Count",
-            statistic: Statistic::Simple("Sum"),
-            dimension: Some(("LoadBalancer", load_balancer.clone())),
-            threshold: f64::from(API_5XX_PER_PERIOD),
-            periods: 1,
-        },
-    );
-    add_alarm(
-        &mut stack,
-        &topic,
-        AlarmSpec {
-            id: "ApiLatencyAlarm".to_owned(),
-            description: format!(
-                "The API's p99 response time stayed above {API_P99_SECONDS} s for 15 minutes"
-            ),
-            namespace: "AWS/ApplicationELB".to_owned(),
-            metric: "TargetResponseTime",
-            statistic: Statistic::Percentile("p99"),
-            dimension: Some(("LoadBalancer", load_balancer.clone())),
-            threshold: API_P99_SECONDS,
-            // One slow period is a blip; three in a row is a trend worth a page.
-            periods: 3,
-        },
-    );
     let saga = watches.workflow.state_machine.reference();
     add_alarm(
         &mut stack,
@@ -231,30 +216,15 @@ pub fn stack(app: &App, config: &Config, watches: &Watches<'_>) -> Built<Outputs
             ])
         })
         .collect();
-    let alb = body.value(load_balancer);
     let saga_arn = body.value(saga);
-    // Three 8-wide widgets per row of the 24-column grid, in the order given.
-    let widget = |index: u32, title: &str, metrics: serde_json::Value, stat: &str| {
-        json!({
-            "type": "metric", "x": index % 3 * 8, "y": index / 3 * 6, "width": 8, "height": 6,
-            "properties": { "title": title, "region": region, "stat": stat, "period": 300, "metrics": metrics },
-        })
-    };
     let dashboard = json!({
         "widgets": [
-            widget(0, "Dead-letter queues", json!(dlq_metrics), "Maximum"),
-            widget(1, "API responses", json!([
-                ["AWS/ApplicationELB", "HTTPCode_Target_2XX_Count", "LoadBalancer", alb],
-                ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", alb],
-            ]), "Sum"),
-            widget(3, "API p99 response time (s)", json!([
-                ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", alb],
-            ]), "p99"),
-            widget(2, "Order saga", json!([
+            metric_widget(0, &region, "Dead-letter queues", json!(dlq_metrics), "Maximum"),
+            metric_widget(1, &region, "Order saga", json!([
                 ["AWS/States", "ExecutionsSucceeded", "StateMachineArn", saga_arn],
                 ["AWS/States", "ExecutionsFailed", "StateMachineArn", saga_arn],
             ]), "Sum"),
-            widget(4, "Failed webhook deliveries", json!([
+            metric_widget(2, &region, "Failed webhook deliveries", json!([
                 [namespace, WEBHOOK_FAILURES_METRIC],
             ]), "Sum"),
         ],

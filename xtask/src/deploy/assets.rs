@@ -76,6 +76,8 @@ pub fn build(
         match &asset.kind {
             AssetKind::LambdaZip { function } => functions.push(function.clone()),
             AssetKind::ContainerImage { .. } => needs_image = true,
+            // Looked up in the region by the deployer; nothing to build.
+            AssetKind::ManagedPrefixList { .. } => {}
         }
     }
     let mut assets = Assets::default();

@@ -5,7 +5,9 @@
 pub mod user_pool;
 pub mod user_pool_client;
 pub mod user_pool_domain;
+pub mod user_pool_group;
 
 pub use user_pool::UserPool;
 pub use user_pool_client::UserPoolClient;
 pub use user_pool_domain::UserPoolDomain;
+pub use user_pool_group::UserPoolGroup;
