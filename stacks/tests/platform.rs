@@ -325,7 +325,10 @@ fn no_security_group_admits_the_internet() {
     for stage in [Stage::Dev, Stage::Prod] {
         let assembly = platform::synth(&Config::for_stage(stage)).unwrap();
         let rules = ingress_rules(&assembly);
-        assert!(!rules.is_empty(), "the load balancer and the tasks have rules");
+        assert!(
+            !rules.is_empty(),
+            "the load balancer and the tasks have rules"
+        );
         for (place, rule) in rules {
             for open in ["0.0.0.0/0", "::/0"] {
                 assert!(
@@ -356,11 +359,16 @@ fn only_cloudfront_carrying_the_origin_key_reaches_the_api() {
         .iter()
         .find(|s| s.name == "eventforge-dev-api")
         .unwrap();
-    assert!(api_manifest.assets.iter().any(|a| a.parameter == "CloudFrontPrefixListId"
-        && a.kind
-            == AssetKind::ManagedPrefixList {
-                name: "com.amazonaws.global.cloudfront.origin-facing".into()
-            }));
+    assert!(
+        api_manifest
+            .assets
+            .iter()
+            .any(|a| a.parameter == "CloudFrontPrefixListId"
+                && a.kind
+                    == AssetKind::ManagedPrefixList {
+                        name: "com.amazonaws.global.cloudfront.origin-facing".into()
+                    })
+    );
     // The listener: 403 unless the origin key is in the header; the key as CloudFront sends it.
     let listener = &resources["HttpListener"]["Properties"];
     assert_eq!(listener["DefaultActions"][0]["Type"], "fixed-response");
@@ -379,7 +387,10 @@ fn only_cloudfront_carrying_the_origin_key_reaches_the_api() {
     let origin = &resources["ApiDistribution"]["Properties"]["DistributionConfig"]["Origins"][0];
     let sent = &origin["OriginCustomHeaders"][0];
     assert_eq!(sent["HeaderName"], header["HttpHeaderName"]);
-    assert_eq!(sent["HeaderValue"], header["Values"][0], "the same key both ends");
+    assert_eq!(
+        sent["HeaderValue"], header["Values"][0],
+        "the same key both ends"
+    );
     let key = sent["HeaderValue"].to_string();
     assert!(
         key.contains("{{resolve:secretsmanager:") && key.contains("OriginVerifySecret"),

@@ -156,7 +156,13 @@ fn run_stages(args: &TestArgs, stages: &mut Stages, tally: &mut Tally) -> Result
     cargo
         .current_dir(&root)
         .env("PATH", &path)
-        .args(["test", "--workspace", "--features", "xtask/deploy", "--no-fail-fast"])
+        .args([
+            "test",
+            "--workspace",
+            "--features",
+            "xtask/deploy",
+            "--no-fail-fast",
+        ])
         .args(&args.cargo_args);
     run_observed(&mut cargo, |line| tally.cargo_line(line))?;
 

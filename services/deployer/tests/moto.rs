@@ -347,7 +347,14 @@ async fn the_platform_deploys_skips_updates_tears_down_and_destroys_against_moto
     let cfn = aws_sdk_cloudformation::Client::new(&world.sdk);
     let remaining = stack_names(&cfn).await;
     assert!(!remaining.contains(&api));
-    for kept in ["data", "functions", "observability", "auth", "messaging", "workflow"] {
+    for kept in [
+        "data",
+        "functions",
+        "observability",
+        "auth",
+        "messaging",
+        "workflow",
+    ] {
         assert!(remaining.contains(&world.stack(kept)), "{kept} was removed");
     }
     // (moto leaves the ECS and ELBv2 resources of a deleted stack in place: it implements no
@@ -617,6 +624,35 @@ async fn verify_deployed_resources(world: &World, report: &DeployReport) {
     verify_state_machine(world).await;
     verify_functions(world).await;
     verify_api_service_and_image(world, report).await;
+    verify_api_origin_closed_to_all_but_cloudfront(world).await;
+}
+
+/// The api stack got the region's CloudFront origin-facing prefix list, looked up by name.
+async fn verify_api_origin_closed_to_all_but_cloudfront(world: &World) {
+    let ec2 = aws_sdk_ec2::Client::new(&world.sdk);
+    let lists = ec2.describe_managed_prefix_lists().send().await.unwrap();
+    let cloudfront = lists
+        .prefix_lists()
+        .iter()
+        .find(|list| {
+            list.prefix_list_name() == Some("com.amazonaws.global.cloudfront.origin-facing")
+        })
+        .and_then(|list| list.prefix_list_id())
+        .expect("moto has CloudFront's origin-facing list");
+    let cfn = aws_sdk_cloudformation::Client::new(&world.sdk);
+    let described = cfn
+        .describe_stacks()
+        .stack_name(world.stack("api"))
+        .send()
+        .await
+        .unwrap();
+    let parameter = described.stacks()[0]
+        .parameters()
+        .iter()
+        .find(|parameter| parameter.parameter_key() == Some("CloudFrontPrefixListId"))
+        .and_then(|parameter| parameter.parameter_value())
+        .expect("the api stack has the parameter");
+    assert_eq!(parameter, cloudfront);
 }
 
 async fn verify_table(world: &World) {

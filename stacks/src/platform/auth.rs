@@ -156,7 +156,9 @@ pub fn stack(app: &App, config: &Config, frontend: &frontend::Outputs) -> Built<
     );
     let origin_secret = stack.add_with(
         "OriginVerifySecret",
-        generated_secret("Sent by CloudFront to the API's load balancer, which refuses requests without it"),
+        generated_secret(
+            "Sent by CloudFront to the API's load balancer, which refuses requests without it",
+        ),
         ResourceOptions::delete(),
     );
     stack.output("UserPoolId", "The user pool", user_pool.reference());
