@@ -406,3 +406,43 @@ fn health_ok(port: u16) -> bool {
     let _ = stream.read_to_string(&mut response);
     response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The directory of a workspace package, from its name (`eventforge-store-dynamodb` ->
+    /// `services/store-dynamodb`, `eventforge-functions` -> `lambdas/functions`).
+    fn package_dir(package: &str) -> PathBuf {
+        let root = process::workspace_root();
+        let short = package.trim_start_matches("eventforge-");
+        ["services", "lambdas", ""]
+            .iter()
+            .map(|parent| root.join(parent).join(short))
+            .find(|dir| dir.join("Cargo.toml").is_file())
+            .unwrap_or_else(|| panic!("no package directory for {package}"))
+    }
+
+    #[test]
+    fn every_test_binary_the_quick_tier_leaves_out_exists() {
+        // A renamed or merged test file must not silently join the quick tier.
+        for (package, target, _) in NEEDS_TOOLS {
+            let tests = package_dir(package).join("tests");
+            assert!(
+                tests.join(format!("{target}.rs")).is_file()
+                    || tests.join(target).join("main.rs").is_file(),
+                "{package} has no test target {target} in {}",
+                tests.display()
+            );
+        }
+    }
+
+    #[test]
+    fn the_quick_filter_names_every_binary_it_leaves_out() {
+        let filter = quick_filter();
+        assert!(filter.starts_with("not ("), "{filter}");
+        for (package, target, _) in NEEDS_TOOLS {
+            assert!(filter.contains(&format!("binary_id({package}::{target})")));
+        }
+    }
+}

@@ -2,12 +2,10 @@
 //! the rules start the saga and fill the queues, failing messages end in the dead-letter queue,
 //! and a killed runtime resumes where it stood.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Reply, ScriptedHost};
+use crate::common::{Reply, ScriptedHost};
 use eventforge_core::clock::SystemClock;
 use eventforge_core::orders::place_order;
 use eventforge_core::validation::{CreateOrderRequest, RequestedItem};

@@ -2,8 +2,6 @@
 //! (after a lost acknowledgement or a visibility timeout) has no second visible effect: one
 //! email per event, one receipt per order.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -45,10 +43,10 @@ impl ReceiptStore for Counter {
 
 async fn confirmed_order() -> (tempfile::TempDir, Arc<dyn Store>, Event) {
     let dir = tempfile::tempdir().unwrap();
-    let store = common::monitor_store(dir.path(), 5).await;
+    let store = crate::common::monitor_store(dir.path(), 5).await;
     let request = CreateOrderRequest {
         items: vec![RequestedItem {
-            sku: common::SKU.into(),
+            sku: crate::common::SKU.into(),
             quantity: 1,
         }],
     };

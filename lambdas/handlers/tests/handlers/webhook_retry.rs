@@ -2,8 +2,6 @@
 //! URL that failed is tried again and no URL that already succeeded is called twice. Each
 //! receiver on 127.0.0.1 fails its first `k` requests with HTTP 500, for any mix of `k`.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -60,7 +58,7 @@ async fn start(failures: &[u32]) -> (String, Receivers) {
 
 async fn check(failures: Vec<u32>) {
     let dir = tempfile::tempdir().unwrap();
-    let store = common::monitor_store(dir.path(), 5).await;
+    let store = crate::common::monitor_store(dir.path(), 5).await;
     let user = UserId("alice".into());
     let (base, receivers) = start(&failures).await;
     for index in 0..failures.len() {

@@ -2,8 +2,6 @@
 //! signed, to a webhook receiver on 127.0.0.1 when (and only because) the platform explicitly
 //! allows loopback destinations.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -57,7 +55,7 @@ const SECRET: &str = "whsec-test";
 
 async fn world(event_type: EventType) -> World {
     let dir = tempfile::tempdir().unwrap();
-    let store = common::monitor_store(dir.path(), 5).await;
+    let store = crate::common::monitor_store(dir.path(), 5).await;
     let (url, received) = receiver().await;
     store
         .create_webhook(&Webhook {

@@ -1,8 +1,6 @@
 //! Property: whatever the orders and whichever payments are declined, stock plus the quantities
 //! of confirmed orders is conserved (compensation always restores what a failed order reserved).
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +18,7 @@ const INITIAL_STOCK: i64 = 30;
 /// Quantities of 1..=20 at 329.00: 16 or more exceed the simulated card limit and are declined.
 async fn run(quantities: Vec<i64>) -> (i64, i64) {
     let dir = tempfile::tempdir().unwrap();
-    let store = common::monitor_store(dir.path(), INITIAL_STOCK as u32).await;
+    let store = crate::common::monitor_store(dir.path(), INITIAL_STOCK as u32).await;
     let platform =
         LocalPlatform::in_dir(Arc::clone(&store), dir.path(), UrlPolicy::PublicHttpsOnly);
     let mut config = RuntimeConfig::new(

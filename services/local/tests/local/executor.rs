@@ -1,13 +1,11 @@
 //! Specifications of the States Language executor, one state type or feature at a time, and the
 //! deployed saga's paths.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Reply, ScriptedHost};
+use crate::common::{Reply, ScriptedHost};
 use eventforge_local::TimeScale;
 use eventforge_local::interpreter::{ExecutionContext, Interpreter, Outcome, StopSignal};
 use eventforge_local::machine::Machine;

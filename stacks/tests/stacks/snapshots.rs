@@ -1,6 +1,6 @@
 //! The synthesised templates and manifest are reviewed artefacts: they are committed under
 //! `tests/snapshots/<stage>/` and must match byte for byte. After an intended change, run
-//! `UPDATE_SNAPSHOTS=1 cargo test -p eventforge-stacks --test snapshots` and review the diff.
+//! `UPDATE_SNAPSHOTS=1 cargo test -p eventforge-stacks --test stacks snapshots` and review the diff.
 
 use std::path::{Path, PathBuf};
 

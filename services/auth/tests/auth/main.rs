@@ -1,0 +1,6 @@
+//! One test binary for the crate's integration tests (one link of the dependency tree instead
+//! of one per file); each module is the specification of one part.
+
+mod dev_issuer;
+mod jwks_url;
+mod verify;

@@ -1,0 +1,10 @@
+//! One test binary for the crate's integration tests (one link of the dependency tree instead
+//! of one per file); each module is the specification of one part.
+
+mod cross_stack;
+mod formats;
+mod iam;
+mod platform;
+mod properties;
+mod saga;
+mod snapshots;

@@ -1,0 +1,6 @@
+//! One test binary for the crate's integration tests (one link of the dependency tree instead
+//! of one per file); each module is the specification of one part.
+
+mod shares_the_workspace_build;
+mod synth_cli;
+mod test_cli;
