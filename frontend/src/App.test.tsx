@@ -3,13 +3,13 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { App } from './App';
 import { render } from '@testing-library/react';
-import { devConfig, event, inventory, mockApi, order, renderApp } from './test-utils';
+import { ADMIN_TOKEN, devConfig, event, inventory, mockApi, order, renderApp } from './test-utils';
 
 describe('sign-in', () => {
   it('signs in as a named user with the development issuer', async () => {
     const api = mockApi(({ method, url, body }) => {
       if (method === 'POST' && url.pathname === '/dev/token') {
-        expect(body).toEqual({ username: 'alice' });
+        expect(body).toEqual({ username: 'alice', admin: false });
         return { body: { access_token: 'h.e30.s', token_type: 'Bearer', expires_in: 3600, user_id: 'u1' } };
       }
       if (url.pathname === '/api/orders') return { body: { orders: [], next_cursor: null } };
@@ -306,5 +306,61 @@ describe('Cognito sign-in', () => {
     mockApi(() => undefined);
     renderApp('/callback?code=c0de&state=forged', { signedIn: false, config: cognito });
     expect(await screen.findByRole('alert')).toHaveTextContent(/no sign-in in progress/);
+  });
+});
+
+describe('catalogue (admins)', () => {
+  it('is in the navigation for members of the admins group only', async () => {
+    mockApi(({ url }) => (url.pathname === '/api/orders' ? { body: { orders: [] } } : undefined));
+    const { unmount } = renderApp('/orders');
+    await screen.findByText('No orders yet.');
+    expect(screen.queryByRole('link', { name: 'Catalogue' })).not.toBeInTheDocument();
+    unmount();
+    renderApp('/orders', { accessToken: ADMIN_TOKEN });
+    expect(await screen.findByRole('link', { name: 'Catalogue' })).toBeInTheDocument();
+  });
+
+  it('lists the products and saves a new one with the price in minor units', async () => {
+    const saved: unknown[] = [];
+    mockApi(({ method, url, body }) => {
+      if (method === 'GET' && url.pathname === '/api/admin/inventory') return { body: inventory };
+      if (method === 'PUT' && url.pathname === '/api/admin/inventory/LAMP-01') {
+        saved.push(body);
+        return { status: 201, body: { sku: 'LAMP-01', ...(body as object) } };
+      }
+    });
+    renderApp('/catalogue', { accessToken: ADMIN_TOKEN });
+    expect(await screen.findByText('27" Monitor')).toBeInTheDocument();
+    const user = userEvent.setup();
+    await user.type(screen.getByLabelText('SKU'), 'LAMP-01');
+    await user.type(screen.getByLabelText('Name'), 'Desk lamp');
+    await user.type(screen.getByLabelText('Price'), '34.5');
+    await user.clear(screen.getByLabelText('Currency'));
+    await user.type(screen.getByLabelText('Currency'), 'eur');
+    await user.type(screen.getByLabelText('Stock'), '12');
+    await user.click(screen.getByRole('button', { name: 'Save product' }));
+    expect(await screen.findByRole('status')).toHaveTextContent('LAMP-01 saved: 12 in stock');
+    expect(saved).toEqual([{ name: 'Desk lamp', unit_price_minor: 3450, currency: 'EUR', stock: 12 }]);
+  });
+
+  it('says what is missing before sending anything', async () => {
+    const api = mockApi(({ url }) => (url.pathname === '/api/admin/inventory' ? { body: { items: [] } } : undefined));
+    renderApp('/catalogue', { accessToken: ADMIN_TOKEN });
+    expect(await screen.findByText(/nothing can be ordered/)).toBeInTheDocument();
+    await userEvent.click(screen.getByRole('button', { name: 'Save product' }));
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveTextContent('Enter a SKU.');
+    expect(alert).toHaveTextContent('Enter a price such as 12.50.');
+    expect(api.mock.calls.some(([, init]) => init?.method === 'PUT')).toBe(false);
+  });
+
+  it('explains a refusal in plain words', async () => {
+    mockApi(({ url }) =>
+      url.pathname === '/api/admin/inventory'
+        ? { status: 403, body: { type: 'x', title: 'Forbidden', status: 403, detail: 'only members of the admins group may manage the catalogue' } }
+        : undefined,
+    );
+    renderApp('/catalogue');
+    expect(await screen.findByRole('alert')).toHaveTextContent('Only members of the admins group manage the catalogue');
   });
 });

@@ -2,11 +2,12 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ApiClient } from './api/client';
 import type { RuntimeConfig } from './api/types';
 import { CALLBACK_PATH, logoutUrl } from './auth/pkce';
-import { clearSession, loadSession, saveSession, type Session } from './auth/session';
+import { clearSession, isAdmin, loadSession, saveSession, type Session } from './auth/session';
 import { ErrorMessage, Loading } from './components/ui';
 import { loadConfig } from './config';
 import { AppContext, useApp as useAppSafe } from './context';
 import { Callback } from './pages/Callback';
+import { CataloguePage } from './pages/Catalogue';
 import { EventsPage } from './pages/Events';
 import { NewOrderPage } from './pages/NewOrder';
 import { OrderDetailPage } from './pages/OrderDetail';
@@ -138,7 +139,7 @@ function Header({ path }: { path: string }) {
         EventForge
       </Link>
       <nav aria-label="Main" className="topbar__nav">
-        {NAV.map((item) => (
+        {[...NAV, ...(isAdmin(session.accessToken) ? [{ to: '/catalogue', label: 'Catalogue' }] : [])].map((item) => (
           <Link key={item.to} to={item.to} className="topbar__link" aria-current={active(item.to) ? 'page' : undefined}>
             {item.label}
           </Link>
@@ -165,6 +166,7 @@ function Page({ path }: { path: string }) {
   if (order) return <OrderDetailPage key={order.id} id={order.id} />;
   if (path === '/events') return <EventsPage />;
   if (path === '/webhooks') return <WebhooksPage />;
+  if (path === '/catalogue') return <CataloguePage />;
   return (
     <section>
       <h1>Not found</h1>

@@ -26,9 +26,12 @@ export function mockApi(handler: Handler) {
 
 export const devConfig: RuntimeConfig = { apiBaseUrl: '', auth: { mode: 'dev' } };
 
-export function renderApp(path: string, { signedIn = true, config = devConfig } = {}) {
+/** An unsigned token whose claims say the user is in the `admins` group. */
+export const ADMIN_TOKEN = `h.${btoa(JSON.stringify({ username: 'olivia', 'cognito:groups': ['admins'] }))}.s`;
+
+export function renderApp(path: string, { signedIn = true, config = devConfig, accessToken = 'token-1' } = {}) {
   window.history.replaceState(null, '', path);
-  if (signedIn) saveSession({ accessToken: 'token-1', username: 'alice', expiresAt: Date.now() + 3_600_000 });
+  if (signedIn) saveSession({ accessToken, username: 'alice', expiresAt: Date.now() + 3_600_000 });
   return render(<App configLoader={async () => config} />);
 }
 

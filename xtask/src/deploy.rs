@@ -12,15 +12,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use aws_config::Region;
 use clap::{Args, ValueEnum};
-use eventforge_aws_https::TrustAnchors;
 use eventforge_deployer::cost::{ApiCost, api_monthly_cost};
 use eventforge_deployer::progress::Outcome;
 use eventforge_deployer::site::{Invalidation, SiteReport};
 use eventforge_deployer::{DeployOptions, Deployer, DestroyReport, EmulatorProfile, Plan, Target};
 use eventforge_stacks::platform::{self, Config};
 
+use crate::aws::AwsArgs;
 use crate::synth::{ArchitectureArg, StageArg};
 
 pub use assets::AssetArgs;
@@ -34,18 +33,10 @@ pub struct TargetArgs {
     /// Processor architecture of the functions and the API task; the code is built for it.
     #[arg(long, value_enum, default_value_t = ArchitectureArg::Arm64)]
     pub architecture: ArchitectureArg,
-    /// AWS region [default: from AWS_REGION or the profile; us-east-1 with --endpoint-url].
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-    /// Named profile from ~/.aws/config, SSO profiles included [default: the standard chain:
-    /// environment variables, AWS_PROFILE, the default profile, instance or container roles].
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
-    /// Send every AWS call to this endpoint, e.g. http://127.0.0.1:5000 for moto_server. Turns
-    /// on the emulator profile, which adapts templates to what the emulator implements and
-    /// reports every adaptation.
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
+    /// The account and region to deploy to. With --endpoint-url, the emulator profile adapts
+    /// the templates to what the emulator implements and reports every adaptation.
+    #[command(flatten)]
+    pub aws: AwsArgs,
     /// The emulator behind --endpoint-url; `none` sends templates unchanged, by change set.
     #[arg(long, value_enum, default_value_t = EmulatorArg::Moto, requires = "endpoint_url")]
     pub emulator: EmulatorArg,
@@ -145,34 +136,8 @@ pub fn plan(stage: StageArg, architecture: ArchitectureArg) -> Result<(Config, P
 
 /// The SDK configuration and deploy target the flags describe.
 pub async fn target(args: &TargetArgs) -> Result<Target> {
-    // The operator's machine: the system's store, which knows a company proxy's CA.
-    let mut loader = eventforge_aws_https::config_loader(TrustAnchors::System)
-        .context("cannot set up the HTTPS client for AWS")?;
-    if let Some(profile) = &args.profile {
-        loader = loader.profile_name(profile);
-    }
-    if let Some(region) = &args.region {
-        loader = loader.region(Region::new(region.clone()));
-    }
-    if let Some(endpoint) = &args.endpoint_url {
-        loader = loader.endpoint_url(endpoint);
-        if args.region.is_none() && std::env::var_os("AWS_REGION").is_none() {
-            loader = loader.region(Region::new("us-east-1"));
-        }
-        let has_credentials =
-            args.profile.is_some() || std::env::var_os("AWS_ACCESS_KEY_ID").is_some();
-        if !has_credentials {
-            // Emulators accept any credentials; do not make people invent some.
-            loader = loader.credentials_provider(eventforge_deployer::Credentials::new(
-                "testing", "testing", None, None, "emulator",
-            ));
-        }
-    }
-    let sdk = loader.load().await;
-    if sdk.region().is_none() {
-        bail!("no AWS region: pass --region, set AWS_REGION, or give the profile a region");
-    }
-    let emulator = match (&args.endpoint_url, args.emulator) {
+    let sdk = args.aws.sdk_config().await?;
+    let emulator = match (&args.aws.endpoint_url, args.emulator) {
         (Some(_), EmulatorArg::Moto) => Some(EmulatorProfile::Moto),
         _ => None,
     };

@@ -5,7 +5,9 @@
 //! benchmarks.
 
 mod artefacts;
+mod aws;
 mod bench;
+mod catalogue;
 mod codegen;
 #[cfg(feature = "deploy")]
 mod deploy;
@@ -47,6 +49,9 @@ enum Command {
     Synth(synth::SynthArgs),
     /// Measure the platform: `bench synth` times synthesising every stack.
     Bench(bench::BenchArgs),
+    /// Manage the products that can be ordered, locally (SQLite) or in a deployed stage's table:
+    /// import a JSON or CSV file, list, set one product's stock.
+    Catalogue(catalogue::CatalogueArgs),
     /// Run every test: Rust (with moto and cfn-lint installed first), dashboard unit and browser tests.
     Test(testing::TestArgs),
     /// Deploy the platform: bootstrap, assets (Lambda zips, API image), then every stack in
@@ -72,6 +77,7 @@ fn main() -> anyhow::Result<()> {
         Command::Synth(args) => synth::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Test(args) => testing::run_all(args),
+        Command::Catalogue(args) => catalogue::run(args),
         #[cfg(feature = "deploy")]
         Command::Deploy(args) => deploy::run_deploy(args),
         #[cfg(feature = "deploy")]

@@ -112,6 +112,9 @@ pub enum Observed {
     Stdout,
     /// For programs that report on standard error, as cargo-nextest does.
     Stderr,
+    /// Both, in the order they were written, as a terminal shows them: `cargo test` names each
+    /// test binary on standard error and the binary reports on standard output.
+    Both,
 }
 
 /// Runs the command like [`run`], reading the `observed` stream line by line, echoing each line
@@ -122,17 +125,34 @@ pub fn run_observing(
     mut observe: impl FnMut(&str),
 ) -> Result<()> {
     use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
     let shown = describe(command);
+    let mut merged = None;
     match observed {
-        Observed::Stdout => command.stdout(std::process::Stdio::piped()),
-        Observed::Stderr => command.stderr(std::process::Stdio::piped()),
-    };
-    let mut child = command
+        Observed::Stdout => {
+            command.stdout(Stdio::piped());
+        }
+        Observed::Stderr => {
+            command.stderr(Stdio::piped());
+        }
+        Observed::Both => {
+            let (reader, writer) = std::io::pipe().context("cannot create a pipe")?;
+            command.stdout(writer.try_clone().context("cannot create a pipe")?);
+            command.stderr(writer);
+            merged = Some(reader);
+        }
+    }
+    let spawned = command
         .spawn()
-        .with_context(|| format!("cannot run `{shown}` (is it installed and on PATH?)"))?;
+        .with_context(|| format!("cannot run `{shown}` (is it installed and on PATH?)"));
+    // The command holds the pipe's writing ends until told otherwise; the reader sees the end
+    // of the stream only once the child's are the last ones open.
+    command.stdout(Stdio::inherit()).stderr(Stdio::inherit());
+    let mut child = spawned?;
     let stream: Option<Box<dyn Read>> = match observed {
         Observed::Stdout => child.stdout.take().map(|s| Box::new(s) as Box<dyn Read>),
         Observed::Stderr => child.stderr.take().map(|s| Box::new(s) as Box<dyn Read>),
+        Observed::Both => merged.map(|s| Box::new(s) as Box<dyn Read>),
     };
     if let Some(stream) = stream {
         let mut echo = std::io::stdout().lock();
@@ -183,6 +203,18 @@ mod tests {
         let error =
             run_observed(Command::new("sh").args(["-c", "echo x; exit 4"]), |_| {}).unwrap_err();
         assert!(error.to_string().contains("failed"), "{error}");
+    }
+
+    #[test]
+    fn both_streams_are_observed_in_the_order_written() {
+        let mut lines = Vec::new();
+        run_observing(
+            Command::new("sh").args(["-c", "echo one; echo two >&2; echo three"]),
+            Observed::Both,
+            |line| lines.push(line.to_owned()),
+        )
+        .unwrap();
+        assert_eq!(lines, ["one", "two", "three"]);
     }
 
     #[test]

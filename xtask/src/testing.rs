@@ -72,6 +72,7 @@ pub const NEEDS_TOOLS: &[(&str, &str, &str)] = &[
     ("eventforge-stacks", "cfn_lint", "cfn-lint"),
     ("xtask", "codegen_no_diff", "cfn-lint's schemas"),
     ("xtask", "workflows", "actionlint"),
+    ("xtask", "catalogue_on_moto", "moto_server"),
 ];
 
 pub fn run_all(args: TestArgs) -> Result<()> {
@@ -164,7 +165,7 @@ fn run_stages(args: &TestArgs, stages: &mut Stages, tally: &mut Tally) -> Result
             "--no-fail-fast",
         ])
         .args(&args.cargo_args);
-    run_observed(&mut cargo, |line| tally.cargo_line(line))?;
+    run_observing(&mut cargo, Observed::Both, |line| tally.cargo_line(line))?;
 
     if args.skip_frontend {
         println!("\nskipped the dashboard (--skip-frontend)");
@@ -177,11 +178,11 @@ fn run_stages(args: &TestArgs, stages: &mut Stages, tally: &mut Tally) -> Result
             frontend.dir().display()
         );
     }
-    stages.start("dashboard packages (npm ci)");
+    stages.record("dashboard packages (npm ci)");
     frontend.install()?;
     stages.start("dashboard unit tests (npm test)");
     run_observed(&mut frontend.npm(&["test"]), |line| tally.vitest_line(line))?;
-    stages.start("dashboard build (vite)");
+    stages.record("dashboard build (vite)");
     frontend.build()?;
 
     if args.skip_e2e {
@@ -204,6 +205,12 @@ impl Stages {
     fn start(&mut self, title: &str) {
         self.finish();
         println!("\n==> {title}");
+        self.current = Some((title.to_owned(), Instant::now()));
+    }
+
+    /// Like [`Stages::start`], for a step that announces itself.
+    fn record(&mut self, title: &str) {
+        self.finish();
         self.current = Some((title.to_owned(), Instant::now()));
     }
 

@@ -3,12 +3,14 @@ import type {
   DevTokenResponse,
   EventList,
   FieldError,
+  InventoryItem,
   InventoryList,
   Order,
   OrderDetail,
   OrderPage,
   OrderTrace,
   Problem,
+  ProductUpdate,
   ReceiptLink,
   RegisterWebhookRequest,
   Webhook,
@@ -102,8 +104,18 @@ export class ApiClient {
     return body as T;
   }
 
-  devToken(username: string): Promise<DevTokenResponse> {
-    return this.request('POST', '/dev/token', { body: { username }, auth: false });
+  devToken(username: string, admin = false): Promise<DevTokenResponse> {
+    return this.request('POST', '/dev/token', { body: { username, admin }, auth: false });
+  }
+
+  /** Every product with its stock: members of the admins group only (403 otherwise). */
+  adminInventory(): Promise<InventoryList> {
+    return this.request('GET', '/api/admin/inventory');
+  }
+
+  /** Creates the product or replaces its name, price and stock: admins only. */
+  putProduct(sku: string, product: ProductUpdate): Promise<InventoryItem> {
+    return this.request('PUT', `/api/admin/inventory/${encodeURIComponent(sku)}`, { body: product });
   }
 
   inventory(): Promise<InventoryList> {

@@ -21,6 +21,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/inventory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every product with its stock (administrators). */
+        get: operations["list_products"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/inventory/{sku}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Creates a product, or replaces its name, price and stock (administrators). */
+        put: operations["put_product"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events": {
         parameters: {
             query?: never;
@@ -293,6 +327,11 @@ export interface components {
         Currency: string;
         DevTokenRequest: {
             /**
+             * @description Mint the token for a member of the `admins` group, who may manage the catalogue
+             *     (`/api/admin/inventory`), as Cognito does for members of that group.
+             */
+            admin?: boolean;
+            /**
              * @description 1 to 64 characters of letters, digits, '.', '_', '@' or '-'.
              * @example alice
              */
@@ -456,6 +495,32 @@ export interface components {
             /** @description `https://eventforge.dev/problems/<slug>`, stable per kind of problem. */
             type: string;
         };
+        /** @description A product as an administrator sets it; the SKU is the path's. */
+        ProductUpdate: {
+            /**
+             * @description Three-letter upper-case ISO 4217 code.
+             * @example USD
+             */
+            currency: string;
+            /**
+             * @description 1 to 200 characters.
+             * @example Mechanical keyboard
+             */
+            name: string;
+            /**
+             * Format: int64
+             * @description Units available to order, 0 to 1,000,000,000. Units held by open orders are reserved
+             *     already and not counted.
+             * @example 25
+             */
+            stock: number;
+            /**
+             * Format: int64
+             * @description Price of one unit in the currency's minor unit (cents), 0 to 100,000,000.
+             * @example 8999
+             */
+            unit_price_minor: number;
+        };
         /** @description Where to download a receipt. */
         ReceiptLink: {
             /** @description A time-limited URL on AWS (presigned), a local file URL under `cargo xtask dev`. */
@@ -562,6 +627,143 @@ export interface operations {
             };
             /** @description Not running with a development issuer */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_products: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every product, by SKU */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InventoryList"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a member of the admins group */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token issuer's keys are unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_product: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 1 to 64 characters of letters, digits, '.', '_' or '-' */
+                sku: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProductUpdate"];
+            };
+        };
+        responses: {
+            /** @description The product was updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InventoryItem"];
+                };
+            };
+            /** @description The product was created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InventoryItem"];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a member of the admins group */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid fields, each named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token issuer's keys are unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

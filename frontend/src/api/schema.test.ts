@@ -32,6 +32,8 @@ describe('the OpenAPI snapshot', () => {
       'GET /api/webhooks',
       'POST /api/webhooks',
       'DELETE /api/webhooks/{id}',
+      'GET /api/admin/inventory',
+      'PUT /api/admin/inventory/{sku}',
     ]) {
       expect(routes).toContain(route);
     }

@@ -22,6 +22,7 @@ export type Checks = [
   Assert<Same<keyof T.EventList, keyof S['EventList']>>,
   Assert<Same<T.InventoryItem, S['InventoryItem']>>,
   Assert<Same<T.InventoryList, S['InventoryList']>>,
+  Assert<Same<T.ProductUpdate, S['ProductUpdate']>>,
   Assert<Same<T.CreateOrderRequest, S['CreateOrderRequest']>>,
   Assert<Same<T.NewOrderLine, S['RequestedItem']>>,
   Assert<Same<T.ReceiptLink, S['ReceiptLink']>>,

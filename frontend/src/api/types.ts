@@ -59,6 +59,14 @@ export interface InventoryList {
   items: InventoryItem[];
 }
 
+/** A product as an administrator sets it (`PUT /api/admin/inventory/{sku}`). */
+export interface ProductUpdate {
+  name: string;
+  unit_price_minor: number;
+  currency: string;
+  stock: number;
+}
+
 export interface NewOrderLine {
   sku: string;
   quantity: number;

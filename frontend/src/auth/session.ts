@@ -45,6 +45,12 @@ export function jwtClaims(token: string): Record<string, unknown> {
   }
 }
 
+/** Whether the token's user is in the `admins` group (`cognito:groups`): shows the catalogue. */
+export function isAdmin(accessToken: string): boolean {
+  const groups = jwtClaims(accessToken)['cognito:groups'];
+  return Array.isArray(groups) && groups.includes('admins');
+}
+
 export function sessionFromToken(accessToken: string, expiresIn: number, now = Date.now()): Session {
   const claims = jwtClaims(accessToken);
   const username = String(claims.username ?? claims['cognito:username'] ?? claims.sub ?? 'user');

@@ -14,6 +14,7 @@ export function SignIn({
   onSignedIn: (session: Session) => void;
 }) {
   const [username, setUsername] = useState('');
+  const [admin, setAdmin] = useState(false);
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
 
@@ -27,7 +28,7 @@ export function SignIn({
     setBusy(true);
     try {
       const client = new ApiClient({ baseUrl: config.apiBaseUrl });
-      const token = await client.devToken(username.trim());
+      const token = await client.devToken(username.trim(), admin);
       const session = sessionFromToken(token.access_token, token.expires_in);
       onSignedIn({ ...session, username: username.trim() });
     } catch (e) {
@@ -78,6 +79,12 @@ export function SignIn({
                 aria-describedby={error ? 'signin-error' : undefined}
                 autoFocus
               />
+            </div>
+            <div className="field">
+              <label>
+                <input type="checkbox" checked={admin} onChange={(e) => setAdmin(e.target.checked)} /> As a member of
+                the admins group (manages the catalogue)
+              </label>
             </div>
             {error && (
               <p id="signin-error" className="field__error" role="alert">

@@ -44,6 +44,9 @@ pub enum ApiError {
     /// No valid credentials: the bearer token or the ingest signature was refused.
     #[error("{0}")]
     Unauthenticated(String),
+    /// Authenticated, but not allowed: the user lacks the role the route needs.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -83,6 +86,7 @@ impl ApiError {
         match self {
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -98,6 +102,7 @@ impl ApiError {
         match self {
             Self::Malformed(_) => ("malformed-request", "Malformed request"),
             Self::Unauthenticated(_) => ("unauthorized", "Authentication required"),
+            Self::Forbidden(_) => ("forbidden", "Forbidden"),
             Self::NotFound(_) => ("not-found", "Not found"),
             Self::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
             Self::Conflict(_) => ("conflict", "Conflict"),

@@ -8,7 +8,9 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName};
+use eventforge_auth::AuthenticatedUser;
 use eventforge_core::UserId;
+use eventforge_core::roles::ADMINS_GROUP;
 use serde::de::DeserializeOwned;
 
 /// A JSON body. Wrong or missing content type is 415, unparsable JSON 400, JSON of the wrong
@@ -80,28 +82,51 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let value = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-            ApiError::Unauthenticated(
-                "no bearer token was provided; send `Authorization: Bearer <access token>`"
-                    .to_owned(),
-            )
-        })?;
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|value| {
-                let (scheme, token) = value.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            })
-            .ok_or_else(|| {
-                ApiError::Unauthenticated(
-                    "the Authorization header must be `Bearer <access token>`".to_owned(),
-                )
-            })?;
-        let user = state.config().verifier.verify(token).await?;
-        tracing::Span::current().record("user_id", user.user_id.as_str());
+        let user = authenticate(parts, state).await?;
         Ok(AuthUser(UserId(user.user_id)))
     }
+}
+
+/// The caller, who must be a member of the `admins` group (`cognito:groups`): the catalogue's
+/// administrators. Anyone else with a valid token is refused with 403.
+pub struct AdminUser(pub UserId);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let user = authenticate(parts, state).await?;
+        if !user.is_member_of(ADMINS_GROUP) {
+            return Err(ApiError::Forbidden(format!(
+                "only members of the {ADMINS_GROUP} group may manage the catalogue"
+            )));
+        }
+        Ok(AdminUser(UserId(user.user_id)))
+    }
+}
+
+/// The user of the request's bearer token, verified; the request span records its id.
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<AuthenticatedUser, ApiError> {
+    let value = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+        ApiError::Unauthenticated(
+            "no bearer token was provided; send `Authorization: Bearer <access token>`".to_owned(),
+        )
+    })?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|value| {
+            let (scheme, token) = value.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .ok_or_else(|| {
+            ApiError::Unauthenticated(
+                "the Authorization header must be `Bearer <access token>`".to_owned(),
+            )
+        })?;
+    let user = state.config().verifier.verify(token).await?;
+    tracing::Span::current().record("user_id", user.user_id.as_str());
+    Ok(user)
 }
 
 /// Path parameters; an unparsable one (an order id that is no UUID) is 400.

@@ -56,8 +56,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, Request, Response, header};
 use axum::response::IntoResponse;
-use axum::routing::{MethodRouter, delete, get, post};
-use handlers::{dev, feed, files, ingest, orders, webhooks};
+use axum::routing::{MethodRouter, delete, get, post, put};
+use handlers::{admin, dev, feed, files, ingest, orders, webhooks};
 use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -104,6 +104,16 @@ fn endpoints(config: &ApiConfig) -> Vec<(Method, &'static str, MethodRouter<AppS
             delete(webhooks::delete_webhook),
         ),
         (Method::GET, "/api/events", get(feed::recent_events)),
+        (
+            Method::GET,
+            "/api/admin/inventory",
+            get(admin::list_products),
+        ),
+        (
+            Method::PUT,
+            "/api/admin/inventory/{sku}",
+            put(admin::put_product),
+        ),
         (Method::POST, "/webhooks/ingest", post(ingest::ingest)),
     ];
     if config.traces.is_some() {

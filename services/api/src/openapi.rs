@@ -2,7 +2,7 @@
 //! domain types' schemas, and served at `/openapi.json`.
 
 use crate::error::Problem;
-use crate::handlers::{dev, feed, files, ingest, orders, webhooks};
+use crate::handlers::{admin, dev, feed, files, ingest, orders, webhooks};
 use std::sync::LazyLock;
 use utoipa::openapi::OpenApi as Document;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -33,6 +33,8 @@ pub const BEARER_SCHEME: &str = "bearer";
         webhooks::list_webhooks,
         webhooks::delete_webhook,
         ingest::ingest,
+        admin::list_products,
+        admin::put_product,
         dev::jwks,
         dev::dev_token,
         dev::dashboard_config,
@@ -45,6 +47,7 @@ pub const BEARER_SCHEME: &str = "bearer";
         (name = "webhooks", description = "Where the caller's events are delivered"),
         (name = "events", description = "The caller's event feed"),
         (name = "ingest", description = "Events from outside systems, signed with HMAC-SHA256"),
+        (name = "catalogue", description = "Products and stock, for members of the admins group"),
         (name = "operations", description = "Health and this document"),
         (name = "development", description = "Only under `cargo xtask dev` (a development issuer)"),
     )

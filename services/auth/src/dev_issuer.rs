@@ -204,6 +204,19 @@ impl DevIssuer {
         self.sign_claims(&self.access_token_claims(username, ttl)?)
     }
 
+    /// Mints an access token for `username` as a member of `groups` (Cognito's
+    /// `cognito:groups` claim), e.g. `["admins"]` for the catalogue's administrators.
+    pub fn mint_access_token_in_groups(
+        &self,
+        username: &str,
+        groups: &[&str],
+        ttl: Duration,
+    ) -> Result<String, DevIssuerError> {
+        let mut claims = self.access_token_claims(username, ttl)?;
+        claims["cognito:groups"] = serde_json::json!(groups);
+        self.sign_claims(&claims)
+    }
+
     /// Signs arbitrary claims with this issuer's key (RS256, header `kid`). The key is a
     /// development key, trusted by nothing deployed; this exists to build the odd tokens that
     /// tests of rejection paths need.

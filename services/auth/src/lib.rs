@@ -68,6 +68,15 @@ pub struct AuthenticatedUser {
     pub user_id: String,
     /// The token's `username` (or `cognito:username`), for display and logs only.
     pub username: Option<String>,
+    /// The Cognito groups the user belongs to (`cognito:groups`), which grant roles.
+    pub groups: Vec<String>,
+}
+
+impl AuthenticatedUser {
+    /// Whether the user is a member of `group`.
+    pub fn is_member_of(&self, group: &str) -> bool {
+        self.groups.iter().any(|member_of| member_of == group)
+    }
 }
 
 /// The `iss` of tokens from a Cognito user pool.

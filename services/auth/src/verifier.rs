@@ -222,7 +222,11 @@ impl JwtVerifier {
             .username
             .or(claims.cognito_username)
             .filter(|name| !name.is_empty());
-        Ok(AuthenticatedUser { user_id, username })
+        Ok(AuthenticatedUser {
+            user_id,
+            username,
+            groups: claims.groups,
+        })
     }
 }
 
@@ -267,6 +271,8 @@ struct AccessClaims {
     username: Option<String>,
     #[serde(rename = "cognito:username")]
     cognito_username: Option<String>,
+    #[serde(rename = "cognito:groups", default)]
+    groups: Vec<String>,
 }
 
 /// The header fields that matter, read as plain text: `jsonwebtoken`'s own header type cannot

@@ -42,6 +42,10 @@ pub struct DevTokenRequest {
     /// 1 to 64 characters of letters, digits, '.', '_', '@' or '-'.
     #[schema(example = "alice")]
     pub username: String,
+    /// Mint the token for a member of the `admins` group, who may manage the catalogue
+    /// (`/api/admin/inventory`), as Cognito does for members of that group.
+    #[serde(default)]
+    pub admin: bool,
 }
 
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
@@ -74,7 +78,15 @@ pub async fn dev_token(
     ApiJson(request): ApiJson<DevTokenRequest>,
 ) -> Result<Json<DevTokenResponse>, ApiError> {
     let issuer = dev_issuer(&state)?;
-    let access_token = issuer.mint_access_token(&request.username, DEV_TOKEN_LIFETIME)?;
+    let access_token = if request.admin {
+        issuer.mint_access_token_in_groups(
+            &request.username,
+            &[eventforge_core::roles::ADMINS_GROUP],
+            DEV_TOKEN_LIFETIME,
+        )?
+    } else {
+        issuer.mint_access_token(&request.username, DEV_TOKEN_LIFETIME)?
+    };
     Ok(Json(DevTokenResponse {
         access_token,
         token_type: "Bearer".to_owned(),

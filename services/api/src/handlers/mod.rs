@@ -1,6 +1,7 @@
 //! The HTTP handlers: each parses its input, calls a domain function or the store, and maps the
 //! result. Business rules live in `eventforge_core`, not here.
 
+pub mod admin;
 pub mod dev;
 pub mod feed;
 pub mod files;

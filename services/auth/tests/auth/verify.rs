@@ -58,8 +58,22 @@ async fn a_minted_access_token_verifies_to_its_user() {
         AuthenticatedUser {
             user_id: DevIssuer::user_id("alice"),
             username: Some("alice".to_owned()),
+            groups: Vec::new(),
         }
     );
+}
+
+#[tokio::test]
+async fn a_token_minted_in_groups_verifies_to_a_member_of_them() {
+    let token = issuer()
+        .mint_access_token_in_groups("carol", &["admins"], HOUR)
+        .expect("mint");
+
+    let user = verify(&token).await.expect("valid token");
+
+    assert_eq!(user.groups, ["admins"]);
+    assert!(user.is_member_of("admins"));
+    assert!(!user.is_member_of("admin"));
 }
 
 #[tokio::test]

@@ -1,0 +1,122 @@
+//! Specification: a deployed stage's table starts empty, and no order can be placed until the
+//! catalogue is loaded. `cargo xtask catalogue import` loads it into DynamoDB (moto's here, by
+//! `--endpoint-url`), and the API on the DynamoDB store then takes orders.
+
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use eventforge_api::{ApiConfig, AppState, LocalReceiptLinks};
+use eventforge_auth::DevIssuer;
+use eventforge_store_dynamodb::DynamoStore;
+use eventforge_store_dynamodb::moto::MotoServer;
+use tower::ServiceExt;
+
+const CATALOGUE: &str = "sku,name,unit_price_minor,currency,stock
+LAMP-01,Desk lamp,3450,EUR,5
+MUG-01,Mug,900,EUR,12
+";
+
+fn catalogue(moto: &MotoServer, table: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("catalogue")
+        .args(args)
+        .args(["--table", table, "--endpoint-url", moto.endpoint()])
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("xtask runs")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_imported_catalogue_lets_the_api_on_dynamodb_take_orders() {
+    let moto = MotoServer::start().unwrap_or_else(|error| panic!("{error}"));
+    let client = moto.dynamodb_client();
+    let table = "eventforge-dev-orders";
+    eventforge_store_dynamodb::create_table(&client, table)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("catalogue.csv");
+    std::fs::write(&file, CATALOGUE).unwrap();
+    let file = file.to_str().unwrap();
+
+    // An empty table says so, and how to fill it.
+    let empty = stdout(&catalogue(&moto, table, &["list"]));
+    assert!(empty.contains("no products"), "{empty}");
+
+    let first = stdout(&catalogue(&moto, table, &["import", file]));
+    assert!(first.contains("2 new, 0 updated, 0 unchanged"), "{first}");
+    let again = stdout(&catalogue(&moto, table, &["import", file]));
+    assert!(again.contains("0 new, 0 updated, 2 unchanged"), "{again}");
+
+    // A file with a bad row writes nothing, and names the row's line.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        format!("{CATALOGUE}PEN-01,Pen,-3,EUR,4\nINK-01,Ink,100,EUR,2\n"),
+    )
+    .unwrap();
+    let refused = catalogue(&moto, table, &["import", bad.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("bad.csv:4: unit_price_minor"), "{stderr}");
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+
+    let restocked = stdout(&catalogue(&moto, table, &["set-stock", "MUG-01", "30"]));
+    assert!(restocked.contains("MUG-01: stock 12 -> 30"), "{restocked}");
+    let listed = stdout(&catalogue(&moto, table, &["list"]));
+    assert!(
+        listed.contains("LAMP-01") && listed.contains("34.50 EUR"),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains("INK-01"),
+        "the refused file wrote nothing: {listed}"
+    );
+    assert!(listed.contains("2 product(s)"), "{listed}");
+
+    // The API on that table takes an order for an imported product.
+    let issuer = DevIssuer::generate("https://issuer.test".into(), "client".into()).unwrap();
+    let config = ApiConfig::new(
+        Arc::new(DynamoStore::new(client, table)),
+        issuer.verifier(),
+        Arc::new(LocalReceiptLinks::new("http://127.0.0.1:3000")),
+        b"ingest-secret",
+    );
+    let router = eventforge_api::router(AppState::new(config));
+    let token = issuer
+        .mint_access_token("sam", std::time::Duration::from_secs(600))
+        .unwrap();
+    let response = router
+        .oneshot(
+            Request::post("/api/orders")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(
+                    r#"{"items": [{"sku": "LAMP-01", "quantity": 2}]}"#,
+                ))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+}
