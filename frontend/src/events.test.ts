@@ -13,6 +13,7 @@ describe('event presentation', () => {
     expect(eventInfo('webhook.delivery_failed').kind).toBe('delivery-failed');
     expect(eventInfo('webhook.failed')).toEqual({ label: 'Webhook delivery failed', kind: 'delivery-failed' });
     expect(eventInfo('email.sent').kind).toBe('delivery');
+    expect(eventInfo('email.skipped').kind).toBe('delivery-failed');
     expect(eventInfo('message.dead_lettered').kind).toBe('dead-letter');
     expect(eventInfo('payment.settled')).toEqual({ label: 'payment.settled', kind: 'info' });
   });

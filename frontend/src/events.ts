@@ -28,6 +28,7 @@ const KNOWN: Record<string, EventInfo> = {
   'order.failed': { label: 'Order failed (compensation)', kind: 'failed' },
   'receipt.generated': { label: 'Receipt generated', kind: 'delivery' },
   'email.sent': { label: 'Email sent', kind: 'delivery' },
+  'email.skipped': { label: 'No email: no verified address', kind: 'delivery-failed' },
   'webhook.delivered': { label: 'Webhook delivered', kind: 'delivery' },
   'webhook.failed': { label: 'Webhook delivery failed', kind: 'delivery-failed' },
   'message.dead_lettered': { label: 'Message dead-lettered (DLQ)', kind: 'dead-letter' },

@@ -76,6 +76,11 @@ pub struct DeployArgs {
     /// development: the stacks drift until the next plain deploy.
     #[arg(long)]
     pub hotswap: bool,
+    /// Dev stage: load the demo catalogue into the table when it is empty, without asking.
+    /// (Without this flag an interactive deploy of the dev stage asks; the prod stage is never
+    /// stocked with demo products: use `cargo xtask catalogue import`.)
+    #[arg(long)]
+    pub seed_demo: bool,
     #[command(flatten)]
     pub assets: AssetArgs,
 }
@@ -188,6 +193,12 @@ fn confirm(question: &str) -> Result<bool> {
 pub fn run_deploy(args: DeployArgs) -> Result<()> {
     let (config, plan) = plan(args.target.stage, args.target.architecture)?;
     let only = resolve_names(&plan, &args.only)?;
+    if config.stage == platform::Stage::Prod && args.seed_demo {
+        bail!(
+            "--seed-demo is for the dev stage: the prod catalogue comes from \
+             `cargo xtask catalogue import FILE --stage prod`"
+        );
+    }
     if config.stage == platform::Stage::Prod && !args.yes && !confirm("Deploy the prod stage?")? {
         bail!("not confirmed");
     }
@@ -199,6 +210,7 @@ pub fn run_deploy(args: DeployArgs) -> Result<()> {
         .transpose()?;
     runtime()?.block_on(async {
         let target = target(&args.target).await?;
+        let sdk = target.sdk.clone();
         let deployer = Deployer::new(target);
         let bars = Arc::new(bars::Bars::new());
         let options = DeployOptions {
@@ -219,9 +231,50 @@ pub fn run_deploy(args: DeployArgs) -> Result<()> {
             print_site(&published.map_err(|error| anyhow::anyhow!(explain(&error)))?);
         }
         print_outputs(&report.outputs);
+        if config.stage == platform::Stage::Dev {
+            offer_demo_catalogue(&config, &sdk, args.seed_demo).await;
+        }
         println!("done in {:.1} s", started.elapsed().as_secs_f64());
         Ok(())
     })
+}
+
+/// A new stage's table is empty, and every order is refused until it has products: on the dev
+/// stage, load the demo catalogue when asked to (`--seed-demo`), or ask when a person is at the
+/// terminal. A failure here only says so: the deploy itself succeeded.
+async fn offer_demo_catalogue(config: &Config, sdk: &aws_config::SdkConfig, seed: bool) {
+    use std::io::IsTerminal;
+    let table = format!("{}-orders", config.prefix());
+    let store = eventforge_store_dynamodb::DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        table.clone(),
+    );
+    let outcome = async {
+        if !eventforge_core::Store::list_inventory(&store)
+            .await?
+            .is_empty()
+        {
+            return Ok(None);
+        }
+        let load = seed
+            || (std::io::stdin().is_terminal()
+                && confirm(
+                    "The catalogue is empty, so no order can be placed. Load the demo catalogue?",
+                )?);
+        if !load {
+            return Ok(Some(0));
+        }
+        crate::dev::seed_if_empty(&store).await.map(Some)
+    };
+    match outcome.await {
+        Ok(None) => {}
+        Ok(Some(0)) => println!(
+            "the catalogue in {table} is empty: no order can be placed until products are \
+             loaded (`cargo xtask catalogue import FILE --stage dev`, or `deploy --seed-demo`)"
+        ),
+        Ok(Some(loaded)) => println!("loaded the demo catalogue ({loaded} products) into {table}"),
+        Err(error) => println!("could not check the catalogue in {table}: {error:#}"),
+    }
 }
 
 fn print_site(report: &SiteReport) {

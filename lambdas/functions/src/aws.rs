@@ -8,7 +8,8 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{EmailContent, RawMessage};
 use eventforge_aws_https::{HttpClientError, TrustAnchors, config_loader};
-use eventforge_handlers::email::{EmailSink, OutgoingEmail};
+use eventforge_core::UserId;
+use eventforge_handlers::email::{EmailSink, OutgoingEmail, Recipient, Recipients};
 use eventforge_handlers::message::ProcessError;
 use eventforge_handlers::receipt::ReceiptStore;
 use rusty_s3::S3Action;
@@ -171,5 +172,103 @@ impl EmailSink for SesEmail {
                 ProcessError::Failed(format!("SES to {}: {error}", email.to))
             })?;
         Ok(())
+    }
+}
+
+/// Customers' addresses from the Cognito user pool: the `email` of the user whose `sub` is the
+/// order's user id, when `email_verified` is true.
+///
+/// Looked up when an email is sent rather than carried on the order: Cognito's access tokens
+/// (what the API sees) carry no email, and an address changed after the order is placed is
+/// the one the customer reads now. `ListUsers` with a `sub` filter finds the user whatever the
+/// pool's sign-in attribute (email, or a username); its IAM grant is scoped to the one pool.
+/// Answers are kept for a minute, so a batch of one customer's orders asks once.
+pub struct CognitoRecipients {
+    client: aws_sdk_cognitoidentityprovider::Client,
+    user_pool_id: String,
+    cache: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Recipient)>>,
+}
+
+/// How long a looked-up address is reused.
+const RECIPIENT_CACHE_LIFETIME: Duration = Duration::from_secs(60);
+
+impl CognitoRecipients {
+    pub fn new(aws: &aws_config::SdkConfig, user_pool_id: impl Into<String>) -> Self {
+        Self {
+            client: aws_sdk_cognitoidentityprovider::Client::new(aws),
+            user_pool_id: user_pool_id.into(),
+            cache: std::sync::Mutex::default(),
+        }
+    }
+
+    fn cached(&self, user: &str) -> Option<Recipient> {
+        let cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache
+            .get(user)
+            .filter(|(at, _)| at.elapsed() < RECIPIENT_CACHE_LIFETIME)
+            .map(|(_, recipient)| recipient.clone())
+    }
+}
+
+#[async_trait]
+impl Recipients for CognitoRecipients {
+    async fn recipient(&self, user: &UserId) -> Result<Recipient, ProcessError> {
+        if let Some(known) = self.cached(&user.0) {
+            return Ok(known);
+        }
+        // A sub is a UUID; anything else cannot be one of the pool's users (and must not be
+        // put into the filter expression).
+        let recipient = if !user.0.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+            Recipient::Unreachable(format!("{} is not a user pool user id", user.0))
+        } else {
+            let found = self
+                .client
+                .list_users()
+                .user_pool_id(&self.user_pool_id)
+                .filter(format!("sub = \"{}\"", user.0))
+                .limit(1)
+                .send()
+                .await
+                .map_err(|error| {
+                    ProcessError::Failed(format!(
+                        "looking up the customer in the user pool {}: {}",
+                        self.user_pool_id,
+                        aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(error)
+                    ))
+                })?;
+            recipient_of(found.users().first())
+        };
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache.insert(
+            user.0.clone(),
+            (std::time::Instant::now(), recipient.clone()),
+        );
+        Ok(recipient)
+    }
+}
+
+/// The address of a user pool user, or why there is none to send to.
+fn recipient_of(user: Option<&aws_sdk_cognitoidentityprovider::types::UserType>) -> Recipient {
+    let Some(user) = user else {
+        return Recipient::Unreachable("no such user in the user pool".to_owned());
+    };
+    let attribute = |name: &str| {
+        user.attributes()
+            .iter()
+            .find(|attribute| attribute.name() == name)
+            .and_then(|attribute| attribute.value())
+    };
+    match (attribute("email"), attribute("email_verified")) {
+        (None, _) => Recipient::Unreachable("the user has no email address".to_owned()),
+        (Some(email), Some("true")) => Recipient::Verified(email.to_owned()),
+        (Some(_), _) => {
+            Recipient::Unreachable("the user's email address is not verified".to_owned())
+        }
     }
 }

@@ -35,7 +35,7 @@ use eventforge_store_dynamodb::DynamoStore;
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
-pub use aws::{S3Receipts, S3ReceiptsError, SesEmail};
+pub use aws::{CognitoRecipients, S3Receipts, S3ReceiptsError, SesEmail};
 pub use settings::{Settings, SettingsError};
 
 /// What every function is built on, once per execution environment (not per invocation).
@@ -132,10 +132,12 @@ where
 pub async fn run_email_processor() -> Result<(), Error> {
     let platform = Platform::from_environment().await?;
     let sender = platform.settings.email_from()?.to_owned();
+    let user_pool = platform.settings.user_pool_id()?.to_owned();
     let deps = EmailDeps {
         store: platform.store,
         clock: platform.clock,
         sink: Arc::new(SesEmail::new(&platform.aws, sender)),
+        recipients: Arc::new(CognitoRecipients::new(&platform.aws, user_pool)),
     };
     serve_queue(deps, |deps: EmailDeps, event| async move {
         email::process(&deps, event).await

@@ -19,12 +19,14 @@ pub struct Settings {
     event_bus_name: Option<String>,
     receipts_bucket: Option<String>,
     email_from: Option<String>,
+    user_pool_id: Option<String>,
 }
 
 pub const TABLE_NAME: &str = "TABLE_NAME";
 pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
 pub const RECEIPTS_BUCKET: &str = "RECEIPTS_BUCKET";
 pub const EMAIL_FROM: &str = "EMAIL_FROM";
+pub const USER_POOL_ID: &str = "USER_POOL_ID";
 
 impl Settings {
     pub fn from_environment() -> Result<Self, SettingsError> {
@@ -39,6 +41,7 @@ impl Settings {
             event_bus_name: present(EVENT_BUS_NAME),
             receipts_bucket: present(RECEIPTS_BUCKET),
             email_from: present(EMAIL_FROM),
+            user_pool_id: present(USER_POOL_ID),
         })
     }
 
@@ -52,6 +55,11 @@ impl Settings {
 
     pub fn email_from(&self) -> Result<&str, SettingsError> {
         required(&self.email_from, EMAIL_FROM)
+    }
+
+    /// The user pool holding the customers' email addresses.
+    pub fn user_pool_id(&self) -> Result<&str, SettingsError> {
+        required(&self.user_pool_id, USER_POOL_ID)
     }
 }
 

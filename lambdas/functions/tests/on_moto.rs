@@ -78,22 +78,31 @@ impl World {
 
     /// An order of one monitor placed at `clock`'s time.
     async fn order_at(&self, clock: &dyn Clock) -> Order {
-        self.place(clock, 1, None).await
+        self.place(clock, &alice(), 1, None).await
     }
 
     async fn order(&self, quantity: i64, trace: Option<TraceContext>) -> Order {
-        self.place(&SystemClock, quantity, trace).await
+        self.place(&SystemClock, &alice(), quantity, trace).await
     }
 
-    async fn place(&self, clock: &dyn Clock, quantity: i64, trace: Option<TraceContext>) -> Order {
+    async fn order_by(&self, user: &UserId) -> Order {
+        self.place(&SystemClock, user, 1, None).await
+    }
+
+    async fn place(
+        &self,
+        clock: &dyn Clock,
+        user: &UserId,
+        quantity: i64,
+        trace: Option<TraceContext>,
+    ) -> Order {
         let request = CreateOrderRequest {
             items: vec![RequestedItem {
                 sku: "MONITOR-27".into(),
                 quantity,
             }],
         };
-        let user = UserId("alice".into());
-        place_order(self.store.as_ref(), clock, &user, &request, None, trace)
+        place_order(self.store.as_ref(), clock, user, &request, None, trace)
             .await
             .unwrap()
             .into_order()
@@ -258,31 +267,93 @@ async fn the_receipt_processor_puts_a_pdf_in_the_bucket_and_reports_unreadable_m
     assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
 }
 
+fn alice() -> UserId {
+    UserId("alice".into())
+}
+
+/// A user of `pool` (moto's Cognito) with `email`, verified or not; their id (the `sub`).
+async fn pool_user(world: &World, pool: &str, email: &str, verified: bool) -> UserId {
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&world.aws);
+    let attribute = |name: &str, value: &str| {
+        aws_sdk_cognitoidentityprovider::types::AttributeType::builder()
+            .name(name)
+            .value(value)
+            .build()
+            .unwrap()
+    };
+    let created = cognito
+        .admin_create_user()
+        .user_pool_id(pool)
+        .username(email)
+        .user_attributes(attribute("email", email))
+        .user_attributes(attribute(
+            "email_verified",
+            if verified { "true" } else { "false" },
+        ))
+        .send()
+        .await
+        .unwrap();
+    let sub = created
+        .user()
+        .unwrap()
+        .attributes()
+        .iter()
+        .find(|attribute| attribute.name() == "sub")
+        .and_then(|attribute| attribute.value())
+        .expect("moto gives every user a sub");
+    UserId(sub.to_owned())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_email_processor_sends_through_ses_only_from_a_verified_sender() {
+async fn the_email_processor_sends_to_the_customers_verified_address_from_a_verified_sender() {
     let world = world(10).await;
-    let order = world.order(1, None).await;
-    let confirmed = world.confirm(&order).await;
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&world.aws);
+    let pool = cognito
+        .create_user_pool()
+        .pool_name(format!("customers-{}", uuid_like()))
+        .send()
+        .await
+        .unwrap();
+    let pool = pool.user_pool().unwrap().id().unwrap().to_owned();
+    let carol = pool_user(&world, &pool, "carol@example.org", true).await;
+    let dave = pool_user(&world, &pool, "dave@example.org", false).await;
     let processor = world
-        .function("email-processor", &[("EMAIL_FROM", SENDER)])
+        .function(
+            "email-processor",
+            &[("EMAIL_FROM", SENDER), ("USER_POOL_ID", pool.as_str())],
+        )
         .await;
+    let carols = world.order_by(&carol).await;
+    let confirmed = world.confirm(&carols).await;
     let batch = || sqs_event(&[("m1", envelope(&confirmed))]);
     // SES refuses an unverified sender: the message fails and will come again.
     assert_eq!(failed_messages(processor.invoke(batch()).await), ["m1"]);
     let ses = aws_sdk_sesv2::Client::new(&world.aws);
-    ses.create_email_identity()
-        .email_identity(SENDER)
-        .send()
-        .await
-        .unwrap();
-    ses.create_email_identity()
-        .email_identity("orders@eventforge.local")
-        .send()
-        .await
-        .unwrap();
+    for identity in [SENDER, "orders@eventforge.local"] {
+        ses.create_email_identity()
+            .email_identity(identity)
+            .send()
+            .await
+            .unwrap();
+    }
     assert!(failed_messages(processor.invoke(batch()).await).is_empty());
-    let sent = world.event(&order, &EventType::EMAIL_SENT).await;
-    assert_eq!(sent.order_id, Some(order.id));
+    let sent = world.event(&carols, &EventType::EMAIL_SENT).await;
+    assert_eq!(sent.order_id, Some(carols.id));
+    assert_eq!(
+        sent.detail["to"], "carol@example.org",
+        "the verified address in the pool"
+    );
+
+    // An unverified address gets nothing, recorded with the reason; the message is done.
+    let daves = world.order_by(&dave).await;
+    let confirmed = world.confirm(&daves).await;
+    let batch = sqs_event(&[("m2", envelope(&confirmed))]);
+    assert!(failed_messages(processor.invoke(batch).await).is_empty());
+    let skipped = world.event(&daves, &EventType::EMAIL_SKIPPED).await;
+    assert_eq!(
+        skipped.detail["reason"],
+        "the user's email address is not verified"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,23 +1,59 @@
 //! The email processor: a message to the customer when an order is confirmed or fails.
 //!
 //! The message is built with `lettre` (RFC 5322) and handed to an [`EmailSink`]: SES on AWS, an
-//! outbox folder of `.eml` files locally. Customers are addressed by their user id at
-//! [`RECIPIENT_DOMAIN`] because the order platform stores no email addresses (Cognito does);
-//! the AWS binary swaps in the address from the user pool.
+//! outbox folder of `.eml` files locally. The order platform stores no email addresses; the
+//! customer's address comes from a [`Recipients`] directory when the email is sent: on AWS the
+//! user pool (the customer's verified email, looked up by the order's user id), locally
+//! [`ExampleAddresses`]. A customer without a verified address gets no email: the order's
+//! history records `email.skipped` with the reason, and the message is not retried.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use eventforge_core::{Clock, Event, EventType, Store};
+use eventforge_core::{Clock, Event, EventType, Store, UserId};
 use lettre::message::{Mailbox, Message, header::ContentType};
 use serde_json::json;
 
 use crate::derived_event_id;
 use crate::message::ProcessError;
 
-pub const RECIPIENT_DOMAIN: &str = "customers.eventforge.local";
 pub const SENDER: &str = "EventForge <orders@eventforge.local>";
+
+/// Where a customer's email goes, as the user directory knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    /// The customer's verified address.
+    Verified(String),
+    /// No address to send to, and why: no such user, no email, or an unverified one.
+    Unreachable(String),
+}
+
+/// The directory of customers' addresses, by user id (the token's `sub`).
+#[async_trait]
+pub trait Recipients: Send + Sync {
+    /// A failure to ask (the directory is unreachable) is an error and the message comes again;
+    /// a customer without an address is [`Recipient::Unreachable`], which it will stay.
+    async fn recipient(&self, user: &UserId) -> Result<Recipient, ProcessError>;
+}
+
+/// The local platform's directory: every user is `<user id>@example.com`. RFC 2606 reserves
+/// `example.com` for examples, so no such address reaches anyone, and the `.eml` files of the
+/// outbox folder show which user an email was for.
+pub struct ExampleAddresses;
+
+/// The domain of [`ExampleAddresses`].
+pub const EXAMPLE_DOMAIN: &str = "example.com";
+
+#[async_trait]
+impl Recipients for ExampleAddresses {
+    async fn recipient(&self, user: &UserId) -> Result<Recipient, ProcessError> {
+        Ok(Recipient::Verified(format!(
+            "{}@{EXAMPLE_DOMAIN}",
+            sanitise_local_part(&user.0)
+        )))
+    }
+}
 
 /// One email, ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,11 +103,20 @@ pub struct EmailDeps {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub sink: Arc<dyn EmailSink>,
+    pub recipients: Arc<dyn Recipients>,
 }
 
-/// The email for `event`, if it is one customers get an email about.
-pub fn compose(event: &Event) -> Result<Option<OutgoingEmail>, ProcessError> {
-    let (Some(order_id), Some(user)) = (event.order_id, event.user_id.as_ref()) else {
+/// Whether customers get an email about `event`.
+fn is_emailed(event: &Event) -> bool {
+    event.order_id.is_some()
+        && event.user_id.is_some()
+        && (event.event_type == EventType::ORDER_CONFIRMED
+            || event.event_type == EventType::ORDER_FAILED)
+}
+
+/// The email for `event` to the address `to`, if it is one customers get an email about.
+pub fn compose(event: &Event, to: &str) -> Result<Option<OutgoingEmail>, ProcessError> {
+    let Some(order_id) = event.order_id.filter(|_| is_emailed(event)) else {
         return Ok(None);
     };
     let (subject, text) = if event.event_type == EventType::ORDER_CONFIRMED {
@@ -94,7 +139,6 @@ pub fn compose(event: &Event) -> Result<Option<OutgoingEmail>, ProcessError> {
     } else {
         return Ok(None);
     };
-    let to = format!("{}@{RECIPIENT_DOMAIN}", sanitise_local_part(&user.0));
     let invalid = |e: String| ProcessError::Failed(format!("cannot build the email: {e}"));
     let message = Message::builder()
         .from(
@@ -109,7 +153,7 @@ pub fn compose(event: &Event) -> Result<Option<OutgoingEmail>, ProcessError> {
         .map_err(|e| invalid(e.to_string()))?;
     Ok(Some(OutgoingEmail {
         id: event.id.to_string(),
-        to,
+        to: to.to_owned(),
         subject,
         raw: message.formatted(),
     }))
@@ -128,32 +172,63 @@ fn sanitise_local_part(user: &str) -> String {
         .collect()
 }
 
-/// Sends the email `event` calls for (if any) and records `email.sent`. A redelivered message
-/// whose `email.sent` is already recorded sends nothing: the customer gets one email per event.
-/// (A crash between sending and recording can still send twice; SES has no idempotency key.)
+/// Sends the email `event` calls for (if any) to the customer's verified address and records
+/// `email.sent`; records `email.skipped` with the reason when the customer has none. A
+/// redelivered message whose outcome is already recorded does nothing: the customer gets one
+/// email per event. (A crash between sending and recording can still send twice; SES has no
+/// idempotency key.)
 pub async fn process(deps: &EmailDeps, event: Event) -> Result<(), ProcessError> {
-    let Some(email) = compose(&event)? else {
+    if !is_emailed(&event) {
         return Ok(());
-    };
-    // `compose` returns an email only for events about an order of a user.
+    }
     let (Some(order_id), Some(user)) = (event.order_id, event.user_id.clone()) else {
         return Ok(());
     };
     let sent_id = derived_event_id(event.id, "email.sent");
+    let skipped_id = derived_event_id(event.id, "email.skipped");
     let history = deps.store.order_history(order_id).await?;
-    if history.iter().any(|recorded| recorded.id == sent_id) {
+    if history
+        .iter()
+        .any(|recorded| recorded.id == sent_id || recorded.id == skipped_id)
+    {
         return Ok(());
     }
-    deps.sink.send(&email).await?;
-    let mut sent = Event::about_order(
-        EventType::EMAIL_SENT,
-        order_id,
-        user,
-        deps.clock.now(),
-        json!({ "to": email.to, "subject": email.subject, "about": event.event_type }),
-    )
-    .caused_by(event.trace);
-    sent.id = sent_id;
-    deps.store.append_event(&sent).await?;
+    let (mut outcome, id) = match deps.recipients.recipient(&user).await? {
+        Recipient::Verified(to) => {
+            let Some(email) = compose(&event, &to)? else {
+                return Ok(());
+            };
+            deps.sink.send(&email).await?;
+            let detail =
+                json!({ "to": email.to, "subject": email.subject, "about": event.event_type });
+            (
+                Event::about_order(
+                    EventType::EMAIL_SENT,
+                    order_id,
+                    user,
+                    deps.clock.now(),
+                    detail,
+                ),
+                sent_id,
+            )
+        }
+        Recipient::Unreachable(reason) => {
+            tracing::warn!(%order_id, reason, "no email sent: the customer has no verified address");
+            let detail = json!({ "reason": reason, "about": event.event_type });
+            (
+                Event::about_order(
+                    EventType::EMAIL_SKIPPED,
+                    order_id,
+                    user,
+                    deps.clock.now(),
+                    detail,
+                ),
+                skipped_id,
+            )
+        }
+    };
+    outcome = outcome.caused_by(event.trace);
+    outcome.id = id;
+    deps.store.append_event(&outcome).await?;
     Ok(())
 }

@@ -11,7 +11,7 @@ use eventforge_core::{Clock, Store, SystemClock};
 use eventforge_local::{FunctionError, Functions, QueueMessage};
 use serde_json::Value;
 
-use crate::email::{self, EmailDeps, OutboxFolder};
+use crate::email::{self, EmailDeps, ExampleAddresses, OutboxFolder};
 use crate::message::{ProcessError, process_batch};
 use crate::payment::{PaymentProvider, SimulatedPayment};
 use crate::receipt::{self, ReceiptDeps, ReceiptFolder};
@@ -100,6 +100,7 @@ pub fn functions(platform: &LocalPlatform) -> Functions {
         store: platform.store.clone(),
         clock: platform.clock.clone(),
         sink: Arc::new(OutboxFolder::new(&platform.email_outbox)),
+        recipients: Arc::new(ExampleAddresses),
     };
     let receipts = ReceiptDeps {
         store: platform.store.clone(),

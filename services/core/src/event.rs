@@ -28,6 +28,8 @@ impl EventType {
     pub const ORDER_FAILED: Self = Self::known("order.failed");
     pub const RECEIPT_GENERATED: Self = Self::known("receipt.generated");
     pub const EMAIL_SENT: Self = Self::known("email.sent");
+    /// No email could be sent: the customer has no verified address (the reason says which).
+    pub const EMAIL_SKIPPED: Self = Self::known("email.skipped");
     pub const WEBHOOK_DELIVERED: Self = Self::known("webhook.delivered");
     pub const WEBHOOK_FAILED: Self = Self::known("webhook.failed");
 

@@ -14,7 +14,7 @@ use crate::value::{Json, Pseudo, Value};
 
 use super::components::grant_log_writes;
 use super::messaging::PROCESSOR_TIMEOUT_SECONDS;
-use super::{Built, Config, bootstrap, data, messaging};
+use super::{Built, Config, auth, bootstrap, data, messaging};
 
 /// What invokes a function besides the state machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +82,8 @@ pub struct Uses<'a> {
     pub assets: &'a bootstrap::Outputs,
     pub data: &'a data::Outputs,
     pub messaging: &'a messaging::Outputs,
+    /// The user pool, where the email processor finds each customer's verified address.
+    pub auth: &'a auth::Outputs,
 }
 
 pub struct Outputs {
@@ -170,6 +172,12 @@ fn environment_and_grants(
                     ]],
                 );
                 environment.insert("EMAIL_FROM".to_owned(), email.address.value().to_json());
+                // The customer's address: looked up by the order's user (the token's `sub`).
+                grants.allow(&["cognito-idp:ListUsers"], vec![uses.auth.user_pool.arn()]);
+                environment.insert(
+                    "USER_POOL_ID".to_owned(),
+                    uses.auth.user_pool.reference().to_json(),
+                );
             }
         }
         Trigger::TableStream => {

@@ -154,6 +154,7 @@ pub fn app(config: &Config) -> App {
             assets: &bootstrap.outputs,
             data: &data.outputs,
             messaging: &messaging.outputs,
+            auth: &auth.outputs,
         },
     );
     let workflow = workflow::stack(&app, config, &functions.outputs, &messaging.outputs);

@@ -10,7 +10,9 @@ use eventforge_core::clock::SystemClock;
 use eventforge_core::orders::place_order;
 use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
 use eventforge_core::{Clock, Event, EventType, Order, Store, UserId};
-use eventforge_handlers::email::{self, EmailDeps, EmailSink, OutgoingEmail};
+use eventforge_handlers::email::{
+    self, EmailDeps, EmailSink, ExampleAddresses, OutgoingEmail, Recipient, Recipients,
+};
 use eventforge_handlers::message::ProcessError;
 use eventforge_handlers::receipt::{self, ReceiptDeps, ReceiptStore};
 use serde_json::json;
@@ -82,6 +84,7 @@ async fn a_redelivered_confirmation_sends_one_email_and_records_it_once() {
         store: Arc::clone(&store),
         clock: Arc::new(SystemClock),
         sink: sink.clone(),
+        recipients: Arc::new(ExampleAddresses),
     };
     for _ in 0..3 {
         email::process(&deps, confirmed.clone()).await.unwrap();
@@ -90,6 +93,72 @@ async fn a_redelivered_confirmation_sends_one_email_and_records_it_once() {
     assert_eq!(
         count_of(store.as_ref(), &confirmed, &EventType::EMAIL_SENT).await,
         1
+    );
+    let history = store
+        .order_history(confirmed.order_id.unwrap())
+        .await
+        .unwrap();
+    let sent = history
+        .iter()
+        .find(|recorded| recorded.event_type == EventType::EMAIL_SENT)
+        .unwrap();
+    assert_eq!(
+        sent.detail["to"], "alice@example.com",
+        "the directory's address"
+    );
+}
+
+/// A directory in which every customer lacks a verified address; counts the lookups.
+#[derive(Default)]
+struct NoVerifiedAddress(AtomicU32);
+
+#[async_trait]
+impl Recipients for NoVerifiedAddress {
+    async fn recipient(&self, _user: &UserId) -> Result<Recipient, ProcessError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(Recipient::Unreachable(
+            "the user's email address is not verified".to_owned(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_customer_without_a_verified_address_gets_no_email_and_the_skip_is_recorded_once() {
+    let (_dir, store, confirmed) = confirmed_order().await;
+    let sink = Arc::new(Counter::default());
+    let directory = Arc::new(NoVerifiedAddress::default());
+    let deps = EmailDeps {
+        store: Arc::clone(&store),
+        clock: Arc::new(SystemClock),
+        sink: sink.clone(),
+        recipients: directory.clone(),
+    };
+    for _ in 0..3 {
+        // Not an error: a message that fails would come back until its DLQ, for nothing.
+        email::process(&deps, confirmed.clone()).await.unwrap();
+    }
+    assert_eq!(sink.count(), 0, "nothing sent");
+    assert_eq!(
+        directory.0.load(Ordering::SeqCst),
+        1,
+        "asked once, then recorded"
+    );
+    let history = store
+        .order_history(confirmed.order_id.unwrap())
+        .await
+        .unwrap();
+    let skipped: Vec<&Event> = history
+        .iter()
+        .filter(|recorded| recorded.event_type == EventType::EMAIL_SKIPPED)
+        .collect();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(
+        skipped[0].detail["reason"],
+        "the user's email address is not verified"
+    );
+    assert_eq!(
+        count_of(store.as_ref(), &confirmed, &EventType::EMAIL_SENT).await,
+        0
     );
 }
 
