@@ -19,6 +19,10 @@
 //!
 //! `EVENTFORGE_EVENT_BUS` is accepted but unused: the API never publishes directly; its events
 //! reach the bus through the store's outbox.
+//!
+//! `eventforge-api health` asks the server running beside it (`127.0.0.1:$PORT/health`) and
+//! exits 0 when it answers 200: the container's health check, as the image is `FROM scratch`
+//! and has no curl or shell to ask with.
 
 use anyhow::{Context, bail};
 use aws_config::SdkConfig;
@@ -106,12 +110,7 @@ impl Settings {
             "EVENTFORGE_INGEST_SECRET",
             "the HMAC key that signs /webhooks/ingest requests",
         )?;
-        let port = match var("PORT") {
-            Some(port) => port
-                .parse()
-                .with_context(|| format!("PORT is {port:?}, not a port number"))?,
-            None => 8080,
-        };
+        let port = port(var("PORT"))?;
         Ok(Self {
             store,
             issuer,
@@ -256,8 +255,45 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
+/// The port the API listens on unless `PORT` says otherwise (the task definition's mapping).
+const DEFAULT_PORT: u16 = 8080;
+
+/// `PORT`'s value as a port number, or [`DEFAULT_PORT`] when it is unset.
+fn port(value: Option<String>) -> anyhow::Result<u16> {
+    match value {
+        Some(port) => port
+            .parse()
+            .with_context(|| format!("PORT is {port:?}, not a port number")),
+        None => Ok(DEFAULT_PORT),
+    }
+}
+
+/// `eventforge-api health`: whether the server on this host's `$PORT` answers `/health` with 200.
+/// A plain HTTP/1.0 request over a socket: one status line needs no HTTP client.
+fn health_check() -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    let port = port(std::env::var("PORT").ok())?;
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut stream = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2))
+        .with_context(|| format!("nothing answers on {address}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    stream.write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response.lines().next().unwrap_or_default();
+    if status.split_whitespace().nth(1) == Some("200") {
+        Ok(())
+    } else {
+        bail!("{address}/health answered {status:?}")
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("health") {
+        return health_check();
+    }
     init_tracing();
     let settings = Settings::from_vars(|name| std::env::var(name).ok())?;
     if let Ok(bus) = std::env::var("EVENTFORGE_EVENT_BUS") {

@@ -79,7 +79,7 @@ impl Docker {
 
     /// Runs `docker <args>`, optionally feeding `input` on standard input; standard output on
     /// success, the command and its standard error otherwise.
-    fn run(&self, args: &[&str], input: Option<&[u8]>) -> Result<String, DeployError> {
+    pub fn run(&self, args: &[&str], input: Option<&[u8]>) -> Result<String, DeployError> {
         let mut command = self.command();
         command.args(args);
         let output = match input {

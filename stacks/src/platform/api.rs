@@ -291,6 +291,19 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
         ingest_secret.reference(),
     )])
     .readonly_root_filesystem(true)
+    // The image is `FROM scratch`: no shell or curl to check with, so the binary asks itself
+    // (`eventforge-api health`, tested on the real image in services/deployer/tests/api_image.rs).
+    .health_check(
+        td::HealthCheck::new()
+            .command(
+                ["CMD", "/eventforge-api", "health"]
+                    .map(Value::from)
+                    .to_vec(),
+            )
+            .interval(15)
+            .retries(3)
+            .start_period(10),
+    )
     .log_configuration(td::LogConfiguration::new("awslogs").options(log_options.clone()));
     // A task's containers share one network namespace (awsvpc), so the API reaches the
     // collector on 127.0.0.1. Not essential: losing traces must not stop the API.

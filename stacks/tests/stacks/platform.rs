@@ -190,6 +190,11 @@ fn the_api_container_gets_exactly_its_configuration_and_the_ingest_secret() {
     assert!(secret.contains("Fn::ImportValue"), "{secret}");
     assert!(secret.contains("IngestSecret"), "{secret}");
     assert!(resources_of_type(template, "AWS::SecretsManager::Secret").is_empty());
+    assert_eq!(
+        container["HealthCheck"]["Command"],
+        json!(["CMD", "/eventforge-api", "health"]),
+        "a FROM-scratch image checks itself"
+    );
     let task = &template["Resources"]["TaskDefinition"]["Properties"];
     assert_eq!(task["RuntimePlatform"]["CpuArchitecture"], "ARM64");
     assert_eq!(
