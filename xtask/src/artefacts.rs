@@ -63,6 +63,12 @@ fn installed_targets() -> Vec<String> {
     targets
 }
 
+/// The glibc target the functions are built for, when it is installed.
+#[cfg(feature = "deploy")]
+pub fn functions_target(architecture: ArchitectureArg) -> Result<String> {
+    installed_target(architecture, &[architecture.gnu_target()])
+}
+
 /// The first of `candidates` that is installed, or an error saying how to get it.
 fn installed_target(architecture: ArchitectureArg, candidates: &[String]) -> Result<String> {
     let installed = installed_targets();

@@ -5,6 +5,7 @@
 pub mod assets;
 mod bars;
 pub mod bench;
+pub mod doctor;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -201,6 +202,17 @@ pub fn run_deploy(args: DeployArgs) -> Result<()> {
     }
     if config.stage == platform::Stage::Prod && !args.yes && !confirm("Deploy the prod stage?")? {
         bail!("not confirmed");
+    }
+    // What would make the deploy fail, found before anything is built. Emulators have no
+    // account, SES or bootstrap worth checking.
+    if args.target.aws.endpoint_url.is_none() {
+        runtime()?.block_on(async {
+            let target = target(&args.target).await?;
+            let builds = !args.assets.no_build;
+            let findings =
+                doctor::check(&plan, &target.sdk, args.target.architecture, builds).await;
+            doctor::report(&findings)
+        })?;
     }
     let started = Instant::now();
     let assets = assets::build(&plan, &args.assets, &only, args.target.architecture)?;

@@ -20,9 +20,11 @@ mod testing;
 use clap::{Parser, Subcommand};
 
 #[cfg(feature = "deploy")]
+use deploy::doctor::DoctorArgs;
+#[cfg(feature = "deploy")]
 use deploy::{DeployArgs, DestroyArgs, DiffArgs, StatusArgs, TeardownEcsArgs};
 #[cfg(not(feature = "deploy"))]
-use with_deploy::{DeployArgs, DestroyArgs, DiffArgs, StatusArgs, TeardownEcsArgs};
+use with_deploy::{DeployArgs, DestroyArgs, DiffArgs, DoctorArgs, StatusArgs, TeardownEcsArgs};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -57,6 +59,10 @@ enum Command {
     /// Deploy the platform: bootstrap, assets (Lambda zips, API image), then every stack in
     /// dependency order via change sets, skipping unchanged stacks.
     Deploy(DeployArgs),
+    /// Check what a deploy needs, before anything is built: credentials and account, region,
+    /// the bootstrap stack, the Rust targets, cargo-lambda and zig, the SES identity; every
+    /// problem with its fix. `deploy` runs the same checks first.
+    Doctor(DoctorArgs),
     /// Preview what deploy would change in each stack (change sets, nothing executed).
     Diff(DiffArgs),
     /// Each stack's status, last update, outputs, and whether the local template differs.
@@ -81,6 +87,8 @@ fn main() -> anyhow::Result<()> {
         #[cfg(feature = "deploy")]
         Command::Deploy(args) => deploy::run_deploy(args),
         #[cfg(feature = "deploy")]
+        Command::Doctor(args) => deploy::doctor::run(args),
+        #[cfg(feature = "deploy")]
         Command::Diff(args) => deploy::run_diff(args),
         #[cfg(feature = "deploy")]
         Command::Status(args) => deploy::run_status(args),
@@ -90,6 +98,7 @@ fn main() -> anyhow::Result<()> {
         Command::Destroy(args) => deploy::run_destroy(args),
         #[cfg(not(feature = "deploy"))]
         Command::Deploy(_)
+        | Command::Doctor(_)
         | Command::Diff(_)
         | Command::Status(_)
         | Command::TeardownEcs(_)
@@ -116,6 +125,7 @@ mod with_deploy {
     pub type StatusArgs = Forwarded;
     pub type TeardownEcsArgs = Forwarded;
     pub type DestroyArgs = Forwarded;
+    pub type DoctorArgs = Forwarded;
 
     /// Runs this command line again through `cargo run -p xtask --features deploy`, which
     /// builds the deployer and its AWS SDK clients the first time (minutes on a cold cache;

@@ -72,7 +72,7 @@ pub const NEEDS_TOOLS: &[(&str, &str, &str)] = &[
     ("eventforge-stacks", "cfn_lint", "cfn-lint"),
     ("xtask", "codegen_no_diff", "cfn-lint's schemas"),
     ("xtask", "workflows", "actionlint"),
-    ("xtask", "catalogue_on_moto", "moto_server"),
+    ("xtask", "on_moto", "moto_server, cargo-lambda and zig"),
 ];
 
 pub fn run_all(args: TestArgs) -> Result<()> {

@@ -1,6 +1,9 @@
-//! Specification: a deployed stage's table starts empty, and no order can be placed until the
-//! catalogue is loaded. `cargo xtask catalogue import` loads it into DynamoDB (moto's here, by
-//! `--endpoint-url`), and the API on the DynamoDB store then takes orders.
+//! Specifications of the commands that talk to AWS, against moto (`--endpoint-url`):
+//! - a deployed stage's table starts empty, and no order can be placed until the catalogue is
+//!   loaded; `cargo xtask catalogue import` loads it into DynamoDB, and the API on the DynamoDB
+//!   store then takes orders;
+//! - `cargo xtask doctor` checks the account, the bootstrap stack, the toolchain and the SES
+//!   identity, and names what is missing with its fix.
 
 use std::process::{Command, Output};
 use std::sync::Arc;
@@ -119,4 +122,74 @@ async fn an_imported_catalogue_lets_the_api_on_dynamodb_take_orders() {
         "{}",
         String::from_utf8_lossy(&body)
     );
+}
+
+#[test]
+fn doctor_names_the_account_and_what_email_still_needs() {
+    let moto = MotoServer::start().unwrap_or_else(|error| panic!("{error}"));
+    let doctor = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "doctor",
+            "--architecture",
+            "x86-64",
+            "--endpoint-url",
+            moto.endpoint(),
+        ])
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("xtask runs");
+    let out = String::from_utf8_lossy(&doctor.stdout);
+    assert!(
+        doctor.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&doctor.stderr)
+    );
+    // moto's account; no bootstrap stack yet; the toolchain `cargo xtask test` installs.
+    assert!(
+        out.contains("ok       credentials") && out.contains("123456789012"),
+        "{out}"
+    );
+    assert!(out.contains("not deployed yet"), "{out}");
+    assert!(out.contains("ok       cargo-lambda"), "{out}");
+    // The default sender identity is nobody's: a warning with the fix, not a failure.
+    assert!(
+        out.contains("warning  SES sender identity")
+            && out.contains("example.com is not an SES identity"),
+        "{out}"
+    );
+    assert!(out.contains("fix: create and verify it in SES"), "{out}");
+}
+
+#[test]
+fn doctor_fails_on_a_missing_rust_target_and_says_how_to_add_it() {
+    let moto = MotoServer::start().unwrap_or_else(|error| panic!("{error}"));
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
+        .unwrap_or_default();
+    if installed.contains("aarch64-unknown-linux-gnu") {
+        // This machine can build for ARM64: nothing is missing to report.
+        return;
+    }
+    let doctor = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "doctor",
+            "--architecture",
+            "arm64",
+            "--endpoint-url",
+            moto.endpoint(),
+        ])
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("xtask runs");
+    assert!(!doctor.status.success());
+    let out = String::from_utf8_lossy(&doctor.stdout);
+    assert!(out.contains("PROBLEM  functions' Rust target"), "{out}");
+    assert!(
+        out.contains("rustup target add aarch64-unknown-linux-gnu"),
+        "{out}"
+    );
+    let err = String::from_utf8_lossy(&doctor.stderr);
+    assert!(err.contains("problem(s) found"), "{err}");
 }
