@@ -371,6 +371,37 @@ try {
     assert((await page.evaluate(() => sessionStorage.getItem('eventforge.session'))) === null, 'the token was kept');
   });
 
+  await check('an administrator adds a product on the Catalogue page, and shoppers can order it', async () => {
+    const admin = `${user}-admin`;
+    await page.getByLabel('User name').fill(admin);
+    await page.getByLabel(/admins group/).check();
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await nav('Catalogue');
+    await page.getByRole('heading', { name: 'Catalogue' }).waitFor({ timeout: UI_TIMEOUT });
+    const sku = `E2E-${Date.now().toString(36).toUpperCase()}`;
+    await page.getByRole('textbox', { name: 'SKU', exact: true }).fill(sku);
+    await page.getByRole('textbox', { name: 'Name', exact: true }).fill('E2E desk lamp');
+    await page.getByRole('textbox', { name: 'Price', exact: true }).fill('12.50');
+    await page.getByRole('textbox', { name: 'Stock', exact: true }).fill('7');
+    await page.getByRole('button', { name: 'Save product' }).click();
+    await page.getByRole('status').filter({ hasText: `${sku} saved: 7 in stock` }).waitFor({ timeout: UI_TIMEOUT });
+    await page.getByRole('cell', { name: sku, exact: true }).waitFor({ timeout: UI_TIMEOUT });
+    // The page survives a reload (a deep link to it).
+    await page.reload();
+    await page.getByRole('cell', { name: sku, exact: true }).waitFor({ timeout: UI_TIMEOUT });
+    await shot('16-catalogue');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('User name').fill(user);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Orders' }).waitFor({ timeout: UI_TIMEOUT });
+    const links = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
+    assert(!links.includes('Catalogue'), `a shopper is offered the catalogue: ${links.join(', ')}`);
+    await nav('New order');
+    await page.getByLabel('Product 1').waitFor({ timeout: UI_TIMEOUT });
+    const offered = await page.getByLabel('Product 1').locator(`option[value="${sku}"]`).count();
+    assert(offered === 1, `the new product ${sku} is not offered to shoppers`);
+  });
+
   await check('no uncaught errors in the page', async () => {
     assert(consoleErrors.length === 0, consoleErrors.join('\n'));
   });
