@@ -31,6 +31,9 @@ pub enum Unscoped {
     LogDelivery,
     /// Registering and reading ECS task definitions (a hot-swapped image is a new revision).
     EcsTaskDefinitions,
+    /// Looking up an AWS-managed prefix list's id by name (CloudFront's origin-facing servers,
+    /// which the api stack's load balancer admits): Describe actions have no resource level.
+    ManagedPrefixListLookup,
 }
 
 impl Unscoped {
@@ -56,6 +59,7 @@ impl Unscoped {
             Self::EcsTaskDefinitions => {
                 &["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"]
             }
+            Self::ManagedPrefixListLookup => &["ec2:DescribeManagedPrefixLists"],
         }
     }
 }

@@ -258,6 +258,8 @@ fn github_grants(
     // A hot-swapped image is a new task definition revision, run by the stage's own roles.
     grants.allow_unscoped(Unscoped::EcsTaskDefinitions);
     grants.allow(&["iam:PassRole"], vec![stage_roles.clone()]);
+    // The api stack's CloudFrontPrefixListId parameter, looked up at every deploy.
+    grants.allow_unscoped(Unscoped::ManagedPrefixListLookup);
     grants.allow(
         &[
             "cloudfront:CreateInvalidation",

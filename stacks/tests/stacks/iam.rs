@@ -125,6 +125,7 @@ fn a_star_resource_is_granted_only_for_actions_aws_cannot_scope() {
         Unscoped::EcrAuthorizationToken,
         Unscoped::LogDelivery,
         Unscoped::EcsTaskDefinitions,
+        Unscoped::ManagedPrefixListLookup,
     ]
     .iter()
     .flat_map(|u| u.actions().iter().copied())

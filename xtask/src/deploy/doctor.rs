@@ -293,11 +293,25 @@ async fn email(plan: &Plan, sdk: &SdkConfig) -> Vec<Finding> {
                 "finish its verification in the SES console (DNS records for a domain, the \
                  link mailed to an address)",
             ),
-            Err(_) => warning(
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|service| service.is_not_found_exception()) =>
+            {
+                warning(
+                    IDENTITY,
+                    format!("{identity} is not an SES identity of this account and region"),
+                    "create and verify it in SES, and set the functions stack's EmailIdentity \
+                     and EmailFromAddress parameters to it",
+                )
+            }
+            Err(error) => warning(
                 IDENTITY,
-                format!("{identity} is not an SES identity of this account and region"),
-                "create and verify it in SES, and set the functions stack's EmailIdentity and \
-                 EmailFromAddress parameters to it",
+                format!(
+                    "could not check {identity}: {}",
+                    aws_sdk_sesv2::error::DisplayErrorContext(error)
+                ),
+                "grant ses:GetEmailIdentity to check it, or check it in the SES console",
             ),
         },
     );
