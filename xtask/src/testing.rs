@@ -102,13 +102,8 @@ fn run_quick(args: &TestArgs, stages: &mut Stages, tally: &mut Tally) -> Result<
     let mut nextest = process::cargo();
     nextest
         .current_dir(&root)
-        .args([
-            "nextest",
-            "run",
-            "--workspace",
-            "--features",
-            "xtask/deploy",
-        ])
+        .args(["nextest", "run"])
+        .args(package_selection(&args.cargo_args))
         .args(["--no-fail-fast", "-E"])
         .arg(quick_filter())
         .args(&args.cargo_args);
@@ -119,6 +114,21 @@ fn run_quick(args: &TestArgs, stages: &mut Stages, tally: &mut Tally) -> Result<
         "the quick tier runs through cargo-nextest: `cargo install cargo-nextest --locked` \
          if it is missing",
     )
+}
+
+/// What the test run builds: the whole workspace with xtask's `deploy` feature, as CI builds it,
+/// unless the arguments pick packages themselves (`-p eventforge-core`), which `--workspace`
+/// would silently override.
+fn package_selection(cargo_args: &[String]) -> &'static [&'static str] {
+    let picks_packages = cargo_args
+        .iter()
+        .take_while(|arg| *arg != "--")
+        .any(|arg| arg == "--package" || arg.starts_with("--package=") || arg.starts_with("-p"));
+    if picks_packages {
+        &[]
+    } else {
+        &["--workspace", "--features", "xtask/deploy"]
+    }
 }
 
 /// The nextest filter expression that leaves out every binary of [`NEEDS_TOOLS`].
@@ -142,28 +152,20 @@ fn run_stages(args: &TestArgs, stages: &mut Stages, tally: &mut Tally) -> Result
     let mut build = process::cargo();
     build
         .current_dir(&root)
-        .args([
-            "test",
-            "--workspace",
-            "--features",
-            "xtask/deploy",
-            "--no-run",
-        ])
+        .arg("test")
+        .args(package_selection(&args.cargo_args))
+        .arg("--no-run")
         .args(&args.cargo_args);
     run(&mut build)?;
 
-    stages.start("cargo test --workspace");
+    stages.start("cargo test");
     let mut cargo = process::cargo();
     cargo
         .current_dir(&root)
         .env("PATH", &path)
-        .args([
-            "test",
-            "--workspace",
-            "--features",
-            "xtask/deploy",
-            "--no-fail-fast",
-        ])
+        .arg("test")
+        .args(package_selection(&args.cargo_args))
+        .arg("--no-fail-fast")
         .args(&args.cargo_args);
     run_observing(&mut cargo, Observed::Both, |line| tally.cargo_line(line))?;
 
@@ -441,6 +443,24 @@ mod tests {
                 "{package} has no test target {target} in {}",
                 tests.display()
             );
+        }
+    }
+
+    #[test]
+    fn the_whole_workspace_is_tested_unless_the_arguments_pick_packages() {
+        let args = |list: &[&str]| list.iter().map(|arg| (*arg).to_owned()).collect::<Vec<_>>();
+        let workspace: &[&str] = &["--workspace", "--features", "xtask/deploy"];
+        assert_eq!(package_selection(&[]), workspace);
+        assert_eq!(package_selection(&args(&["--", "--nocapture"])), workspace);
+        // After `--` the arguments are the test binaries', not cargo's.
+        assert_eq!(package_selection(&args(&["--", "-p"])), workspace);
+        for picking in [
+            &["-p", "eventforge-core"][..],
+            &["--package", "eventforge-core"],
+            &["--package=eventforge-core"],
+            &["-peventforge-core"],
+        ] {
+            assert!(package_selection(&args(picking)).is_empty(), "{picking:?}");
         }
     }
 
