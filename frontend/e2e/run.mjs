@@ -351,6 +351,31 @@ try {
     await page.setViewportSize(DESKTOP);
   });
 
+  await check('every page loads directly (a reload or a bookmark), signed in and signed out', async () => {
+    await page.setViewportSize(DESKTOP);
+    const pages = [
+      ['/orders', 'Orders'],
+      ['/orders/new', 'New order'],
+      ['/events', 'Events'],
+      ['/webhooks', 'Webhooks'],
+    ];
+    if (state.okOrder) pages.push([`/orders/${state.okOrder}`, /^Order #/]);
+    for (const [path, heading] of pages) {
+      await page.goto(base + path);
+      await page.getByRole('heading', { level: 1, name: heading }).waitFor({ timeout: UI_TIMEOUT });
+    }
+    const stranger = await browser.newContext({ viewport: DESKTOP });
+    try {
+      const fresh = await stranger.newPage();
+      for (const [path] of pages) {
+        await fresh.goto(base + path);
+        await fresh.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: UI_TIMEOUT });
+      }
+    } finally {
+      await stranger.close();
+    }
+  });
+
   await check('a refused token sends the user back to sign in', async () => {
     await page.setViewportSize(DESKTOP);
     await page.evaluate(() => {

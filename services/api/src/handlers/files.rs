@@ -11,9 +11,22 @@ use std::path::Path;
 use tower::ServiceExt as _;
 use tower_http::services::{ServeDir, ServeFile};
 
-/// Route prefixes that belong to the API: an unknown path below them is a 404 problem, never
-/// the dashboard's `index.html`.
-pub const API_PREFIXES: [&str; 5] = ["/api", "/webhooks", "/files", "/dev", "/.well-known"];
+/// Route prefixes that belong to the API: an unknown path at or below them is a 404 problem,
+/// never the dashboard's `index.html`. One ending in `/` claims only what is below it: `/webhooks`
+/// itself is the dashboard's page of the user's webhooks (reloaded or bookmarked, it must be the
+/// page), while `/webhooks/ingest` and anything else under it is the server's.
+pub const API_PREFIXES: [&str; 5] = ["/api", "/webhooks/", "/files", "/dev", "/.well-known"];
+
+/// Whether `path` belongs to the API rather than to the dashboard (see [`API_PREFIXES`]).
+fn is_api_path(path: &str) -> bool {
+    API_PREFIXES.iter().any(|prefix| {
+        if prefix.ends_with('/') {
+            path.starts_with(prefix)
+        } else {
+            path == *prefix || path.starts_with(&format!("{prefix}/"))
+        }
+    })
+}
 
 /// Prefix of the local receipt files route.
 pub const RECEIPT_FILES_PREFIX: &str = "/files/receipts";
@@ -59,9 +72,7 @@ pub async fn receipt_file(State(state): State<AppState>, request: Request) -> Re
 pub async fn fallback(State(state): State<AppState>, request: Request) -> Response {
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
-    let is_api = API_PREFIXES
-        .iter()
-        .any(|prefix| path == *prefix || path.starts_with(&format!("{prefix}/")));
+    let is_api = is_api_path(&path);
     let readable = method == Method::GET || method == Method::HEAD;
     if let (Some(dir), false, true) = (&state.config().dashboard_dir, is_api, readable) {
         let response = match dashboard(dir).oneshot(request).await {

@@ -102,6 +102,19 @@ async fn the_dashboard_is_served_with_index_html_for_client_side_routes_but_neve
     );
     assert_eq!(client_route.status, StatusCode::OK);
     assert_eq!(client_route.bytes, b"<html>dashboard</html>");
+    // Every page of the dashboard survives a reload or a bookmark, `/webhooks` included,
+    // whose path the server's `/webhooks/ingest` shares a prefix with.
+    for page in [
+        "/orders",
+        "/orders/new",
+        "/events",
+        "/webhooks",
+        "/catalogue",
+    ] {
+        let reloaded = get(&app, page).await;
+        assert_eq!(reloaded.status, StatusCode::OK, "{page}");
+        assert_eq!(reloaded.bytes, b"<html>dashboard</html>", "{page}");
+    }
     for api_path in ["/api/unknown", "/api", "/webhooks/other", "/dev/other"] {
         get(&app, api_path).await.problem(StatusCode::NOT_FOUND);
     }
