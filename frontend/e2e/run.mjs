@@ -130,7 +130,7 @@ try {
     await shot('02-orders-empty');
   });
 
-  await check('validation errors from the API are shown next to the fields', async () => {
+  await check('the form says what is missing, next to the fields, before anything is sent', async () => {
     await nav('New order');
     await page.getByLabel('Product 1').waitFor({ timeout: UI_TIMEOUT });
     const options = await page.getByLabel('Product 1').locator('option').count();
@@ -139,10 +139,13 @@ try {
     await page.getByRole('button', { name: 'Place order' }).click();
     await page.getByRole('alert').first().waitFor({ timeout: UI_TIMEOUT });
     const quantity = page.getByLabel('Quantity 1');
-    await page.locator('#line-1-quantity-error').waitFor({ timeout: UI_TIMEOUT });
+    const quantityError = page.locator('#line-1-quantity-error');
+    await quantityError.waitFor({ timeout: UI_TIMEOUT });
     assert((await quantity.getAttribute('aria-invalid')) === 'true', 'the quantity field is not marked invalid');
+    assert((await quantityError.textContent()) === 'Enter a quantity of at least 1.', `unexpected: ${await quantityError.textContent()}`);
     const sku = page.getByLabel('Product 1');
     assert((await sku.getAttribute('aria-invalid')) === 'true', 'the product field is not marked invalid');
+    assert((await page.locator('#line-1-sku-error').textContent()) === 'Choose a product.', 'the product error is not in plain words');
     assert(/\/orders\/new$/.test(page.url()), 'the form was left despite the errors');
     await shot('03-new-order-validation');
   });

@@ -85,7 +85,24 @@ describe('orders', () => {
     expect(await screen.findByRole('alert')).toHaveTextContent('boom');
   });
 
-  it('shows the API\'s field errors next to the fields and keeps the form', async () => {
+  it('checks the form before sending and says what is missing in plain words', async () => {
+    const api = mockApi(({ url }) => (url.pathname === '/api/inventory' ? { body: inventory } : undefined));
+    renderApp('/orders/new');
+    const user = userEvent.setup();
+    await user.selectOptions(await screen.findByLabelText('Product 1'), 'MONITOR-27');
+    await user.clear(screen.getByLabelText('Quantity 1'));
+    await user.type(screen.getByLabelText('Quantity 1'), '21');
+    await user.click(screen.getByRole('button', { name: 'Add item' }));
+    await user.click(screen.getByRole('button', { name: 'Place order' }));
+    const quantity = screen.getByLabelText('Quantity 1');
+    await waitFor(() => expect(quantity).toHaveAttribute('aria-invalid', 'true'));
+    expect(quantity).toHaveAccessibleDescription('Only 20 left in stock.');
+    expect(screen.getByLabelText('Product 2')).toHaveAccessibleDescription('Choose a product.');
+    expect(screen.getByRole('alert')).toHaveTextContent('2 items need your attention');
+    expect(api.mock.calls.some(([, init]) => init?.method === 'POST')).toBe(false);
+  });
+
+  it("puts the API's field errors next to the fields in a shopper's words, and keeps the form", async () => {
     const posts: Array<{ body: unknown; key: string }> = [];
     mockApi(({ method, url, body, headers }) => {
       if (url.pathname === '/api/inventory') return { body: inventory };
@@ -97,11 +114,8 @@ describe('orders', () => {
             type: 'https://eventforge.dev/problems/validation',
             title: 'Invalid order',
             status: 422,
-            detail: 'the order has 2 problems',
-            errors: [
-              { field: 'items[0].quantity', message: 'must be 1 to 1000' },
-              { field: 'items[1].sku', message: 'unknown product' },
-            ],
+            detail: 'the order has 1 problem',
+            errors: [{ field: 'items[1].sku', message: 'there is no product KEYBOARD' }],
           },
         };
       }
@@ -109,16 +123,14 @@ describe('orders', () => {
     renderApp('/orders/new');
     const user = userEvent.setup();
     await user.selectOptions(await screen.findByLabelText('Product 1'), 'MONITOR-27');
-    await user.clear(screen.getByLabelText('Quantity 1'));
-    await user.type(screen.getByLabelText('Quantity 1'), '0');
     await user.click(screen.getByRole('button', { name: 'Add item' }));
+    await user.selectOptions(screen.getByLabelText('Product 2'), 'KEYBOARD');
     await user.click(screen.getByRole('button', { name: 'Place order' }));
-    const quantity = screen.getByLabelText('Quantity 1');
-    await waitFor(() => expect(quantity).toHaveAttribute('aria-invalid', 'true'));
-    expect(quantity).toHaveAccessibleDescription('must be 1 to 1000');
-    expect(screen.getByLabelText('Product 2')).toHaveAccessibleDescription('unknown product');
+    const product = screen.getByLabelText('Product 2');
+    await waitFor(() => expect(product).toHaveAttribute('aria-invalid', 'true'));
+    expect(product).toHaveAccessibleDescription('This product is no longer available: choose another.');
     expect(screen.getByRole('alert')).toHaveTextContent('Invalid order');
-    expect(posts[0].body).toEqual({ items: [{ sku: 'MONITOR-27', quantity: 0 }, { sku: '', quantity: 1 }] });
+    expect(posts[0].body).toEqual({ items: [{ sku: 'MONITOR-27', quantity: 1 }, { sku: 'KEYBOARD', quantity: 1 }] });
     // The same request again keeps its Idempotency-Key; a changed one gets a new key.
     await user.click(screen.getByRole('button', { name: 'Place order' }));
     await user.type(screen.getByLabelText('Quantity 1'), '5');

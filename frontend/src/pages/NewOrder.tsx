@@ -33,6 +33,42 @@ export function groupFieldErrors(errors: FieldError[]) {
   return { lines, other };
 }
 
+/** The most of one product an order may hold (the API's limit). */
+const MAX_QUANTITY = 1000;
+
+type LineErrors = { sku?: string; quantity?: string; line?: string };
+
+/** What is wrong with the form's lines before anything is sent, in a shopper's words. */
+export function checkLines(lines: { sku: string; quantity: string }[], stock: Map<string, number>): Map<number, LineErrors> {
+  const errors = new Map<number, LineErrors>();
+  const seen = new Set<string>();
+  lines.forEach((line, index) => {
+    const found: LineErrors = {};
+    if (!line.sku) found.sku = 'Choose a product.';
+    else if (seen.has(line.sku)) found.sku = 'You chose this product twice: remove one line and add its quantity to the other.';
+    seen.add(line.sku);
+    const text = line.quantity.trim();
+    const quantity = Number(text);
+    const left = stock.get(line.sku);
+    if (!/^\d+$/.test(text) || quantity < 1) found.quantity = 'Enter a quantity of at least 1.';
+    else if (left !== undefined && quantity > left) found.quantity = left === 0 ? 'This product is out of stock.' : `Only ${left} left in stock.`;
+    else if (quantity > MAX_QUANTITY) found.quantity = `At most ${MAX_QUANTITY.toLocaleString('en')} of one product per order.`;
+    if (found.sku || found.quantity) errors.set(index, found);
+  });
+  return errors;
+}
+
+/** The API's message about a line's field, in a shopper's words where the API's are technical. */
+export function plainWords(field: 'sku' | 'quantity' | 'line', message: string): string {
+  if (field === 'quantity') return `Enter a quantity from 1 to ${MAX_QUANTITY.toLocaleString('en')}.`;
+  if (field === 'sku') {
+    if (/^there is no product/.test(message)) return 'This product is no longer available: choose another.';
+    if (/is listed twice/.test(message)) return 'You chose this product twice: remove one line and add its quantity to the other.';
+    if (/^a SKU is/.test(message)) return 'Choose a product.';
+  }
+  return message;
+}
+
 export function NewOrderPage() {
   const { client } = useApp();
   const { navigate } = useRouter();
@@ -41,6 +77,7 @@ export function NewOrderPage() {
   const [lines, setLines] = useState<Line[]>([{ key: 0, sku: '', quantity: '1' }]);
   const [submitting, setSubmitting] = useState(false);
   const [problem, setProblem] = useState<ApiError>();
+  const [checked, setChecked] = useState<Map<number, LineErrors>>();
   const [failure, setFailure] = useState<unknown>();
   const idempotency = useRef<{ body: string; key: string } | undefined>(undefined);
 
@@ -60,6 +97,9 @@ export function NewOrderPage() {
     event.preventDefault();
     setProblem(undefined);
     setFailure(undefined);
+    const found = checkLines(lines, new Map(items.map((item) => [item.sku, item.stock])));
+    setChecked(found.size ? found : undefined);
+    if (found.size) return;
     const body = {
       items: lines.map((line) => ({
         sku: line.sku,
@@ -87,13 +127,31 @@ export function NewOrderPage() {
   if (!inventory.data) return <ErrorMessage error={inventory.error} onRetry={inventory.reload} />;
 
   const grouped = groupFieldErrors(problem?.fieldErrors ?? []);
+  const lineErrors = (index: number): LineErrors | undefined => {
+    const local = checked?.get(index);
+    if (local) return local;
+    const server = grouped.lines.get(index);
+    if (!server) return undefined;
+    return {
+      sku: server.sku && plainWords('sku', server.sku),
+      quantity: server.quantity && plainWords('quantity', server.quantity),
+      line: server.line,
+    };
+  };
 
   return (
     <section aria-labelledby="new-order-title">
       <div className="page-head">
         <h1 id="new-order-title">New order</h1>
       </div>
-      <form className="card order-form" onSubmit={submit} noValidate aria-describedby={problem ? 'order-problem' : undefined}>
+      <form className="card order-form" onSubmit={submit} noValidate aria-describedby={problem || checked ? 'order-problem' : undefined}>
+        {checked && (
+          <div id="order-problem" className="state state--error" role="alert">
+            <p>
+              <strong>Check the order</strong> — {checked.size === 1 ? 'one item needs' : `${checked.size} items need`} your attention.
+            </p>
+          </div>
+        )}
         {problem && (
           <div id="order-problem" className="state state--error" role="alert">
             <p>
@@ -112,7 +170,7 @@ export function NewOrderPage() {
         {failure !== undefined && <ErrorMessage error={failure} />}
         <ol className="order-lines">
           {lines.map((line, index) => {
-            const errors = grouped.lines.get(index);
+            const errors = lineErrors(index);
             const n = index + 1;
             const item = bySku.get(line.sku);
             return (
