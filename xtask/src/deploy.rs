@@ -77,6 +77,11 @@ pub struct DeployArgs {
     /// development: the stacks drift until the next plain deploy.
     #[arg(long)]
     pub hotswap: bool,
+    /// Set a stack's own parameter: `STACK.NAME=VALUE`, e.g. `functions.EmailIdentity=shop.example.org`
+    /// `functions.EmailFromAddress=orders@shop.example.org` `observability.AlarmEmail=me@example.org`.
+    /// Repeatable. A parameter not given keeps the value it has in the deployed stack.
+    #[arg(long = "parameter", value_name = "STACK.NAME=VALUE")]
+    pub parameters: Vec<String>,
     /// Dev stage: load the demo catalogue into the table when it is empty, without asking.
     /// (Without this flag an interactive deploy of the dev stage asks; the prod stage is never
     /// stocked with demo products: use `cargo xtask catalogue import`.)
@@ -155,6 +160,64 @@ pub async fn target(args: &TargetArgs) -> Result<Target> {
     })
 }
 
+/// `--parameter STACK.NAME=VALUE` flags as values by full stack name, checked against the plan:
+/// the stack exists and declares the parameter, which is not one an asset fills.
+fn stack_parameters(
+    plan: &Plan,
+    flags: &[String],
+) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
+    let mut parameters: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for flag in flags {
+        let Some((target, value)) = flag.split_once('=') else {
+            bail!(
+                "--parameter {flag}: write it as STACK.NAME=VALUE, e.g. functions.EmailIdentity=example.org"
+            );
+        };
+        let Some((stack, name)) = target.rsplit_once('.') else {
+            bail!(
+                "--parameter {flag}: name the stack and the parameter, e.g. functions.EmailIdentity"
+            );
+        };
+        let stack = resolve_names(plan, &[stack.to_owned()])?.remove(0);
+        let planned = plan
+            .stack(&stack)
+            .context("resolved stacks are in the plan")?;
+        let settable: Vec<&String> = planned.template["Parameters"]
+            .as_object()
+            .map(|declared| {
+                declared
+                    .keys()
+                    .filter(|declared| {
+                        !planned
+                            .assets
+                            .iter()
+                            .any(|asset| &asset.parameter == *declared)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !settable.iter().any(|settable| *settable == name) {
+            bail!(
+                "--parameter {flag}: {stack} has no parameter {name} to set; it has: {}",
+                if settable.is_empty() {
+                    "none".to_owned()
+                } else {
+                    settable
+                        .iter()
+                        .map(|name| name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            );
+        }
+        parameters
+            .entry(stack)
+            .or_default()
+            .insert(name.to_owned(), value.to_owned());
+    }
+    Ok(parameters)
+}
+
 /// Full stack names for `--only`, accepting short ones.
 fn resolve_names(plan: &Plan, names: &[String]) -> Result<Vec<String>> {
     names
@@ -203,6 +266,7 @@ pub fn run_deploy(args: DeployArgs) -> Result<()> {
     if config.stage == platform::Stage::Prod && !args.yes && !confirm("Deploy the prod stage?")? {
         bail!("not confirmed");
     }
+    let parameters = stack_parameters(&plan, &args.parameters)?;
     // What would make the deploy fail, found before anything is built. Emulators have no
     // account, SES or bootstrap worth checking.
     if args.target.aws.endpoint_url.is_none() {
@@ -228,6 +292,7 @@ pub fn run_deploy(args: DeployArgs) -> Result<()> {
         let options = DeployOptions {
             only,
             hotswap: args.hotswap,
+            parameters,
         };
         let result = deployer
             .deploy(&plan, &assets, &options, bars.clone())

@@ -112,6 +112,11 @@ pub struct DeployOptions {
     /// Update Lambda code and the API service's image in place when they are the only change,
     /// skipping CloudFormation.
     pub hotswap: bool,
+    /// Values for the stacks' own parameters (not the asset ones), by stack, then parameter
+    /// name: the SES sender, the alarm email, ... A parameter not given here keeps the value it
+    /// has in the deployed stack, else takes its template default, so a value set once (here or
+    /// in the console) stays until it is set again.
+    pub parameters: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -306,16 +311,14 @@ impl Deployer {
             .iter()
             .filter(|stack| stack.name != bootstrap_name)
             .map(|stack| {
-                let parameters = stack
-                    .assets
-                    .iter()
-                    .filter_map(|asset| {
-                        Some((
-                            asset.parameter.clone(),
-                            asset_values.get(&asset.kind)?.clone(),
-                        ))
-                    })
-                    .collect();
+                let mut parameters =
+                    own_parameters(stack, deployed.get(&stack.name), &options.parameters);
+                parameters.extend(stack.assets.iter().filter_map(|asset| {
+                    Some((
+                        asset.parameter.clone(),
+                        asset_values.get(&asset.kind)?.clone(),
+                    ))
+                }));
                 self.prepare(stack, parameters)
             })
             .collect();
@@ -1137,6 +1140,36 @@ enum Resolved {
     },
 }
 
+/// The values of `stack`'s own (non-asset) parameters: the value given for it, else the one
+/// the deployed stack has when that is not the template's default, else none (the default
+/// applies). Values equal to the default are left out, so a stack's fingerprint changes only
+/// when a value does.
+fn own_parameters(
+    stack: &PlannedStack,
+    deployed: Option<&DeployedStack>,
+    given: &BTreeMap<String, BTreeMap<String, String>>,
+) -> BTreeMap<String, String> {
+    let given = given.get(&stack.name);
+    let Some(declared) = stack.template["Parameters"].as_object() else {
+        return BTreeMap::new();
+    };
+    declared
+        .iter()
+        .filter(|(name, _)| !stack.assets.iter().any(|asset| &asset.parameter == *name))
+        .filter_map(|(name, declaration)| {
+            let default = declaration["Default"].as_str();
+            let value = match given.and_then(|given| given.get(name)) {
+                Some(value) => value.clone(),
+                None => deployed
+                    .and_then(|deployed| deployed.parameters.get(name))
+                    .filter(|value| Some(value.as_str()) != default)?
+                    .clone(),
+            };
+            Some((name.clone(), value))
+        })
+        .collect()
+}
+
 /// The service whose task definition's container image ends in `parameter`'s value.
 fn image_swap(
     resources: &serde_json::Map<String, Json>,
@@ -1265,6 +1298,70 @@ mod tests {
     use super::*;
     use aws_sdk_ecs::types::{ContainerDefinition, TaskDefinition};
     use serde_json::json;
+
+    fn functions_stack() -> PlannedStack {
+        PlannedStack {
+            name: "eventforge-dev-functions".to_owned(),
+            template: json!({ "Parameters": {
+                "EmailIdentity": { "Type": "String", "Default": "example.com" },
+                "EmailFromAddress": { "Type": "String", "Default": "orders@example.com" },
+                "ValidateOrderCodeKey": { "Type": "String" },
+            }}),
+            dependencies: Vec::new(),
+            assets: vec![eventforge_stacks::stack::Asset {
+                parameter: "ValidateOrderCodeKey".to_owned(),
+                kind: AssetKind::LambdaZip {
+                    function: "validate-order".to_owned(),
+                },
+            }],
+        }
+    }
+
+    fn deployed_with(parameters: &[(&str, &str)]) -> DeployedStack {
+        DeployedStack {
+            name: "eventforge-dev-functions".to_owned(),
+            id: "arn:stack".to_owned(),
+            status: "UPDATE_COMPLETE".to_owned(),
+            reason: None,
+            last_updated: None,
+            tags: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            parameters: parameters
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_parameter_keeps_its_deployed_value_until_a_new_one_is_given() {
+        let stack = functions_stack();
+        let deployed = deployed_with(&[
+            ("EmailIdentity", "shop.example.org"),
+            ("EmailFromAddress", "orders@example.com"),
+            ("ValidateOrderCodeKey", "lambda/validate-order/old.zip"),
+        ]);
+        // Nothing given: the value set before stays; the default one and the asset are left
+        // to the default and the asset step.
+        let kept = own_parameters(&stack, Some(&deployed), &BTreeMap::new());
+        assert_eq!(
+            kept,
+            BTreeMap::from([("EmailIdentity".to_owned(), "shop.example.org".to_owned())])
+        );
+        let given = BTreeMap::from([(
+            stack.name.clone(),
+            BTreeMap::from([(
+                "EmailFromAddress".to_owned(),
+                "orders@shop.example.org".to_owned(),
+            )]),
+        )]);
+        let changed = own_parameters(&stack, Some(&deployed), &given);
+        assert_eq!(changed["EmailFromAddress"], "orders@shop.example.org");
+        assert_eq!(changed["EmailIdentity"], "shop.example.org");
+        // A new stack has only what is given.
+        assert_eq!(own_parameters(&stack, None, &given).len(), 1);
+        assert!(own_parameters(&stack, None, &BTreeMap::new()).is_empty());
+    }
 
     #[test]
     fn an_ecr_token_is_the_user_and_password_docker_logs_in_with() {

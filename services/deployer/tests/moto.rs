@@ -297,6 +297,40 @@ async fn the_platform_deploys_skips_updates_tears_down_and_destroys_against_moto
 
     publishes_the_dashboard(&world, &again).await;
 
+    // A stack parameter set once is kept by the deploys that do not mention it.
+    let functions = world.stack("functions");
+    let (set, _) = world
+        .deploy(DeployOptions {
+            parameters: BTreeMap::from([(
+                functions.clone(),
+                BTreeMap::from([("EmailIdentity".to_owned(), "shop.example.org".to_owned())]),
+            )]),
+            ..DeployOptions::default()
+        })
+        .await;
+    assert_eq!(
+        outcomes_other_than(&set, &Outcome::Unchanged),
+        BTreeMap::from([(functions.clone(), Outcome::Updated)])
+    );
+    let (kept, _) = world.deploy(DeployOptions::default()).await;
+    assert_eq!(
+        outcomes_other_than(&kept, &Outcome::Unchanged),
+        BTreeMap::new()
+    );
+    let cfn = aws_sdk_cloudformation::Client::new(&world.sdk);
+    let described = cfn
+        .describe_stacks()
+        .stack_name(&functions)
+        .send()
+        .await
+        .unwrap();
+    let identity = described.stacks()[0]
+        .parameters()
+        .iter()
+        .find(|parameter| parameter.parameter_key() == Some("EmailIdentity"))
+        .and_then(|parameter| parameter.parameter_value());
+    assert_eq!(identity, Some("shop.example.org"));
+
     // A changed function updates its stack and nothing else.
     world.change_zip("validate-order", 2);
     let (changed, _) = world.deploy(DeployOptions::default()).await;

@@ -301,8 +301,9 @@ async fn email(plan: &Plan, sdk: &SdkConfig) -> Vec<Finding> {
                 warning(
                     IDENTITY,
                     format!("{identity} is not an SES identity of this account and region"),
-                    "create and verify it in SES, and set the functions stack's EmailIdentity \
-                     and EmailFromAddress parameters to it",
+                    "create and verify it in SES, then deploy with `--parameter \
+                     functions.EmailIdentity=<it> --parameter functions.EmailFromAddress=<an \
+                     address of it>`",
                 )
             }
             Err(error) => warning(
