@@ -193,3 +193,54 @@ fn doctor_fails_on_a_missing_rust_target_and_says_how_to_add_it() {
     let err = String::from_utf8_lossy(&doctor.stderr);
     assert!(err.contains("problem(s) found"), "{err}");
 }
+
+#[test]
+fn a_dev_deploy_with_seed_demo_stocks_the_empty_table_once() {
+    use eventforge_deployer::local_registry::LocalRegistry;
+    use eventforge_stacks::platform::functions::functions;
+
+    let moto = MotoServer::start().unwrap_or_else(|error| panic!("{error}"));
+    let registry = LocalRegistry::start().unwrap_or_else(|error| panic!("{error}"));
+    let dir = tempfile::tempdir().unwrap();
+    // moto stores Lambda code without running it: any bytes make a zip here.
+    for function in functions() {
+        let zip = dir.path().join("lambda").join(function.name);
+        std::fs::create_dir_all(&zip).unwrap();
+        std::fs::write(
+            zip.join("bootstrap.zip"),
+            format!("code of {}", function.name),
+        )
+        .unwrap();
+    }
+    let api = dir.path().join("eventforge-api");
+    std::fs::write(&api, "#!/bin/false\n").unwrap();
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    std::fs::write(site.join("index.html"), "<html>dashboard</html>").unwrap();
+    let deploy = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["deploy", "--architecture", "x86-64", "--seed-demo"])
+            .args(["--endpoint-url", &moto.direct_endpoint()])
+            .args(["--registry-url", &registry.endpoint])
+            .arg("--lambda-dir")
+            .arg(dir.path().join("lambda"))
+            .arg("--api-binary")
+            .arg(&api)
+            .arg("--site-dir")
+            .arg(&site)
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .expect("xtask runs");
+        stdout(&output)
+    };
+    let first = deploy();
+    assert!(
+        first.contains("loaded the demo catalogue (6 products) into eventforge-dev-orders"),
+        "{first}"
+    );
+    // A table with products is left alone.
+    let second = deploy();
+    assert!(!second.contains("loaded the demo catalogue"), "{second}");
+    let listed = stdout(&catalogue(&moto, "eventforge-dev-orders", &["list"]));
+    assert!(listed.contains("6 product(s)"), "{listed}");
+}
