@@ -182,20 +182,7 @@ fn stack_parameters(
         let planned = plan
             .stack(&stack)
             .context("resolved stacks are in the plan")?;
-        let settable: Vec<&String> = planned.template["Parameters"]
-            .as_object()
-            .map(|declared| {
-                declared
-                    .keys()
-                    .filter(|declared| {
-                        !planned
-                            .assets
-                            .iter()
-                            .any(|asset| &asset.parameter == *declared)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let settable: Vec<&String> = planned.own_parameters().map(|(name, _)| name).collect();
         if !settable.iter().any(|settable| *settable == name) {
             bail!(
                 "--parameter {flag}: {stack} has no parameter {name} to set; it has: {}",

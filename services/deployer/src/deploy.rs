@@ -1150,12 +1150,8 @@ fn own_parameters(
     given: &BTreeMap<String, BTreeMap<String, String>>,
 ) -> BTreeMap<String, String> {
     let given = given.get(&stack.name);
-    let Some(declared) = stack.template["Parameters"].as_object() else {
-        return BTreeMap::new();
-    };
-    declared
-        .iter()
-        .filter(|(name, _)| !stack.assets.iter().any(|asset| &asset.parameter == *name))
+    stack
+        .own_parameters()
         .filter_map(|(name, declaration)| {
             let default = declaration["Default"].as_str();
             let value = match given.and_then(|given| given.get(name)) {

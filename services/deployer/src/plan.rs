@@ -29,6 +29,18 @@ pub struct PlannedStack {
     pub assets: Vec<Asset>,
 }
 
+impl PlannedStack {
+    /// The parameters the stack declares that no asset fills, with their declarations: the
+    /// ones an operator sets (the SES sender, the alarm email, ...).
+    pub fn own_parameters(&self) -> impl Iterator<Item = (&String, &Json)> {
+        self.template["Parameters"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(name, _)| !self.assets.iter().any(|asset| &asset.parameter == *name))
+    }
+}
+
 impl Plan {
     pub fn from_assembly(assembly: &Assembly) -> Self {
         Self {
