@@ -129,8 +129,7 @@ impl BackendArgs {
 
 /// The table of a deployed stage, as the data stack names it.
 fn table_of(stage: StageArg) -> String {
-    let config = eventforge_stacks::platform::Config::for_stage(stage.into());
-    format!("{}-orders", config.prefix())
+    eventforge_stacks::platform::Config::for_stage(stage.into()).table_name()
 }
 
 pub fn run(args: CatalogueArgs) -> Result<()> {

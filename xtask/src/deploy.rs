@@ -308,7 +308,7 @@ pub fn run_deploy(args: DeployArgs) -> Result<()> {
 /// terminal. A failure here only says so: the deploy itself succeeded.
 async fn offer_demo_catalogue(config: &Config, sdk: &aws_config::SdkConfig, seed: bool) {
     use std::io::IsTerminal;
-    let table = format!("{}-orders", config.prefix());
+    let table = config.table_name();
     let store = eventforge_store_dynamodb::DynamoStore::new(
         aws_sdk_dynamodb::Client::new(sdk),
         table.clone(),

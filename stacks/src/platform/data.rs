@@ -76,7 +76,7 @@ pub fn stack(app: &App, config: &Config) -> Built<Outputs> {
     );
     let table = stack.add_with(
         "Table",
-        table_properties().table_name(format!("{}-orders", config.prefix())),
+        table_properties().table_name(config.table_name()),
         ResourceOptions::retain(),
     );
     let receipts = stack.add_with(

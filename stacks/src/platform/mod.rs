@@ -135,6 +135,12 @@ impl Config {
     pub fn prefix(&self) -> String {
         format!("eventforge-{}", self.stage.name())
     }
+
+    /// The name of the stage's DynamoDB table (the data stack's), e.g. `eventforge-dev-orders`:
+    /// what the catalogue command and `deploy` address without asking CloudFormation.
+    pub fn table_name(&self) -> String {
+        format!("{}-orders", self.prefix())
+    }
 }
 
 /// Every stack of the platform. Declaration order does not matter for deployment: synthesis
