@@ -10,14 +10,15 @@
 mod tally;
 
 use std::ffi::OsString;
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
-use std::{env, fs, io::Read, io::Write};
+use std::{env, fs};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use eventforge_api::probe::probe_health;
 
 use crate::frontend::Frontend;
 use crate::process::{self, Observed, run, run_observed, run_observing};
@@ -363,7 +364,7 @@ impl DevServer {
             if let Some(status) = self.child.try_wait()? {
                 bail!("`cargo xtask dev` exited ({status}) before it answered /health");
             }
-            if health_ok(port) {
+            if probe_health(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).is_ok() {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(250));
@@ -395,81 +396,6 @@ impl Drop for DevServer {
     fn drop(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {
             self.stop();
-        }
-    }
-}
-
-/// A plain HTTP/1.0 GET of /health: no HTTP client needed for one status line.
-fn health_ok(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream
-        .write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .is_err()
-    {
-        return false;
-    }
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The directory of a workspace package, from its name (`eventforge-store-dynamodb` ->
-    /// `services/store-dynamodb`, `eventforge-functions` -> `lambdas/functions`).
-    fn package_dir(package: &str) -> PathBuf {
-        let root = process::workspace_root();
-        let short = package.trim_start_matches("eventforge-");
-        ["services", "lambdas", ""]
-            .iter()
-            .map(|parent| root.join(parent).join(short))
-            .find(|dir| dir.join("Cargo.toml").is_file())
-            .unwrap_or_else(|| panic!("no package directory for {package}"))
-    }
-
-    #[test]
-    fn every_test_binary_the_quick_tier_leaves_out_exists() {
-        // A renamed or merged test file must not silently join the quick tier.
-        for (package, target, _) in NEEDS_TOOLS {
-            let tests = package_dir(package).join("tests");
-            assert!(
-                tests.join(format!("{target}.rs")).is_file()
-                    || tests.join(target).join("main.rs").is_file(),
-                "{package} has no test target {target} in {}",
-                tests.display()
-            );
-        }
-    }
-
-    #[test]
-    fn the_whole_workspace_is_tested_unless_the_arguments_pick_packages() {
-        let args = |list: &[&str]| list.iter().map(|arg| (*arg).to_owned()).collect::<Vec<_>>();
-        let workspace: &[&str] = &["--workspace", "--features", "xtask/deploy"];
-        assert_eq!(package_selection(&[]), workspace);
-        assert_eq!(package_selection(&args(&["--", "--nocapture"])), workspace);
-        // After `--` the arguments are the test binaries', not cargo's.
-        assert_eq!(package_selection(&args(&["--", "-p"])), workspace);
-        for picking in [
-            &["-p", "eventforge-core"][..],
-            &["--package", "eventforge-core"],
-            &["--package=eventforge-core"],
-            &["-peventforge-core"],
-        ] {
-            assert!(package_selection(&args(picking)).is_empty(), "{picking:?}");
-        }
-    }
-
-    #[test]
-    fn the_quick_filter_names_every_binary_it_leaves_out() {
-        let filter = quick_filter();
-        assert!(filter.starts_with("not ("), "{filter}");
-        for (package, target, _) in NEEDS_TOOLS {
-            assert!(filter.contains(&format!("binary_id({package}::{target})")));
         }
     }
 }

@@ -44,6 +44,7 @@ pub mod extract;
 pub mod handlers;
 pub mod openapi;
 pub mod otlp;
+pub mod probe;
 pub mod receipts;
 pub mod state;
 pub mod trace;

@@ -269,24 +269,12 @@ fn port(value: Option<String>) -> anyhow::Result<u16> {
 }
 
 /// `eventforge-api health`: whether the server on this host's `$PORT` answers `/health` with 200.
-/// A plain HTTP/1.0 request over a socket: one status line needs no HTTP client.
 fn health_check() -> anyhow::Result<()> {
-    use std::io::{Read, Write};
-    use std::time::Duration;
     let port = port(std::env::var("PORT").ok())?;
-    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let mut stream = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2))
-        .with_context(|| format!("nothing answers on {address}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    stream.write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let status = response.lines().next().unwrap_or_default();
-    if status.split_whitespace().nth(1) == Some("200") {
-        Ok(())
-    } else {
-        bail!("{address}/health answered {status:?}")
-    }
+    Ok(eventforge_api::probe::probe_health(SocketAddr::from((
+        Ipv4Addr::LOCALHOST,
+        port,
+    )))?)
 }
 
 #[tokio::main]
