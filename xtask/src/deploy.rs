@@ -254,16 +254,20 @@ pub fn run_deploy(args: DeployArgs) -> Result<()> {
         bail!("not confirmed");
     }
     let parameters = stack_parameters(&plan, &args.parameters)?;
+    let runtime = runtime()?;
+    // The credential chain is resolved once, for the checks and the deploy.
+    let target = runtime.block_on(target(&args.target))?;
     // What would make the deploy fail, found before anything is built. Emulators have no
     // account, SES or bootstrap worth checking.
     if args.target.aws.endpoint_url.is_none() {
-        runtime()?.block_on(async {
-            let target = target(&args.target).await?;
-            let builds = !args.assets.no_build;
-            let findings =
-                doctor::check(&plan, &target.sdk, args.target.architecture, builds).await;
-            doctor::report(&findings)
-        })?;
+        let builds = !args.assets.no_build;
+        let findings = runtime.block_on(doctor::check(
+            &plan,
+            &target.sdk,
+            args.target.architecture,
+            builds,
+        ));
+        doctor::report(&findings)?;
     }
     let started = Instant::now();
     let assets = assets::build(&plan, &args.assets, &only, args.target.architecture)?;
@@ -271,8 +275,7 @@ pub fn run_deploy(args: DeployArgs) -> Result<()> {
     let site = (only.is_empty() || only.contains(&frontend_stack))
         .then(|| assets::build_site(&args.assets))
         .transpose()?;
-    runtime()?.block_on(async {
-        let target = target(&args.target).await?;
+    runtime.block_on(async {
         let sdk = target.sdk.clone();
         let deployer = Deployer::new(target);
         let bars = Arc::new(bars::Bars::new());
