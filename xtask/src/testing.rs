@@ -399,3 +399,61 @@ impl Drop for DevServer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The directory of a workspace package, from its name (`eventforge-store-dynamodb` ->
+    /// `services/store-dynamodb`, `eventforge-functions` -> `lambdas/functions`).
+    fn package_dir(package: &str) -> PathBuf {
+        let root = process::workspace_root();
+        let short = package.trim_start_matches("eventforge-");
+        ["services", "lambdas", ""]
+            .iter()
+            .map(|parent| root.join(parent).join(short))
+            .find(|dir| dir.join("Cargo.toml").is_file())
+            .unwrap_or_else(|| panic!("no package directory for {package}"))
+    }
+
+    #[test]
+    fn every_test_binary_the_quick_tier_leaves_out_exists() {
+        // A renamed or merged test file must not silently join the quick tier.
+        for (package, target, _) in NEEDS_TOOLS {
+            let tests = package_dir(package).join("tests");
+            assert!(
+                tests.join(format!("{target}.rs")).is_file()
+                    || tests.join(target).join("main.rs").is_file(),
+                "{package} has no test target {target} in {}",
+                tests.display()
+            );
+        }
+    }
+
+    #[test]
+    fn the_whole_workspace_is_tested_unless_the_arguments_pick_packages() {
+        let args = |list: &[&str]| list.iter().map(|arg| (*arg).to_owned()).collect::<Vec<_>>();
+        let workspace: &[&str] = &["--workspace", "--features", "xtask/deploy"];
+        assert_eq!(package_selection(&[]), workspace);
+        assert_eq!(package_selection(&args(&["--", "--nocapture"])), workspace);
+        // After `--` the arguments are the test binaries', not cargo's.
+        assert_eq!(package_selection(&args(&["--", "-p"])), workspace);
+        for picking in [
+            &["-p", "eventforge-core"][..],
+            &["--package", "eventforge-core"],
+            &["--package=eventforge-core"],
+            &["-peventforge-core"],
+        ] {
+            assert!(package_selection(&args(picking)).is_empty(), "{picking:?}");
+        }
+    }
+
+    #[test]
+    fn the_quick_filter_names_every_binary_it_leaves_out() {
+        let filter = quick_filter();
+        assert!(filter.starts_with("not ("), "{filter}");
+        for (package, target, _) in NEEDS_TOOLS {
+            assert!(filter.contains(&format!("binary_id({package}::{target})")));
+        }
+    }
+}
