@@ -1,4 +1,6 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { QueryClientProvider } from '@tanstack/react-query';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { BrowserRouter, Link, Route, Routes, useLocation, useNavigate, useParams } from 'react-router';
 import { ApiClient } from './api/client';
 import type { RuntimeConfig } from './api/types';
 import { CALLBACK_PATH, logoutUrl } from './auth/pkce';
@@ -6,21 +8,24 @@ import { clearSession, isAdmin, loadSession, saveSession, type Session } from '.
 import { ErrorMessage, Loading } from './components/ui';
 import { loadConfig } from './config';
 import { AppContext, useApp as useAppSafe } from './context';
-import { Callback } from './pages/Callback';
-import { CataloguePage } from './pages/Catalogue';
-import { EventsPage } from './pages/Events';
-import { NewOrderPage } from './pages/NewOrder';
-import { OrderDetailPage } from './pages/OrderDetail';
 import { OrdersPage } from './pages/Orders';
 import { SignIn } from './pages/SignIn';
-import { WebhooksPage } from './pages/Webhooks';
-import { Link, matchPath, Router, useRouter } from './router';
+import { newQueryClient } from './queries';
+
+// The first page a visitor sees (sign-in, or the orders) is in the entry chunk; every other page
+// loads on the way to it, so the first page does not wait for code it does not run.
+const Callback = lazy(() => import('./pages/Callback').then((m) => ({ default: m.Callback })));
+const CataloguePage = lazy(() => import('./pages/Catalogue').then((m) => ({ default: m.CataloguePage })));
+const EventsPage = lazy(() => import('./pages/Events').then((m) => ({ default: m.EventsPage })));
+const NewOrderPage = lazy(() => import('./pages/NewOrder').then((m) => ({ default: m.NewOrderPage })));
+const OrderDetailPage = lazy(() => import('./pages/OrderDetail').then((m) => ({ default: m.OrderDetailPage })));
+const WebhooksPage = lazy(() => import('./pages/Webhooks').then((m) => ({ default: m.WebhooksPage })));
 
 export function App({ configLoader = loadConfig }: { configLoader?: () => Promise<RuntimeConfig> }) {
   return (
-    <Router>
+    <BrowserRouter>
       <ConfiguredApp configLoader={configLoader} />
-    </Router>
+    </BrowserRouter>
   );
 }
 
@@ -41,7 +46,8 @@ function ConfiguredApp({ configLoader }: { configLoader: () => Promise<RuntimeCo
 }
 
 function Authenticated({ config }: { config: RuntimeConfig }) {
-  const { path, search, navigate } = useRouter();
+  const { pathname: path, search } = useLocation();
+  const navigate = useNavigate();
   const [session, setSession] = useState<Session | undefined>(() => loadSession());
   const [notice, setNotice] = useState<string>();
   const sessionRef = useRef(session);
@@ -70,6 +76,8 @@ function Authenticated({ config }: { config: RuntimeConfig }) {
       }),
     [config.apiBaseUrl, expire],
   );
+  // A new cache for each session: nothing one user loaded is shown to the next.
+  const queryClient = useMemo(() => newQueryClient(), [session?.accessToken]);
 
   const signedIn = useCallback(
     (next: Session) => {
@@ -93,14 +101,20 @@ function Authenticated({ config }: { config: RuntimeConfig }) {
   }, [config.auth, navigate]);
 
   if (config.auth.mode === 'cognito' && path === CALLBACK_PATH && !session) {
-    return <Callback auth={config.auth} search={search} onSignedIn={signedIn} onRestart={() => navigate('/', { replace: true })} />;
+    return (
+      <Suspense fallback={<Loading label="Signing in…" />}>
+        <Callback auth={config.auth} search={search} onSignedIn={signedIn} onRestart={() => navigate('/', { replace: true })} />
+      </Suspense>
+    );
   }
   if (!session) return <SignIn config={config} notice={notice} onSignedIn={signedIn} />;
 
   return (
-    <AppContext.Provider value={{ config, client, session, signOut }}>
-      <Shell />
-    </AppContext.Provider>
+    <QueryClientProvider client={queryClient}>
+      <AppContext.Provider value={{ config, client, session, signOut }}>
+        <Shell />
+      </AppContext.Provider>
+    </QueryClientProvider>
   );
 }
 
@@ -112,7 +126,9 @@ const NAV = [
 ];
 
 function Shell() {
-  const { path } = useRouter();
+  const { pathname: path } = useLocation();
+  // A new page starts at its top, as a full page load would.
+  useEffect(() => window.scrollTo?.(0, 0), [path]);
   return (
     <div className="shell">
       <a href="#main" className="skip-link">
@@ -120,7 +136,9 @@ function Shell() {
       </a>
       <Header path={path} />
       <main id="main" className="content">
-        <Page path={path} />
+        <Suspense fallback={<Loading />}>
+          <Page path={path} />
+        </Suspense>
       </main>
     </div>
   );
@@ -158,21 +176,34 @@ function Header({ path }: { path: string }) {
 }
 
 
-
 function Page({ path }: { path: string }) {
-  if (path === '/' || path === '/orders' || path === CALLBACK_PATH) return <OrdersPage />;
-  if (path === '/orders/new') return <NewOrderPage />;
-  const order = matchPath('/orders/:id', path);
-  if (order) return <OrderDetailPage key={order.id} id={order.id} />;
-  if (path === '/events') return <EventsPage />;
-  if (path === '/webhooks') return <WebhooksPage />;
-  if (path === '/catalogue') return <CataloguePage />;
   return (
-    <section>
-      <h1>Not found</h1>
-      <p>
-        Nothing lives at <code>{path}</code>. <Link to="/orders">Go to your orders</Link>.
-      </p>
-    </section>
+    <Routes>
+      <Route index element={<OrdersPage />} />
+      <Route path="orders" element={<OrdersPage />} />
+      <Route path="orders/new" element={<NewOrderPage />} />
+      <Route path="orders/:id" element={<OrderRoute />} />
+      <Route path="events" element={<EventsPage />} />
+      <Route path="webhooks" element={<WebhooksPage />} />
+      <Route path="catalogue" element={<CataloguePage />} />
+      <Route path={CALLBACK_PATH} element={<OrdersPage />} />
+      <Route
+        path="*"
+        element={
+          <section>
+            <h1>Not found</h1>
+            <p>
+              Nothing lives at <code>{path}</code>. <Link to="/orders">Go to your orders</Link>.
+            </p>
+          </section>
+        }
+      />
+    </Routes>
   );
+}
+
+/** A new order page for each id: nothing of the previous order's state carries over. */
+function OrderRoute() {
+  const { id = '' } = useParams();
+  return <OrderDetailPage key={id} id={id} />;
 }

@@ -2,9 +2,8 @@ import { useState, type FormEvent } from 'react';
 import { ApiError } from '../api/client';
 import type { InventoryItem } from '../api/types';
 import { Empty, ErrorMessage, Loading } from '../components/ui';
-import { useApp } from '../context';
 import { money } from '../format';
-import { useResource } from '../hooks';
+import { useAdminInventory, useSaveProduct } from '../queries';
 
 /** What the form holds: text as typed, checked when saved. */
 interface Draft {
@@ -45,12 +44,11 @@ export function parsePrice(text: string): number | undefined {
 
 /** The catalogue for members of the admins group: every product, and a form to add or restock one. */
 export function CataloguePage() {
-  const { client } = useApp();
-  const list = useResource(() => client.adminInventory(), [client]);
+  const list = useAdminInventory();
+  const saveProduct = useSaveProduct();
   const [draft, setDraft] = useState<Draft>(EMPTY);
   const [problems, setProblems] = useState<string[]>([]);
   const [saved, setSaved] = useState<string>();
-  const [busy, setBusy] = useState(false);
 
   const set = (field: keyof Draft) => (value: string) => setDraft((d) => ({ ...d, [field]: value }));
 
@@ -66,25 +64,19 @@ export function CataloguePage() {
     if (stock === undefined) found.push('Enter the stock as a whole number.');
     setProblems(found);
     if (found.length || price === undefined || stock === undefined) return;
-    setBusy(true);
     try {
-      const item = await client.putProduct(draft.sku.trim(), {
-        name: draft.name.trim(),
-        unit_price_minor: price,
-        currency: draft.currency.trim().toUpperCase(),
-        stock,
+      const item = await saveProduct.mutateAsync({
+        sku: draft.sku.trim(),
+        product: { name: draft.name.trim(), unit_price_minor: price, currency: draft.currency.trim().toUpperCase(), stock },
       });
       setSaved(`${item.sku} saved: ${item.stock} in stock at ${money(item.unit_price_minor, item.currency)}.`);
       setDraft(EMPTY);
-      list.reload();
     } catch (e) {
       if (e instanceof ApiError && e.fieldErrors.length) {
         setProblems(e.fieldErrors.map((f) => `${FIELD_LABELS[f.field] ?? f.field}: ${f.message}.`));
       } else {
         setProblems([e instanceof Error ? e.message : String(e)]);
       }
-    } finally {
-      setBusy(false);
     }
   };
 
@@ -138,12 +130,12 @@ export function CataloguePage() {
                 {saved}
               </p>
             )}
-            <button type="submit" className="button" disabled={busy}>
-              {busy ? 'Saving…' : 'Save product'}
+            <button type="submit" className="button" disabled={saveProduct.isPending}>
+              {saveProduct.isPending ? 'Saving…' : 'Save product'}
             </button>
           </form>
-          {list.loading && !list.data && <Loading />}
-          {list.error !== undefined && !forbidden && <ErrorMessage error={list.error} onRetry={list.reload} />}
+          {list.isPending && <Loading />}
+          {list.error && !forbidden && <ErrorMessage error={list.error} onRetry={() => void list.refetch()} />}
           {list.data && items.length === 0 && (
             <Empty>No products yet: nothing can be ordered until you add one.</Empty>
           )}

@@ -1,13 +1,10 @@
 import { useState } from 'react';
+import { Link } from 'react-router';
 import type { ApiEvent } from '../api/types';
 import { Empty, ErrorMessage, Loading } from '../components/ui';
-import { useApp } from '../context';
 import { describeDetail, eventInfo, isAlarming } from '../events';
 import { dateTime, shortId } from '../format';
-import { useResource } from '../hooks';
-import { Link } from '../router';
-
-export const FEED_POLL_MS = 3000;
+import { FEED_POLL_MS, useEvents } from '../queries';
 
 export function EventFeed({ events, compact }: { events: ApiEvent[]; compact?: boolean }) {
   return (
@@ -52,8 +49,7 @@ export function EventFeed({ events, compact }: { events: ApiEvent[]; compact?: b
 }
 
 export function EventsPage() {
-  const { client } = useApp();
-  const feed = useResource(() => client.events(50), [client], { pollMs: FEED_POLL_MS });
+  const feed = useEvents(50, FEED_POLL_MS);
   const [onlyProblems, setOnlyProblems] = useState(false);
   const all = feed.data?.events ?? [];
   const problems = all.filter((e) => isAlarming(e.type)).length;
@@ -71,13 +67,13 @@ export function EventsPage() {
         <input type="checkbox" checked={onlyProblems} onChange={(e) => setOnlyProblems(e.target.checked)} /> Only problems
         (failed payments and deliveries, dead-lettered messages)
       </label>
-      {feed.error !== undefined && feed.data && (
+      {feed.error && feed.data && (
         <p className="notice" role="status">
-          Could not refresh: {feed.error instanceof Error ? feed.error.message : String(feed.error)}
+          Could not refresh: {feed.error.message}
         </p>
       )}
-      {!feed.data && feed.error !== undefined && <ErrorMessage error={feed.error} onRetry={feed.reload} />}
-      {!feed.data && feed.error === undefined && <Loading label="Loading events…" />}
+      {!feed.data && feed.error && <ErrorMessage error={feed.error} onRetry={() => void feed.refetch()} />}
+      {!feed.data && !feed.error && <Loading label="Loading events…" />}
       {feed.data && events.length === 0 && (
         <Empty>
           <p>{onlyProblems ? 'No problems among the recent events.' : 'No events yet. Place an order and watch it here.'}</p>

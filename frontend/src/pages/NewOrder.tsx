@@ -1,11 +1,10 @@
 import { useRef, useState, type FormEvent } from 'react';
+import { useNavigate } from 'react-router';
 import { ApiError, newIdempotencyKey } from '../api/client';
 import type { FieldError, InventoryItem } from '../api/types';
 import { ErrorMessage, Loading } from '../components/ui';
-import { useApp } from '../context';
 import { money } from '../format';
-import { useResource } from '../hooks';
-import { useRouter } from '../router';
+import { useInventory, usePlaceOrder } from '../queries';
 
 interface Line {
   key: number;
@@ -70,12 +69,11 @@ export function plainWords(field: 'sku' | 'quantity' | 'line', message: string):
 }
 
 export function NewOrderPage() {
-  const { client } = useApp();
-  const { navigate } = useRouter();
-  const inventory = useResource(() => client.inventory(), [client]);
+  const navigate = useNavigate();
+  const inventory = useInventory();
+  const placeOrder = usePlaceOrder();
   const nextKey = useRef(1);
   const [lines, setLines] = useState<Line[]>([{ key: 0, sku: '', quantity: '1' }]);
-  const [submitting, setSubmitting] = useState(false);
   const [problem, setProblem] = useState<ApiError>();
   const [checked, setChecked] = useState<Map<number, LineErrors>>();
   const [failure, setFailure] = useState<unknown>();
@@ -111,20 +109,17 @@ export function NewOrderPage() {
     if (!idempotency.current || idempotency.current.body !== text) {
       idempotency.current = { body: text, key: newIdempotencyKey() };
     }
-    setSubmitting(true);
     try {
-      const order = await client.createOrder(body, idempotency.current.key);
+      const order = await placeOrder.mutateAsync({ request: body, idempotencyKey: idempotency.current.key });
       navigate(`/orders/${order.id}`);
     } catch (e) {
       if (e instanceof ApiError && e.status !== 401 && e.problem) setProblem(e);
       else setFailure(e);
-    } finally {
-      setSubmitting(false);
     }
   };
 
-  if (inventory.loading && !inventory.data) return <Loading label="Loading products…" />;
-  if (!inventory.data) return <ErrorMessage error={inventory.error} onRetry={inventory.reload} />;
+  if (inventory.isPending) return <Loading label="Loading products…" />;
+  if (!inventory.data) return <ErrorMessage error={inventory.error} onRetry={() => void inventory.refetch()} />;
 
   const grouped = groupFieldErrors(problem?.fieldErrors ?? []);
   const lineErrors = (index: number): LineErrors | undefined => {
@@ -248,8 +243,8 @@ export function NewOrderPage() {
           <p className="order-form__total">
             Total <strong data-testid="order-total">{money(total, currency)}</strong>
           </p>
-          <button type="submit" className="button" disabled={submitting}>
-            {submitting ? 'Placing order…' : 'Place order'}
+          <button type="submit" className="button" disabled={placeOrder.isPending}>
+            {placeOrder.isPending ? 'Placing order…' : 'Place order'}
           </button>
         </div>
       </form>

@@ -1,38 +1,10 @@
-import { useEffect, useRef, useState } from 'react';
+import { Link } from 'react-router';
 import { ApiError } from '../api/client';
-import type { OrderDetail } from '../api/types';
 import { Timeline } from '../components/Timeline';
 import { TraceTimeline } from '../components/TraceTimeline';
 import { ErrorMessage, Loading, StatusBadge } from '../components/ui';
-import { useApp } from '../context';
 import { dateTime, money, shortId } from '../format';
-import { useResource } from '../hooks';
-import { Link } from '../router';
-
-export const ORDER_POLL_MS = 1000;
-
-/** How long after confirmation the page waits for the receipt (and deliveries) to show up. */
-export const RECEIPT_WAIT_MS = 120_000;
-
-/** Whether the page should keep asking: the saga is running, or a receipt is still to come. */
-export function stillChanging(detail: OrderDetail, now = Date.now()): boolean {
-  const { status, receipt_key, updated_at } = detail.order;
-  if (status === 'PENDING' || status === 'PROCESSING') return true;
-  const recent = now - Date.parse(updated_at) < RECEIPT_WAIT_MS;
-  return status === 'CONFIRMED' && !receipt_key && recent;
-}
-
-/**
- * How long after the order's last change its trace is still refreshed: the processors (email,
- * receipt, webhook) record their spans after the order is confirmed or failed.
- */
-export const TRACE_SETTLE_MS = 10_000;
-
-/** Whether the trace may still gain spans: the order is, or has only just stopped, changing. */
-export function traceStillChanging(detail: OrderDetail | undefined, now = Date.now()): boolean {
-  if (!detail) return true;
-  return stillChanging(detail, now) || now - Date.parse(detail.order.updated_at) < TRACE_SETTLE_MS;
-}
+import { stillChanging, useOrder, useReceipt, useTrace } from '../queries';
 
 function sameOrigin(url: string): boolean {
   try {
@@ -43,31 +15,10 @@ function sameOrigin(url: string): boolean {
 }
 
 export function OrderDetailPage({ id }: { id: string }) {
-  const { client } = useApp();
-  const detail = useResource(() => client.order(id), [client, id], {
-    pollMs: ORDER_POLL_MS,
-    keepPolling: (d) => d !== undefined && stillChanging(d),
-  });
-  // Read when a trace poll returns, so the trace follows the order's latest state.
-  const traceChanging = useRef(true);
-  traceChanging.current = traceStillChanging(detail.data);
-  const trace = useResource(() => client.trace(id), [client, id], {
-    pollMs: ORDER_POLL_MS,
-    keepPolling: () => traceChanging.current,
-  });
+  const detail = useOrder(id);
+  const trace = useTrace(id, detail.data);
   const receiptKey = detail.data?.order.receipt_key;
-  const [receipt, setReceipt] = useState<{ url?: string; error?: unknown }>({});
-  useEffect(() => {
-    if (!receiptKey) return;
-    let cancelled = false;
-    client
-      .receipt(id)
-      .then((url) => !cancelled && setReceipt({ url }))
-      .catch((error) => !cancelled && setReceipt({ error }));
-    return () => {
-      cancelled = true;
-    };
-  }, [client, id, receiptKey]);
+  const receipt = useReceipt(id, receiptKey);
 
   if (!detail.data) {
     if (detail.error) {
@@ -75,7 +26,7 @@ export function OrderDetailPage({ id }: { id: string }) {
       return (
         <section>
           <h1>Order</h1>
-          <ErrorMessage error={notFound ? new Error('No such order.') : detail.error} onRetry={notFound ? undefined : detail.reload} />
+          <ErrorMessage error={notFound ? new Error('No such order.') : detail.error} onRetry={notFound ? undefined : () => void detail.refetch()} />
           <Link to="/orders">Back to orders</Link>
         </section>
       );
@@ -96,9 +47,9 @@ export function OrderDetailPage({ id }: { id: string }) {
         </h1>
         <StatusBadge status={order.status} />
       </div>
-      {detail.error !== undefined && (
+      {detail.error && (
         <p className="notice" role="status">
-          Could not refresh: {detail.error instanceof Error ? detail.error.message : String(detail.error)}
+          Could not refresh: {detail.error.message}
         </p>
       )}
       <div className="order-detail__grid">
@@ -140,17 +91,17 @@ export function OrderDetailPage({ id }: { id: string }) {
           </table>
           <div className="receipt">
             <h3>Receipt</h3>
-            {receipt.url ? (
+            {receipt.data ? (
               <a
                 className="button"
-                href={receipt.url}
+                href={receipt.data}
                 download
-                {...(sameOrigin(receipt.url) ? {} : { target: '_blank', rel: 'noreferrer' })}
+                {...(sameOrigin(receipt.data) ? {} : { target: '_blank', rel: 'noreferrer' })}
               >
                 Download receipt (PDF)
               </a>
             ) : receipt.error ? (
-              <ErrorMessage error={receipt.error} />
+              <ErrorMessage error={receipt.error} onRetry={() => void receipt.refetch()} />
             ) : order.status === 'CONFIRMED' ? (
               <p className="muted" role="status">
                 {receiptKey
@@ -175,15 +126,15 @@ export function OrderDetailPage({ id }: { id: string }) {
         <h2 id="trace-title">Trace</h2>
         {trace.data !== undefined ? (
           <>
-            {trace.error !== undefined && (
+            {trace.error && (
               <p className="notice" role="status">
-                Could not refresh the trace: {trace.error instanceof Error ? trace.error.message : String(trace.error)}
+                Could not refresh the trace: {trace.error.message}
               </p>
             )}
             <TraceTimeline trace={trace.data} labelledBy="trace-title" />
           </>
-        ) : trace.error !== undefined ? (
-          <ErrorMessage error={trace.error} onRetry={trace.reload} />
+        ) : trace.error ? (
+          <ErrorMessage error={trace.error} onRetry={() => void trace.refetch()} />
         ) : (
           <Loading label="Loading trace…" />
         )}

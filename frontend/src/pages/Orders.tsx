@@ -1,65 +1,19 @@
-import { useCallback, useEffect, useState } from 'react';
-import type { Order } from '../api/types';
+import { Link } from 'react-router';
 import { Empty, ErrorMessage, Loading, StatusBadge } from '../components/ui';
-import { useApp } from '../context';
 import { dateTime, money, shortId } from '../format';
-import { Link } from '../router';
-
-export const PAGE_SIZE = 10;
-export const LIST_POLL_MS = 3000;
+import { useOrders } from '../queries';
 
 export function OrdersPage() {
-  const { client } = useApp();
-  const [orders, setOrders] = useState<Order[]>([]);
-  const [cursor, setCursor] = useState<string | null>();
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<unknown>();
-
-  const load = useCallback(
-    async (after?: string) => {
-      setLoading(true);
-      setError(undefined);
-      try {
-        const page = await client.listOrders(PAGE_SIZE, after);
-        setOrders((previous) => (after ? [...previous, ...page.orders] : page.orders));
-        setCursor(page.next_cursor ?? null);
-      } catch (e) {
-        setError(e);
-      } finally {
-        setLoading(false);
-      }
-    },
-    [client],
-  );
-
-  useEffect(() => {
-    void load();
-  }, [load]);
-
-  // While an order is still running, refresh the first page: new statuses, and orders placed elsewhere.
-  const running = orders.some((o) => o.status === 'PENDING' || o.status === 'PROCESSING');
-  useEffect(() => {
-    if (!running) return;
-    const timer = setInterval(async () => {
-      try {
-        const page = await client.listOrders(PAGE_SIZE);
-        setOrders((previous) => {
-          const fresh = new Set(page.orders.map((o) => o.id));
-          return [...page.orders, ...previous.filter((o) => !fresh.has(o.id))];
-        });
-      } catch {
-        // The next tick, or the Refresh button, tries again.
-      }
-    }, LIST_POLL_MS);
-    return () => clearInterval(timer);
-  }, [client, running]);
+  const list = useOrders();
+  const orders = list.data?.pages.flatMap((page) => page.orders) ?? [];
+  const error = list.error ?? undefined;
 
   return (
     <section aria-labelledby="orders-title">
       <div className="page-head">
         <h1 id="orders-title">Orders</h1>
         <div className="page-head__actions">
-          <button type="button" className="button button--secondary" onClick={() => void load()} disabled={loading}>
+          <button type="button" className="button button--secondary" onClick={() => void list.refetch()} disabled={list.isPending}>
             Refresh
           </button>
           <Link to="/orders/new" className="button">
@@ -67,9 +21,16 @@ export function OrdersPage() {
           </Link>
         </div>
       </div>
-      {error !== undefined && <ErrorMessage error={error} onRetry={() => void load(orders.length ? cursor ?? undefined : undefined)} />}
-      {orders.length === 0 && loading && <Loading label="Loading orders…" />}
-      {orders.length === 0 && !loading && error === undefined && (
+      {error !== undefined && orders.length > 0 && !list.isFetchNextPageError && (
+        <p className="notice" role="status">
+          Could not refresh: {error.message}
+        </p>
+      )}
+      {error !== undefined && (orders.length === 0 || list.isFetchNextPageError) && (
+        <ErrorMessage error={error} onRetry={() => void (list.isFetchNextPageError ? list.fetchNextPage() : list.refetch())} />
+      )}
+      {orders.length === 0 && list.isPending && <Loading label="Loading orders…" />}
+      {orders.length === 0 && list.isSuccess && (
         <Empty>
           <p>No orders yet.</p>
           <Link to="/orders/new" className="button">
@@ -96,10 +57,10 @@ export function OrdersPage() {
           ))}
         </ul>
       )}
-      {cursor && orders.length > 0 && (
+      {list.hasNextPage && orders.length > 0 && (
         <div className="pager">
-          <button type="button" className="button button--secondary" onClick={() => void load(cursor)} disabled={loading}>
-            {loading ? 'Loading…' : 'Load more'}
+          <button type="button" className="button button--secondary" onClick={() => void list.fetchNextPage()} disabled={list.isFetchingNextPage}>
+            {list.isFetchingNextPage ? 'Loading…' : 'Load more'}
           </button>
         </div>
       )}

@@ -2,18 +2,17 @@ import { useState, type FormEvent } from 'react';
 import { ApiError } from '../api/client';
 import type { Webhook } from '../api/types';
 import { Empty, ErrorMessage, Loading } from '../components/ui';
-import { useApp } from '../context';
 import { describeDetail, eventInfo } from '../events';
 import { dateTime } from '../format';
-import { useResource } from '../hooks';
+import { DELIVERIES_POLL_MS, useDeleteWebhook, useEvents, useRegisterWebhook, useWebhooks } from '../queries';
 
 export function WebhooksPage() {
-  const { client } = useApp();
-  const list = useResource(() => client.webhooks(), [client]);
-  const deliveries = useResource(() => client.events(100), [client], { pollMs: 5000 });
+  const list = useWebhooks();
+  const deliveries = useEvents(100, DELIVERIES_POLL_MS);
+  const registerWebhook = useRegisterWebhook();
+  const deleteWebhook = useDeleteWebhook();
   const [url, setUrl] = useState('');
   const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<Webhook>();
   const [deleteError, setDeleteError] = useState<unknown>();
 
@@ -21,12 +20,10 @@ export function WebhooksPage() {
     event.preventDefault();
     setError(undefined);
     setCreated(undefined);
-    setBusy(true);
     try {
-      const webhook = await client.registerWebhook({ url: url.trim() });
+      const webhook = await registerWebhook.mutateAsync({ url: url.trim() });
       setCreated(webhook);
       setUrl('');
-      list.reload();
     } catch (e) {
       if (e instanceof ApiError && e.problem) {
         const fields = e.fieldErrors.map((f) => f.message);
@@ -34,17 +31,14 @@ export function WebhooksPage() {
       } else {
         setError(e instanceof Error ? e.message : String(e));
       }
-    } finally {
-      setBusy(false);
     }
   };
 
   const remove = async (id: string) => {
     setDeleteError(undefined);
     try {
-      await client.deleteWebhook(id);
+      await deleteWebhook.mutateAsync(id);
       if (created?.id === id) setCreated(undefined);
-      list.reload();
     } catch (e) {
       setDeleteError(e);
     }
@@ -83,8 +77,8 @@ export function WebhooksPage() {
             </span>
           )}
         </div>
-        <button type="submit" className="button" disabled={busy}>
-          {busy ? 'Registering…' : 'Register webhook'}
+        <button type="submit" className="button" disabled={registerWebhook.isPending}>
+          {registerWebhook.isPending ? 'Registering…' : 'Register webhook'}
         </button>
       </form>
       {created && (
@@ -95,8 +89,8 @@ export function WebhooksPage() {
       )}
       {deleteError !== undefined && <ErrorMessage error={deleteError} />}
       <h2>Registered</h2>
-      {!list.data && list.error !== undefined && <ErrorMessage error={list.error} onRetry={list.reload} />}
-      {!list.data && list.error === undefined && <Loading label="Loading webhooks…" />}
+      {!list.data && list.error && <ErrorMessage error={list.error} onRetry={() => void list.refetch()} />}
+      {!list.data && !list.error && <Loading label="Loading webhooks…" />}
       {list.data && webhooks.length === 0 && (
         <Empty>
           <p>No webhooks registered.</p>

@@ -1,8 +1,8 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
-import type { OrderTrace, Span } from '../api/types';
-import { event, mockApi, order, renderApp } from '../test-utils';
-import { RECEIPT_WAIT_MS, TRACE_SETTLE_MS, stillChanging, traceStillChanging } from './OrderDetail';
+import type { OrderTrace, Span } from './api/types';
+import { event, mockApi, order, renderApp } from './test-utils';
+import { RECEIPT_WAIT_MS, TRACE_SETTLE_MS, stillChanging, traceStillChanging } from './queries';
 
 describe('stillChanging', () => {
   const at = Date.parse('2026-11-25T08:00:00Z');
