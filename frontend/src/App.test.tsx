@@ -79,6 +79,34 @@ describe('orders', () => {
     expect(screen.queryByRole('button', { name: 'Load more' })).not.toBeInTheDocument();
   });
 
+  it("charts the last hour's orders per status and saga step durations, with the figures as tables", async () => {
+    const now = Date.now();
+    const placed = new Date(now - 60_000).toISOString();
+    const confirmed = order({ id: 'aaaaaaaa-0000-4000-8000-000000000001', status: 'CONFIRMED', created_at: placed });
+    const failed = order({ id: 'bbbbbbbb-0000-4000-8000-000000000002', status: 'FAILED', created_at: placed });
+    const step = (type: string, msAfter: number) => ({
+      ...event(type, {}, confirmed.id),
+      occurred_at: new Date(now - 60_000 + msAfter).toISOString(),
+    });
+    mockApi(({ url }) => {
+      if (url.pathname === '/api/orders') return { body: { orders: [confirmed, failed], next_cursor: null } };
+      if (url.pathname === '/api/events') {
+        expect(url.searchParams.get('limit')).toBe('100');
+        return { body: { events: [step('order.created', 0), step('order.validated', 12), step('inventory.reserved', 40)] } };
+      }
+      return undefined;
+    });
+    renderApp('/orders');
+    const statuses = await screen.findByRole('table', { name: 'Orders placed in the last hour, by status' });
+    expect(within(statuses).getByRole('row', { name: 'CONFIRMED 1' })).toBeInTheDocument();
+    expect(within(statuses).getByRole('row', { name: 'FAILED 1' })).toBeInTheDocument();
+    const steps = screen.getByRole('table', { name: 'Saga step durations in the last hour' });
+    expect(within(steps).getByRole('row', { name: 'Validate 1 12 ms 12 ms' })).toBeInTheDocument();
+    expect(within(steps).getByRole('row', { name: 'Reserve inventory 1 28 ms 28 ms' })).toBeInTheDocument();
+    expect(within(steps).queryByRole('row', { name: /Charge payment/ })).not.toBeInTheDocument();
+    expect(screen.getByRole('img', { name: /Orders placed in the last hour: 0 pending, 0 processing, 1 confirmed, 1 failed/ })).toBeInTheDocument();
+  });
+
   it('shows an error with a retry when the list cannot load', async () => {
     mockApi(({ url }) => (url.pathname === '/api/orders' ? { status: 500, body: { type: 'x', title: 'Internal', status: 500, detail: 'boom' } } : undefined));
     renderApp('/orders');

@@ -19,6 +19,11 @@ export const LIST_POLL_MS = 3000;
 export const ORDER_POLL_MS = 1000;
 export const FEED_POLL_MS = 3000;
 export const DELIVERIES_POLL_MS = 5000;
+/** The orders page's charts refresh this often. */
+export const ACTIVITY_POLL_MS = 10_000;
+/** The most the API returns in one page of orders, and of events: what the charts are drawn from. */
+export const ACTIVITY_ORDERS = 50;
+export const ACTIVITY_EVENTS = 100;
 /** How long after confirmation the order page waits for the receipt (and deliveries) to show up. */
 export const RECEIPT_WAIT_MS = 120_000;
 /**
@@ -34,6 +39,7 @@ export const keys = {
   order: (id: string) => ['orders', id] as const,
   trace: (id: string) => ['orders', id, 'trace'] as const,
   receipt: (id: string, key: string) => ['orders', id, 'receipt', key] as const,
+  recentOrders: (limit: number) => ['orders', 'latest', limit] as const,
   events: (limit: number) => ['events', limit] as const,
   webhooks: ['webhooks'] as const,
 };
@@ -138,6 +144,18 @@ export function useEvents(limit: number, pollMs: number) {
   return useQuery({ queryKey: keys.events(limit), queryFn: () => client.events(limit), refetchInterval: pollMs });
 }
 
+/** The caller's latest orders and events, for the charts. */
+export function useActivity() {
+  const { client } = useApp();
+  const orders = useQuery({
+    queryKey: keys.recentOrders(ACTIVITY_ORDERS),
+    queryFn: () => client.listOrders(ACTIVITY_ORDERS),
+    refetchInterval: ACTIVITY_POLL_MS,
+  });
+  const events = useEvents(ACTIVITY_EVENTS, ACTIVITY_POLL_MS);
+  return { orders, events };
+}
+
 export function useWebhooks() {
   const { client } = useApp();
   return useQuery({ queryKey: keys.webhooks, queryFn: () => client.webhooks() });
@@ -152,6 +170,7 @@ export function usePlaceOrder() {
     onSuccess: () =>
       Promise.all([
         queries.invalidateQueries({ queryKey: keys.orders, exact: true }),
+        queries.invalidateQueries({ queryKey: keys.recentOrders(ACTIVITY_ORDERS) }),
         queries.invalidateQueries({ queryKey: keys.inventory }),
         queries.invalidateQueries({ queryKey: ['events'] }),
       ]),

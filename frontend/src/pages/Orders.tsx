@@ -1,7 +1,11 @@
+import { lazy, Suspense } from 'react';
 import { Link } from 'react-router';
 import { Empty, ErrorMessage, Loading, StatusBadge } from '../components/ui';
 import { dateTime, money, shortId } from '../format';
 import { useOrders } from '../queries';
+
+// Chart.js is most of the charts' weight: it loads after the list, not before it.
+const ActivityCharts = lazy(() => import('../components/ActivityCharts').then((m) => ({ default: m.ActivityCharts })));
 
 export function OrdersPage() {
   const list = useOrders();
@@ -37,6 +41,14 @@ export function OrdersPage() {
             Place your first order
           </Link>
         </Empty>
+      )}
+      {orders.length > 0 && (
+        <section className="card activity" aria-labelledby="activity-title">
+          <h2 id="activity-title">The last hour</h2>
+          <Suspense fallback={<Loading label="Loading the charts…" />}>
+            <ActivityCharts />
+          </Suspense>
+        </section>
       )}
       {orders.length > 0 && (
         <ul className="order-list" aria-label="Orders, newest first">
