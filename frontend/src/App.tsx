@@ -127,8 +127,11 @@ const NAV = [
 
 function Shell() {
   const { pathname: path } = useLocation();
-  // A new page starts at its top, as a full page load would.
-  useEffect(() => window.scrollTo?.(0, 0), [path]);
+  // A new page starts at its top, as a full page load would. (In braces: Chromium's scrollTo
+  // returns a promise, which React would take for the effect's clean-up.)
+  useEffect(() => {
+    window.scrollTo(0, 0);
+  }, [path]);
   return (
     <div className="shell">
       <a href="#main" className="skip-link">

@@ -319,10 +319,17 @@ fn browser_tests(
             .npm(&["run", "e2e"])
             .env("EVENTFORGE_E2E_URL", &url)
             .env("EVENTFORGE_CHROMIUM", chromium),
-        |line| tally.e2e_line(line),
+        |line| tally.playwright_line(line),
     );
     dev.stop();
-    outcome
+    outcome.with_context(|| {
+        format!(
+            "browser tests failed: each failing test's trace and screenshot are in {}, \
+             and the report in {} (`npx playwright show-report e2e/report` in frontend/)",
+            frontend.dir().join("e2e/results").display(),
+            frontend.dir().join("e2e/report").display()
+        )
+    })
 }
 
 fn free_port() -> Result<u16> {

@@ -83,13 +83,26 @@ impl Tally {
         self.skipped += count_before(rest, " skipped");
     }
 
-    /// Adds the browser tests' summary: `e2e: 17 passed, 1 failed`.
-    pub fn e2e_line(&mut self, line: &str) {
-        let Some(rest) = line.trim().strip_prefix("e2e: ") else {
+    /// Adds a line of the summary Playwright's list reporter ends with, one count a line:
+    /// `  20 passed (2.2m)`, `  1 failed`, `  2 skipped`, `  1 flaky`, `  3 did not run`,
+    /// `  1 interrupted`. A flaky test failed before it passed, so it counts as failed, and so
+    /// does an interrupted one; tests that did not run count as skipped.
+    pub fn playwright_line(&mut self, line: &str) {
+        let plain = strip_ansi(line);
+        let text = plain.trim();
+        let text = text.split_once(" (").map_or(text, |(counts, _)| counts);
+        let Some((count, outcome)) = text.split_once(' ') else {
             return;
         };
-        self.passed += count_before(rest, " passed");
-        self.failed += count_before(rest, " failed");
+        let Ok(count) = count.parse::<u64>() else {
+            return;
+        };
+        match outcome {
+            "passed" => self.passed += count,
+            "failed" | "flaky" | "interrupted" => self.failed += count,
+            "skipped" | "did not run" => self.skipped += count,
+            _ => {}
+        }
     }
 }
 
@@ -215,10 +228,22 @@ mod tests {
     }
 
     #[test]
-    fn the_browser_tests_summary_is_read() {
+    fn playwrights_summary_is_read_and_nothing_else() {
         let mut tally = Tally::default();
-        tally.e2e_line("e2e: 16 passed, 1 failed");
-        assert_eq!((tally.passed, tally.failed), (16, 1));
+        for line in [
+            "  \u{1b}[32m✓\u{1b}[39m  10 e2e/orders.spec.ts:19:1 › a new shopper has no orders (887ms)",
+            "  1) e2e/orders.spec.ts:25:1 › the form says what is missing ──────",
+            "    Expected: > 1",
+            "  5 failed",
+            "    e2e/orders.spec.ts:25:1 › 2 passed through the form ─────",
+            "  1 flaky",
+            "  \u{1b}[32m20 passed\u{1b}[39m\u{1b}[2m (2.2m)\u{1b}[22m",
+            "  2 skipped",
+            "  3 did not run",
+        ] {
+            tally.playwright_line(line);
+        }
+        assert_eq!((tally.passed, tally.failed, tally.skipped), (20, 6, 5));
     }
 
     #[test]
