@@ -124,6 +124,43 @@ async fn the_dashboard_is_served_with_index_html_for_client_side_routes_but_neve
 }
 
 #[tokio::test]
+async fn the_dashboards_files_are_gzipped_for_a_browser_that_accepts_it() {
+    let dashboard = tempfile::tempdir().expect("dir");
+    let script = "export const line = 'the same line again';\n".repeat(200);
+    std::fs::write(dashboard.path().join("index.html"), "<html></html>").expect("index");
+    std::fs::write(dashboard.path().join("app.js"), &script).expect("script");
+    let dir = dashboard.path().to_owned();
+    let app = TestApp::configured(|config, _| config.with_dashboard(dir)).await;
+
+    let gzipped = app
+        .send(
+            Request::get("/app.js")
+                .header(header::ACCEPT_ENCODING, "gzip, deflate, br")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    let plain = get(&app, "/app.js").await;
+
+    assert_eq!(gzipped.status, StatusCode::OK);
+    assert_eq!(gzipped.headers[header::CONTENT_ENCODING], "gzip");
+    assert!(
+        gzipped.bytes.len() < script.len() / 10,
+        "{} bytes",
+        gzipped.bytes.len()
+    );
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(&gzipped.bytes[..]),
+        &mut unzipped,
+    )
+    .expect("gzip");
+    assert_eq!(unzipped, script);
+    assert!(!plain.headers.contains_key(header::CONTENT_ENCODING));
+    assert_eq!(plain.bytes, script.as_bytes());
+}
+
+#[tokio::test]
 async fn local_receipt_files_are_served_and_missing_ones_are_404_problems() {
     let app = TestApp::new().await;
     let pdf = b"%PDF-1.7 receipt";
