@@ -54,7 +54,7 @@ export function OrdersPage() {
         <ul className="order-list" aria-label="Orders, newest first">
           {orders.map((order) => (
             <li key={order.id} className="order-row card">
-              <Link to={`/orders/${order.id}`} className="order-row__link" aria-label={`Order ${shortId(order.id)}, ${order.status}, ${money(order.total_minor, order.currency)}`}>
+              <Link to={`/orders/${order.id}`} className="order-row__link">
                 <span className="order-row__id mono">#{shortId(order.id)}</span>
                 <span className="order-row__items">
                   {order.items.map((item) => `${item.quantity} × ${item.sku}`).join(', ')}
