@@ -10,6 +10,7 @@ use eventforge_stacks::platform::{self, Config, Stage};
 use eventforge_stacks::synth::Assembly;
 
 mod api;
+mod dashboard;
 mod load;
 mod saga;
 
@@ -37,6 +38,9 @@ pub enum BenchTarget {
     /// Load the API: authenticated POST /api/orders and GET /api/orders/{id} on SQLite, beside
     /// an axum hello-world as the ceiling; prints req/s and p50/p99 latency.
     Api(api::ApiBenchArgs),
+    /// Lighthouse over the dashboard in Chromium: performance, accessibility and best-practices
+    /// scores, load metrics and script bytes of the sign-in and orders pages, mobile and desktop.
+    Dashboard(dashboard::DashboardBenchArgs),
     /// Run orders through the local runtime's saga and processors (completed sagas per second,
     /// order-to-final latency), and time a Lambda binary's cold start; each zip's size.
     Saga(saga::SagaBenchArgs),
@@ -61,6 +65,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
         #[cfg(not(feature = "deploy"))]
         BenchTarget::Deploy { .. } => crate::process::rerun_with_feature("deploy"),
         BenchTarget::Saga(args) => bench_saga(&args),
+        BenchTarget::Dashboard(args) => {
+            print!("\n{}", dashboard::run_benchmark(&args)?);
+            Ok(())
+        }
     }
 }
 

@@ -12,6 +12,7 @@ mod codegen;
 #[cfg(feature = "deploy")]
 mod deploy;
 mod dev;
+mod dev_server;
 mod frontend;
 mod process;
 mod synth;
