@@ -3,6 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { App } from './App';
 import { render } from '@testing-library/react';
+import { ORDERS_PAGE_SIZE } from './queries';
 import { ADMIN_TOKEN, devConfig, event, inventory, mockApi, order, renderApp } from './test-utils';
 
 describe('sign-in', () => {
@@ -166,6 +167,49 @@ describe('orders', () => {
     await waitFor(() => expect(posts).toHaveLength(3));
     expect(posts[1].key).toBe(posts[0].key);
     expect(posts[2].key).not.toBe(posts[0].key);
+  });
+
+  it('serves a page seen moments ago from the cache, and a new order refreshes what it changed', async () => {
+    const placed = order({ id: 'cccccccc-0000-4000-8000-000000000003' });
+    let orders: ReturnType<typeof order>[] = [];
+    let stock = 100;
+    const asked = { orders: 0, inventory: 0 };
+    mockApi(({ method, url }) => {
+      if (url.pathname === '/api/inventory') {
+        asked.inventory += 1;
+        return { body: { items: [{ ...inventory.items[1], stock }] } };
+      }
+      if (method === 'POST' && url.pathname === '/api/orders') {
+        orders = [placed];
+        stock -= 3;
+        return { status: 201, body: placed };
+      }
+      if (url.pathname === '/api/orders') {
+        // The list's page, not the charts' (which ask for the most the API gives).
+        if (url.searchParams.get('limit') === String(ORDERS_PAGE_SIZE)) asked.orders += 1;
+        return { body: { orders, next_cursor: null } };
+      }
+      if (url.pathname === `/api/orders/${placed.id}`) return { body: { order: placed, history: [event('order.created')] } };
+      if (url.pathname === '/api/events') return { body: { events: [] } };
+    });
+    renderApp('/orders');
+    const user = userEvent.setup();
+    expect(await screen.findByText('No orders yet.')).toBeInTheDocument();
+    const nav = () => within(screen.getByRole('navigation', { name: 'Main' }));
+    await user.click(nav().getByRole('link', { name: 'New order' }));
+    await user.selectOptions(await screen.findByLabelText('Product 1'), 'KEYBOARD');
+    await user.clear(screen.getByLabelText('Quantity 1'));
+    await user.type(screen.getByLabelText('Quantity 1'), '3');
+    await user.click(screen.getByRole('button', { name: 'Place order' }));
+    await screen.findByRole('heading', { name: /Order #/ });
+    // Both were loaded moments ago (fresh in the cache): only the order's invalidation of them
+    // makes the pages ask again.
+    await user.click(nav().getByRole('link', { name: 'Orders' }));
+    const list = await screen.findByRole('list', { name: 'Orders, newest first' });
+    expect(within(list).getAllByRole('link')).toHaveLength(1);
+    await user.click(nav().getByRole('link', { name: 'New order' }));
+    expect(await screen.findByRole('option', { name: /97 in stock/ })).toBeInTheDocument();
+    expect(asked).toEqual({ orders: 2, inventory: 2 });
   });
 
   it('places an order and opens it', async () => {

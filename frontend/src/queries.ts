@@ -44,10 +44,15 @@ export const keys = {
   webhooks: ['webhooks'] as const,
 };
 
+/** How long a page seen a moment ago is shown from the cache without asking the API again. */
+export const FRESH_MS = 10_000;
+
 /**
  * One client per signed-in session (it is dropped with the session, so one user never sees
- * another's cache). A request the server refused (4xx) is not retried; a network error or a 5xx
- * is retried once, quickly, before the page shows it.
+ * another's cache). Data younger than FRESH_MS is not fetched again when a page is revisited:
+ * what could have changed meanwhile is polled (a running order, the feed) or invalidated by the
+ * mutation that changed it. A request the server refused (4xx) is not retried; a network error
+ * or a 5xx is retried once, quickly, before the page shows it.
  */
 export function newQueryClient(): QueryClient {
   return new QueryClient({
@@ -55,6 +60,7 @@ export function newQueryClient(): QueryClient {
       queries: {
         retry: (failures, error) => failures < 1 && !(error instanceof ApiError && error.status >= 400 && error.status < 500),
         retryDelay: 250,
+        staleTime: FRESH_MS,
         refetchOnWindowFocus: false,
       },
       mutations: { retry: false },
