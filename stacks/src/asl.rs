@@ -195,6 +195,21 @@ pub struct ChoiceRule {
     pub next: String,
 }
 
+impl ChoiceRule {
+    /// The rule's test in a few words, e.g. `$.payment.approved == true`.
+    pub fn condition(&self) -> String {
+        let (operator, value) = match &self.comparison {
+            Comparison::StringEquals(value) => ("==", format!("{value:?}")),
+            Comparison::BooleanEquals(value) => ("==", value.to_string()),
+            Comparison::NumericGreaterThan(value) => (">", value.to_string()),
+            Comparison::NumericLessThanEquals(value) => ("<=", value.to_string()),
+            Comparison::IsPresent(true) => return format!("{} is present", self.variable),
+            Comparison::IsPresent(false) => return format!("{} is absent", self.variable),
+        };
+        format!("{} {operator} {value}", self.variable)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Comparison {
     StringEquals(String),
@@ -243,9 +258,10 @@ pub struct Fail {
     pub cause: String,
 }
 
-fn transition(transition: &Transition) -> Vec<&str> {
+/// The normal next state, unlabelled, if there is one.
+fn plain_transition(transition: &Transition) -> Vec<(&str, String)> {
     match transition {
-        Transition::Next(next) => vec![next.as_str()],
+        Transition::Next(next) => vec![(next.as_str(), String::new())],
         Transition::End(_) => Vec::new(),
     }
 }
@@ -253,20 +269,38 @@ fn transition(transition: &Transition) -> Vec<&str> {
 impl State {
     /// Every state this one can go to.
     fn successors(&self) -> Vec<&str> {
+        self.transitions()
+            .into_iter()
+            .map(|(next, _)| next)
+            .collect()
+    }
+
+    /// Every state this one can go to, with what takes it there: empty for the normal next
+    /// state, the error names for a catcher, the condition for a choice.
+    pub fn transitions(&self) -> Vec<(&str, String)> {
         match self {
             Self::Task(task) => {
-                let mut next = transition(&task.transition);
-                next.extend(task.catch.iter().map(|catcher| catcher.next.as_str()));
+                let mut next = plain_transition(&task.transition);
+                next.extend(
+                    task.catch
+                        .iter()
+                        .map(|catcher| (catcher.next.as_str(), catcher.error_equals.join(" / "))),
+                );
                 next
             }
             Self::Choice(choice) => choice
                 .choices
                 .iter()
-                .map(|rule| rule.next.as_str())
-                .chain(choice.default.as_deref())
+                .map(|rule| (rule.next.as_str(), rule.condition()))
+                .chain(
+                    choice
+                        .default
+                        .as_deref()
+                        .map(|next| (next, "otherwise".to_owned())),
+                )
                 .collect(),
-            Self::Pass(pass) => transition(&pass.transition),
-            Self::Wait(wait) => transition(&wait.transition),
+            Self::Pass(pass) => plain_transition(&pass.transition),
+            Self::Wait(wait) => plain_transition(&wait.transition),
             Self::Succeed(_) | Self::Fail(_) => Vec::new(),
         }
     }

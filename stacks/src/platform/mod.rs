@@ -12,6 +12,7 @@ pub mod bootstrap;
 pub mod components;
 pub mod data;
 pub mod deploy_access;
+pub mod diagram;
 pub mod frontend;
 pub mod functions;
 pub mod messaging;
