@@ -14,6 +14,7 @@ mod deploy;
 mod dev;
 mod dev_server;
 mod frontend;
+mod graph;
 mod process;
 mod synth;
 mod testing;
@@ -50,6 +51,9 @@ enum Command {
     Codegen(codegen::CodegenArgs),
     /// Synthesise the platform's CloudFormation templates and manifest.json (deploy order, assets).
     Synth(synth::SynthArgs),
+    /// Draw the platform from its typed model: stacks and cross-stack references, the event
+    /// flow, the saga's states; Mermaid (`*.mmd`) and SVG into docs/diagrams (or --out).
+    Graph(graph::GraphArgs),
     /// Measure the platform: `bench synth` times synthesising every stack.
     Bench(bench::BenchArgs),
     /// Manage the products that can be ordered, locally (SQLite) or in a deployed stage's table:
@@ -82,6 +86,7 @@ fn main() -> anyhow::Result<()> {
         Command::Dev(args) => dev::run(args),
         Command::Codegen(args) => codegen::run(args),
         Command::Synth(args) => synth::run(args),
+        Command::Graph(args) => graph::run(&args),
         Command::Bench(args) => bench::run(args),
         Command::Test(args) => testing::run_all(args),
         Command::Catalogue(args) => catalogue::run(args),
