@@ -2,6 +2,7 @@
 //! `eventforge-deployer`. This module parses flags, builds the assets and draws progress; the
 //! deploying itself is the library's.
 
+mod approval;
 pub mod assets;
 mod bars;
 pub mod bench;
@@ -87,6 +88,12 @@ pub struct DeployArgs {
     /// stocked with demo products: use `cargo xtask catalogue import`.)
     #[arg(long)]
     pub seed_demo: bool,
+    /// When to ask before deploying: `broadening` shows every grant the deploy adds (IAM
+    /// statements, trust, managed policies, resource policies, Lambda permissions, ingress,
+    /// public endpoints) and asks; `any-change` asks when any template changes; `never` for CI.
+    /// Without a terminal, a deploy that needs approval is refused.
+    #[arg(long, value_enum, default_value_t = approval::RequireApprovalArg::Broadening)]
+    pub require_approval: approval::RequireApprovalArg,
     #[command(flatten)]
     pub assets: AssetArgs,
 }
@@ -269,6 +276,13 @@ pub fn run_deploy(args: DeployArgs) -> Result<()> {
         ));
         doctor::report(&findings)?;
     }
+    let sdk = target.sdk.clone();
+    let deployer = Deployer::new(target);
+    // Approved (or refused) before anything is built.
+    let reviews = runtime.block_on(eventforge_deployer::security::review(
+        &deployer, &plan, &only,
+    ))?;
+    approval::approve(args.require_approval, &reviews, confirm)?;
     let started = Instant::now();
     let assets = assets::build(&plan, &args.assets, &only, args.target.architecture)?;
     let frontend_stack = format!("{}-frontend", plan.app);
@@ -276,8 +290,6 @@ pub fn run_deploy(args: DeployArgs) -> Result<()> {
         .then(|| assets::build_site(&args.assets))
         .transpose()?;
     runtime.block_on(async {
-        let sdk = target.sdk.clone();
-        let deployer = Deployer::new(target);
         let bars = Arc::new(bars::Bars::new());
         let options = DeployOptions {
             only,

@@ -195,7 +195,7 @@ fn doctor_fails_on_a_missing_rust_target_and_says_how_to_add_it() {
 }
 
 #[test]
-fn a_dev_deploy_with_seed_demo_stocks_the_empty_table_once() {
+fn a_deploy_that_widens_access_waits_for_approval_and_seed_demo_stocks_the_empty_table_once() {
     use eventforge_deployer::local_registry::LocalRegistry;
     use eventforge_stacks::platform::functions::functions;
 
@@ -217,9 +217,10 @@ fn a_dev_deploy_with_seed_demo_stocks_the_empty_table_once() {
     let site = dir.path().join("site");
     std::fs::create_dir_all(&site).unwrap();
     std::fs::write(site.join("index.html"), "<html>dashboard</html>").unwrap();
-    let deploy = || {
+    let deploy = |approval: &[&str]| {
         let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
             .args(["deploy", "--architecture", "x86-64", "--seed-demo"])
+            .args(approval)
             .args(["--endpoint-url", &moto.direct_endpoint()])
             .args(["--registry-url", &registry.endpoint])
             .arg("--lambda-dir")
@@ -229,17 +230,51 @@ fn a_dev_deploy_with_seed_demo_stocks_the_empty_table_once() {
             .arg("--site-dir")
             .arg(&site)
             .env("RUST_BACKTRACE", "0")
+            .stdin(std::process::Stdio::null())
             .output()
             .expect("xtask runs");
-        stdout(&output)
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
     };
-    let first = deploy();
+    // New stacks grant access: without a terminal to ask at, the first deploy is refused before
+    // anything is built or deployed, with every widening listed.
+    let (deployed, listing, refusal) = deploy(&[]);
+    assert!(!deployed, "{listing}");
+    assert!(refusal.contains("--require-approval never"), "{refusal}");
+    assert!(
+        listing.contains("eventforge-dev-api (new stack) widens access:"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("ingress tcp port 80 from SourcePrefixListId"),
+        "{listing}"
+    );
+    assert!(
+        // (moto has no CloudFront: the emulator profile leaves the distributions out.)
+        listing.contains("public endpoint: internet-facing load balancer LoadBalancer"),
+        "{listing}"
+    );
+    assert!(
+        !catalogue(&moto, "eventforge-dev-orders", &["list"])
+            .status
+            .success(),
+        "the table exists although the deploy was refused"
+    );
+
+    let (deployed, first, errors) = deploy(&["--require-approval", "never"]);
+    assert!(deployed, "{first}\n{errors}");
     assert!(
         first.contains("loaded the demo catalogue (6 products) into eventforge-dev-orders"),
         "{first}"
     );
-    // A table with products is left alone.
-    let second = deploy();
+    // Nothing widens the second time, so it needs no approval; and a table with products is
+    // left alone.
+    let (deployed, second, errors) = deploy(&[]);
+    assert!(deployed, "{second}\n{errors}");
+    assert!(!second.contains("widens access"), "{second}");
     assert!(!second.contains("loaded the demo catalogue"), "{second}");
     let listed = stdout(&catalogue(&moto, "eventforge-dev-orders", &["list"]));
     assert!(listed.contains("6 product(s)"), "{listed}");

@@ -8,6 +8,7 @@ use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::primitives::DateTime;
 use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, Parameter, Tag};
+use serde_json::Value as Json;
 
 use crate::emulator::ExecutionMode;
 use crate::error::{DeployError, sdk_message};
@@ -119,6 +120,23 @@ pub async fn describe(client: &Client, name: &str) -> Result<Option<DeployedStac
             .filter(|stack| stack.status != "DELETE_COMPLETE")),
         Err(error) if is_missing(&error) => Ok(None),
         Err(error) => Err(DeployError::sdk("DescribeStacks", error)),
+    }
+}
+
+/// The template a stack was last deployed with, or `None` when there is no such stack.
+pub async fn deployed_template(client: &Client, name: &str) -> Result<Option<Json>, DeployError> {
+    match client.get_template().stack_name(name).send().await {
+        Ok(output) => {
+            let body = output.template_body().unwrap_or("{}");
+            serde_json::from_str(body)
+                .map(Some)
+                .map_err(|error| DeployError::Api {
+                    operation: "GetTemplate".to_owned(),
+                    message: format!("the deployed template of {name} is not JSON: {error}"),
+                })
+        }
+        Err(error) if is_missing(&error) => Ok(None),
+        Err(error) => Err(DeployError::sdk("GetTemplate", error)),
     }
 }
 

@@ -36,6 +36,7 @@ pub mod local_docker;
 pub mod local_registry;
 pub mod plan;
 pub mod progress;
+pub mod security;
 pub mod site;
 
 pub use deploy::{
