@@ -16,6 +16,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use eventforge_deployer::cost::{ApiCost, api_monthly_cost};
+use eventforge_deployer::drift;
 use eventforge_deployer::progress::Outcome;
 use eventforge_deployer::site::{Invalidation, SiteReport};
 use eventforge_deployer::{DeployOptions, Deployer, DestroyReport, EmulatorProfile, Plan, Target};
@@ -109,6 +110,12 @@ pub struct DiffArgs {
 
 #[derive(Args)]
 pub struct StatusArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Args)]
+pub struct DriftArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -459,6 +466,55 @@ pub fn run_diff(args: DiffArgs) -> Result<()> {
     })
 }
 
+pub fn run_drift(args: DriftArgs) -> Result<()> {
+    let (_, plan) = plan(args.target.stage, args.target.architecture)?;
+    runtime()?.block_on(async {
+        let deployer = Deployer::new(target(&args.target).await?);
+        println!("detecting drift on every deployed stack (CloudFormation takes a minute or two)");
+        let drifts = drift::detect(deployer.cloudformation(), &plan)
+            .await
+            .map_err(|error| anyhow::anyhow!(explain(&error)))?;
+        print!("{}", render_drift(&drifts));
+        if drift::any_drift(&drifts) {
+            bail!(
+                "drift found: a plain `cargo xtask deploy` puts the stacks back as the templates say \
+                 (or change the code to match what was changed)"
+            );
+        }
+        Ok(())
+    })
+}
+
+/// One line per stack, then each drifted resource and its changed properties.
+fn render_drift(drifts: &[drift::StackDrift]) -> String {
+    use drift::DriftState;
+    let mut out = String::new();
+    for stack in drifts {
+        let state = match &stack.state {
+            DriftState::NotDeployed => "not deployed".to_owned(),
+            DriftState::InSync => "in sync".to_owned(),
+            DriftState::Drifted(resources) => format!("DRIFTED ({} resource(s))", resources.len()),
+            DriftState::Failed(reason) => format!("not checked: {reason}"),
+        };
+        out.push_str(&format!("{:<32} {state}\n", stack.stack));
+        if let DriftState::Drifted(resources) = &stack.state {
+            for resource in resources {
+                out.push_str(&format!(
+                    "    {} {} ({})\n",
+                    resource.status, resource.logical_id, resource.resource_type
+                ));
+                for property in &resource.properties {
+                    out.push_str(&format!(
+                        "        {} {}: expected {}, actual {}\n",
+                        property.difference, property.path, property.expected, property.actual
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
 pub fn run_status(args: StatusArgs) -> Result<()> {
     let (_, plan) = plan(args.target.stage, args.target.architecture)?;
     runtime()?.block_on(async {
@@ -596,4 +652,42 @@ pub fn run_destroy(args: DestroyArgs) -> Result<()> {
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render_drift;
+    use eventforge_deployer::drift::{DriftState, PropertyDrift, ResourceDrift, StackDrift};
+
+    #[test]
+    fn drift_names_each_changed_property_with_both_values() {
+        let drifts = [
+            StackDrift {
+                stack: "eventforge-dev-data".to_owned(),
+                state: DriftState::InSync,
+            },
+            StackDrift {
+                stack: "eventforge-dev-messaging".to_owned(),
+                state: DriftState::Drifted(vec![ResourceDrift {
+                    logical_id: "EmailQueue".to_owned(),
+                    resource_type: "AWS::SQS::Queue".to_owned(),
+                    status: "MODIFIED".to_owned(),
+                    properties: vec![PropertyDrift {
+                        path: "/VisibilityTimeout".to_owned(),
+                        difference: "NOT_EQUAL".to_owned(),
+                        expected: "180".to_owned(),
+                        actual: "30".to_owned(),
+                    }],
+                }]),
+            },
+        ];
+        let text = render_drift(&drifts);
+        assert!(
+            text.contains(&format!("{:<32} in sync\n", "eventforge-dev-data")),
+            "{text}"
+        );
+        assert!(text.contains("eventforge-dev-messaging         DRIFTED (1 resource(s))\n"));
+        assert!(text.contains("    MODIFIED EmailQueue (AWS::SQS::Queue)\n"));
+        assert!(text.contains("        NOT_EQUAL /VisibilityTimeout: expected 180, actual 30\n"));
+    }
 }

@@ -24,9 +24,11 @@ use clap::{Parser, Subcommand};
 #[cfg(feature = "deploy")]
 use deploy::doctor::DoctorArgs;
 #[cfg(feature = "deploy")]
-use deploy::{DeployArgs, DestroyArgs, DiffArgs, StatusArgs, TeardownEcsArgs};
+use deploy::{DeployArgs, DestroyArgs, DiffArgs, DriftArgs, StatusArgs, TeardownEcsArgs};
 #[cfg(not(feature = "deploy"))]
-use with_deploy::{DeployArgs, DestroyArgs, DiffArgs, DoctorArgs, StatusArgs, TeardownEcsArgs};
+use with_deploy::{
+    DeployArgs, DestroyArgs, DiffArgs, DoctorArgs, DriftArgs, StatusArgs, TeardownEcsArgs,
+};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -72,6 +74,10 @@ enum Command {
     Diff(DiffArgs),
     /// Each stack's status, last update, outputs, and whether the local template differs.
     Status(StatusArgs),
+    /// Run CloudFormation's drift detection on every deployed stack and list what changed
+    /// outside CloudFormation, resource by resource and property by property; exits 1 when a
+    /// stack drifted (for CI).
+    Drift(DriftArgs),
     /// Delete the ECS part (api stack: service, task definition, load balancer) and what
     /// watches it, keeping data, queues, functions, workflow, auth and frontend; prints the
     /// monthly cost that stops.
@@ -99,6 +105,8 @@ fn main() -> anyhow::Result<()> {
         #[cfg(feature = "deploy")]
         Command::Status(args) => deploy::run_status(args),
         #[cfg(feature = "deploy")]
+        Command::Drift(args) => deploy::run_drift(args),
+        #[cfg(feature = "deploy")]
         Command::TeardownEcs(args) => deploy::run_teardown_ecs(args),
         #[cfg(feature = "deploy")]
         Command::Destroy(args) => deploy::run_destroy(args),
@@ -107,6 +115,7 @@ fn main() -> anyhow::Result<()> {
         | Command::Doctor(_)
         | Command::Diff(_)
         | Command::Status(_)
+        | Command::Drift(_)
         | Command::TeardownEcs(_)
         | Command::Destroy(_) => with_deploy::rerun(),
     }
@@ -129,6 +138,7 @@ mod with_deploy {
     pub type DeployArgs = Forwarded;
     pub type DiffArgs = Forwarded;
     pub type StatusArgs = Forwarded;
+    pub type DriftArgs = Forwarded;
     pub type TeardownEcsArgs = Forwarded;
     pub type DestroyArgs = Forwarded;
     pub type DoctorArgs = Forwarded;

@@ -275,6 +275,17 @@ fn a_deploy_that_widens_access_waits_for_approval_and_seed_demo_stocks_the_empty
     let (deployed, second, errors) = deploy(&[]);
     assert!(deployed, "{second}\n{errors}");
     assert!(!second.contains("widens access"), "{second}");
+    // moto implements no drift detection: the command says which call the endpoint refused,
+    // rather than reporting the stacks in sync.
+    let drift = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["drift", "--endpoint-url", &moto.direct_endpoint()])
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("xtask runs");
+    let refused = String::from_utf8_lossy(&drift.stderr);
+    assert!(!drift.status.success(), "{refused}");
+    assert!(refused.contains("DetectStackDrift"), "{refused}");
+    assert!(!refused.contains("panicked"), "{refused}");
     assert!(!second.contains("loaded the demo catalogue"), "{second}");
     let listed = stdout(&catalogue(&moto, "eventforge-dev-orders", &["list"]));
     assert!(listed.contains("6 product(s)"), "{listed}");

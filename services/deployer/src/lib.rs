@@ -27,6 +27,7 @@ pub mod cfn;
 pub mod cost;
 pub mod deploy;
 pub mod docker;
+pub mod drift;
 pub mod emulator;
 pub mod error;
 pub mod image;
