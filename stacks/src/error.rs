@@ -49,6 +49,9 @@ pub enum SynthError {
         source: serde_json::Error,
     },
 
+    #[error("property values the resource schemas do not allow:\n  {}", .problems.join("\n  "))]
+    InvalidProperties { problems: Vec<String> },
+
     #[error("output {stack}/{output} clashes with an automatic export's output")]
     OutputClash { stack: String, output: String },
 

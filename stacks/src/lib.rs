@@ -77,4 +77,5 @@ pub mod platform;
 pub mod resource;
 pub mod stack;
 pub mod synth;
+pub mod validate;
 pub mod value;

@@ -25,6 +25,10 @@ pub(crate) struct Entry {
     pub type_name: &'static str,
     pub properties: Box<dyn ErasedProperties>,
     pub options: ResourceOptions,
+    /// What the type's schema allows, checked at synthesis.
+    pub constraints: &'static [crate::validate::Constraint],
+    /// The line that added the resource, named when a value breaks a constraint.
+    pub added_at: &'static std::panic::Location<'static>,
 }
 
 pub(crate) trait ErasedProperties {
@@ -231,11 +235,13 @@ impl Stack {
     }
 
     /// Adds a resource and returns its typed handle.
+    #[track_caller]
     pub fn add<R: Resource>(&mut self, logical_id: &str, properties: R) -> Handle<R> {
         self.add_with(logical_id, properties, ResourceOptions::default())
     }
 
     /// Adds a resource with `DependsOn`, deletion policies or a condition.
+    #[track_caller]
     pub fn add_with<R: Resource>(
         &mut self,
         logical_id: &str,
@@ -247,6 +253,8 @@ impl Stack {
             type_name: R::TYPE,
             properties: Box::new(properties),
             options,
+            constraints: R::CONSTRAINTS,
+            added_at: std::panic::Location::caller(),
         });
         Handle::new(&self.name, logical_id)
     }

@@ -297,6 +297,7 @@ fn render(stack: &Stack, resolver: &mut Resolver<'_>) -> Result<Map<String, Json
         .map(|e| e.logical_id.as_str())
         .collect();
     let mut resources = Map::new();
+    let mut invalid = Vec::new();
     for entry in &stack.resources {
         let properties = entry
             .properties
@@ -309,7 +310,18 @@ fn render(stack: &Stack, resolver: &mut Resolver<'_>) -> Result<Map<String, Json
         let mut resource = Map::new();
         resource.insert("Type".into(), json!(entry.type_name));
         if properties.as_object().is_some_and(|map| !map.is_empty()) {
-            resource.insert("Properties".into(), resolver.resolve(properties)?);
+            let properties = resolver.resolve(properties)?;
+            for (path, problem) in crate::validate::check(&properties, entry.constraints) {
+                invalid.push(format!(
+                    "{}/{} ({}) {path}: {problem} (added at {}:{})",
+                    stack.name,
+                    entry.logical_id,
+                    entry.type_name,
+                    entry.added_at.file(),
+                    entry.added_at.line()
+                ));
+            }
+            resource.insert("Properties".into(), properties);
         }
         let options = &entry.options;
         for dependency in &options.depends_on {
@@ -334,6 +346,9 @@ fn render(stack: &Stack, resolver: &mut Resolver<'_>) -> Result<Map<String, Json
             resource.insert("Condition".into(), condition_name(resolver, condition)?);
         }
         resources.insert(entry.logical_id.clone(), Json::Object(resource));
+    }
+    if !invalid.is_empty() {
+        return Err(SynthError::InvalidProperties { problems: invalid });
     }
     body.insert("Resources".into(), Json::Object(resources));
     if !stack.outputs.is_empty() {

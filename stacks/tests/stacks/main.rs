@@ -8,3 +8,4 @@ mod platform;
 mod properties;
 mod saga;
 mod snapshots;
+mod validation;

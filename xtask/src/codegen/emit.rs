@@ -82,16 +82,33 @@ fn resource_module(resource: &Resource) -> String {
     if !resource.attributes.is_empty() {
         out.push_str("use crate::handle::Handle;\n");
     }
-    out.push_str("use crate::resource::Resource;\n\n");
+    out.push_str("use crate::resource::Resource;\n");
+    if !resource.constraints.is_empty() {
+        // As a module: a resource may have a property type named `Rule` or `Constraint`.
+        out.push_str("use crate::validate;\n");
+    }
+    out.push('\n');
     for item in &resource.structs {
         emit_struct(&mut out, item);
     }
     let root = &resource.structs[0].name;
     let _ = writeln!(
         out,
-        "impl Resource for {root} {{\n    const TYPE: &'static str = \"{}\";\n}}\n",
+        "impl Resource for {root} {{\n    const TYPE: &'static str = \"{}\";",
         resource.type_name
     );
+    if !resource.constraints.is_empty() {
+        out.push_str("    const CONSTRAINTS: &'static [validate::Constraint] = &[\n");
+        for constraint in &resource.constraints {
+            let _ = writeln!(
+                out,
+                "        validate::Constraint {{ path: {:?}, rule: validate::{} }},",
+                constraint.path, constraint.rule
+            );
+        }
+        out.push_str("    ];\n");
+    }
+    out.push_str("}\n\n");
     if !resource.attributes.is_empty() {
         let _ = writeln!(
             out,

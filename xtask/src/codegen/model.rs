@@ -17,6 +17,15 @@ pub struct Resource {
     /// The properties struct of the resource itself comes first; property types follow.
     pub structs: Vec<Struct>,
     pub attributes: Vec<Attribute>,
+    /// What the schema allows the writable properties' values to be.
+    pub constraints: Vec<Constraint>,
+}
+
+/// A constraint of the schema at a property path (`Tags/*/Key`), as the Rust expression of an
+/// `eventforge_stacks::validate::Rule`.
+pub struct Constraint {
+    pub path: String,
+    pub rule: String,
 }
 
 pub struct Struct {
@@ -91,12 +100,17 @@ impl Resource {
             .iter()
             .filter_map(|path| attribute(schema, properties, path))
             .collect();
+        let mut constraints = Vec::new();
+        for (key, property) in &writable {
+            collect_constraints(schema, property, key, &mut Vec::new(), &mut constraints);
+        }
         Ok(Self {
             type_name: type_name.to_owned(),
             service: service.to_lowercase(),
             module: name.to_snake_case(),
             structs,
             attributes,
+            constraints,
         })
     }
 }
@@ -294,6 +308,86 @@ fn attribute(
         method,
         ty,
     })
+}
+
+/// Definitions deeper than this are not followed: the schemas' recursive types (a WAF rule's
+/// statements, a state machine's nested states) would otherwise go on for ever.
+const MAX_CONSTRAINT_DEPTH: usize = 6;
+
+/// The constraints of `property` (at `path`) and of everything below it.
+fn collect_constraints(
+    schema: &Value,
+    property: &Value,
+    path: &str,
+    following: &mut Vec<String>,
+    out: &mut Vec<Constraint>,
+) {
+    let reference = property
+        .get("$ref")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if let Some(reference) = &reference {
+        if following.contains(reference) || following.len() >= MAX_CONSTRAINT_DEPTH {
+            return;
+        }
+        following.push(reference.clone());
+    }
+    let node = resolve(schema, property);
+    let bound = |key: &str| node.get(key).and_then(Value::as_u64);
+    let float = |key: &str| node.get(key).and_then(Value::as_f64);
+    let option =
+        |value: Option<String>| value.map_or_else(|| "None".to_owned(), |v| format!("Some({v})"));
+    let mut push = |rule: String| {
+        out.push(Constraint {
+            path: path.to_owned(),
+            rule,
+        });
+    };
+    if let Some(values) = node.get("enum").and_then(Value::as_array) {
+        let texts: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
+        if !texts.is_empty() && texts.len() == values.len() {
+            let listed: Vec<String> = texts.iter().map(|text| format!("{text:?}")).collect();
+            push(format!("Rule::OneOf(&[{}])", listed.join(", ")));
+        }
+    }
+    if let Some(pattern) = node.get("pattern").and_then(Value::as_str) {
+        push(format!("Rule::Pattern({pattern:?})"));
+    }
+    if bound("minLength").is_some() || bound("maxLength").is_some() {
+        push(format!(
+            "Rule::Length {{ min: {}, max: {} }}",
+            option(bound("minLength").map(|n| n.to_string())),
+            option(bound("maxLength").map(|n| n.to_string()))
+        ));
+    }
+    if float("minimum").is_some() || float("maximum").is_some() {
+        push(format!(
+            "Rule::Range {{ min: {}, max: {} }}",
+            option(float("minimum").map(|n| format!("{n:?}"))),
+            option(float("maximum").map(|n| format!("{n:?}")))
+        ));
+    }
+    if bound("minItems").is_some() || bound("maxItems").is_some() {
+        push(format!(
+            "Rule::Items {{ min: {}, max: {} }}",
+            option(bound("minItems").map(|n| n.to_string())),
+            option(bound("maxItems").map(|n| n.to_string()))
+        ));
+    }
+    if let Some(properties) = node.get("properties").and_then(Value::as_object) {
+        for (key, child) in properties {
+            collect_constraints(schema, child, &format!("{path}/{key}"), following, out);
+        }
+    }
+    if let Some(items) = node.get("items") {
+        collect_constraints(schema, items, &format!("{path}/*"), following, out);
+    }
+    if let Some(values) = single_pattern(&node) {
+        collect_constraints(schema, &values, &format!("{path}/*"), following, out);
+    }
+    if reference.is_some() {
+        following.pop();
+    }
 }
 
 fn resolve(schema: &Value, value: &Value) -> Value {

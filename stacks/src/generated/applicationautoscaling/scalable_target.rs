@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::ApplicationAutoScaling::ScalableTarget`.
@@ -205,6 +206,71 @@ impl SuspendedState {
 
 impl Resource for ScalableTarget {
     const TYPE: &'static str = "AWS::ApplicationAutoScaling::ScalableTarget";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "ResourceId",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1600),
+            },
+        },
+        validate::Constraint {
+            path: "RoleARN",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1600),
+            },
+        },
+        validate::Constraint {
+            path: "ScalableDimension",
+            rule: validate::Rule::OneOf(&[
+                "appstream:fleet:DesiredCapacity",
+                "cassandra:table:ReadCapacityUnits",
+                "cassandra:table:WriteCapacityUnits",
+                "comprehend:document-classifier-endpoint:DesiredInferenceUnits",
+                "comprehend:entity-recognizer-endpoint:DesiredInferenceUnits",
+                "custom-resource:ResourceType:Property",
+                "dynamodb:index:ReadCapacityUnits",
+                "dynamodb:index:WriteCapacityUnits",
+                "dynamodb:table:ReadCapacityUnits",
+                "dynamodb:table:WriteCapacityUnits",
+                "ec2:spot-fleet-request:TargetCapacity",
+                "ecs:service:DesiredCount",
+                "elasticache:cache-cluster:Nodes",
+                "elasticache:replication-group:NodeGroups",
+                "elasticache:replication-group:Replicas",
+                "elasticmapreduce:instancegroup:InstanceCount",
+                "kafka:broker-storage:VolumeSize",
+                "lambda:function:ProvisionedConcurrency",
+                "neptune:cluster:ReadReplicaCount",
+                "rds:cluster:ReadReplicaCount",
+                "sagemaker:inference-component:DesiredCopyCount",
+                "sagemaker:variant:DesiredInstanceCount",
+                "sagemaker:variant:DesiredProvisionedConcurrency",
+                "workspaces:workspacespool:DesiredUserSessions",
+            ]),
+        },
+        validate::Constraint {
+            path: "ServiceNamespace",
+            rule: validate::Rule::OneOf(&[
+                "appstream",
+                "cassandra",
+                "comprehend",
+                "custom-resource",
+                "dynamodb",
+                "ec2",
+                "ecs",
+                "elasticache",
+                "elasticmapreduce",
+                "kafka",
+                "lambda",
+                "neptune",
+                "rds",
+                "sagemaker",
+                "workspaces",
+            ]),
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::ApplicationAutoScaling::ScalableTarget`.

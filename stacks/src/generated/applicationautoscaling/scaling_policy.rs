@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::ApplicationAutoScaling::ScalingPolicy`.
@@ -982,6 +983,358 @@ impl TargetTrackingScalingPolicyConfiguration {
 
 impl Resource for ScalingPolicy {
     const TYPE: &'static str = "AWS::ApplicationAutoScaling::ScalingPolicy";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "PolicyName",
+            rule: validate::Rule::Pattern("^\\p{Print}+$"),
+        },
+        validate::Constraint {
+            path: "PolicyName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "PolicyType",
+            rule: validate::Rule::OneOf(&[
+                "PredictiveScaling",
+                "StepScaling",
+                "TargetTrackingScaling",
+            ]),
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MaxCapacityBreachBehavior",
+            rule: validate::Rule::OneOf(&["HonorMaxCapacity", "IncreaseMaxCapacity"]),
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MaxCapacityBuffer",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(100.0),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MetricSpecifications/*/CustomizedCapacityMetricSpecification/MetricDataQueries/*/Expression",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(2048),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MetricSpecifications/*/CustomizedCapacityMetricSpecification/MetricDataQueries/*/Id",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MetricSpecifications/*/CustomizedCapacityMetricSpecification/MetricDataQueries/*/MetricStat/Metric/MetricName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MetricSpecifications/*/CustomizedCapacityMetricSpecification/MetricDataQueries/*/MetricStat/Metric/Namespace",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MetricSpecifications/*/CustomizedCapacityMetricSpecification/MetricDataQueries/*/MetricStat/Unit",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1023),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MetricSpecifications/*/CustomizedLoadMetricSpecification/MetricDataQueries/*/Expression",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(2048),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MetricSpecifications/*/CustomizedLoadMetricSpecification/MetricDataQueries/*/Id",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MetricSpecifications/*/CustomizedLoadMetricSpecification/MetricDataQueries/*/MetricStat/Metric/MetricName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MetricSpecifications/*/CustomizedLoadMetricSpecification/MetricDataQueries/*/MetricStat/Metric/Namespace",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MetricSpecifications/*/CustomizedLoadMetricSpecification/MetricDataQueries/*/MetricStat/Unit",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1023),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MetricSpecifications/*/CustomizedScalingMetricSpecification/MetricDataQueries/*/Expression",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(2048),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MetricSpecifications/*/CustomizedScalingMetricSpecification/MetricDataQueries/*/Id",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MetricSpecifications/*/CustomizedScalingMetricSpecification/MetricDataQueries/*/MetricStat/Metric/MetricName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MetricSpecifications/*/CustomizedScalingMetricSpecification/MetricDataQueries/*/MetricStat/Metric/Namespace",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MetricSpecifications/*/CustomizedScalingMetricSpecification/MetricDataQueries/*/MetricStat/Unit",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1023),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MetricSpecifications/*/PredefinedLoadMetricSpecification/PredefinedMetricType",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MetricSpecifications/*/PredefinedLoadMetricSpecification/ResourceLabel",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1023),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MetricSpecifications/*/PredefinedMetricPairSpecification/PredefinedMetricType",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MetricSpecifications/*/PredefinedMetricPairSpecification/ResourceLabel",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1023),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MetricSpecifications/*/PredefinedScalingMetricSpecification/PredefinedMetricType",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/MetricSpecifications/*/PredefinedScalingMetricSpecification/ResourceLabel",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1023),
+            },
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/Mode",
+            rule: validate::Rule::OneOf(&["ForecastAndScale", "ForecastOnly"]),
+        },
+        validate::Constraint {
+            path: "PredictiveScalingPolicyConfiguration/SchedulingBufferTime",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(3600.0),
+            },
+        },
+        validate::Constraint {
+            path: "ResourceId",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1600),
+            },
+        },
+        validate::Constraint {
+            path: "ScalableDimension",
+            rule: validate::Rule::OneOf(&[
+                "appstream:fleet:DesiredCapacity",
+                "cassandra:table:ReadCapacityUnits",
+                "cassandra:table:WriteCapacityUnits",
+                "comprehend:document-classifier-endpoint:DesiredInferenceUnits",
+                "comprehend:entity-recognizer-endpoint:DesiredInferenceUnits",
+                "custom-resource:ResourceType:Property",
+                "dynamodb:index:ReadCapacityUnits",
+                "dynamodb:index:WriteCapacityUnits",
+                "dynamodb:table:ReadCapacityUnits",
+                "dynamodb:table:WriteCapacityUnits",
+                "ec2:spot-fleet-request:TargetCapacity",
+                "ecs:service:DesiredCount",
+                "elasticache:cache-cluster:Nodes",
+                "elasticache:replication-group:NodeGroups",
+                "elasticache:replication-group:Replicas",
+                "elasticmapreduce:instancegroup:InstanceCount",
+                "kafka:broker-storage:VolumeSize",
+                "lambda:function:ProvisionedConcurrency",
+                "neptune:cluster:ReadReplicaCount",
+                "rds:cluster:ReadReplicaCount",
+                "sagemaker:inference-component:DesiredCopyCount",
+                "sagemaker:variant:DesiredInstanceCount",
+                "sagemaker:variant:DesiredProvisionedConcurrency",
+                "workspaces:workspacespool:DesiredUserSessions",
+            ]),
+        },
+        validate::Constraint {
+            path: "ServiceNamespace",
+            rule: validate::Rule::OneOf(&[
+                "appstream",
+                "cassandra",
+                "comprehend",
+                "custom-resource",
+                "dynamodb",
+                "ec2",
+                "ecs",
+                "elasticache",
+                "elasticmapreduce",
+                "kafka",
+                "lambda",
+                "neptune",
+                "rds",
+                "sagemaker",
+                "workspaces",
+            ]),
+        },
+        validate::Constraint {
+            path: "StepScalingPolicyConfiguration/AdjustmentType",
+            rule: validate::Rule::OneOf(&[
+                "ChangeInCapacity",
+                "ExactCapacity",
+                "PercentChangeInCapacity",
+            ]),
+        },
+        validate::Constraint {
+            path: "StepScalingPolicyConfiguration/MetricAggregationType",
+            rule: validate::Rule::OneOf(&["Average", "Maximum", "Minimum"]),
+        },
+        validate::Constraint {
+            path: "TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Metrics/*/Expression",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(2048),
+            },
+        },
+        validate::Constraint {
+            path: "TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Metrics/*/Id",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Metrics/*/MetricStat/Metric/Dimensions/*/Name",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Metrics/*/MetricStat/Metric/Dimensions/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1024),
+            },
+        },
+        validate::Constraint {
+            path: "TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Metrics/*/MetricStat/Metric/MetricName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Metrics/*/MetricStat/Metric/Namespace",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Metrics/*/MetricStat/Unit",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1023),
+            },
+        },
+        validate::Constraint {
+            path: "TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Statistic",
+            rule: validate::Rule::OneOf(&["Average", "Maximum", "Minimum", "SampleCount", "Sum"]),
+        },
+        validate::Constraint {
+            path: "TargetTrackingScalingPolicyConfiguration/PredefinedMetricSpecification/PredefinedMetricType",
+            rule: validate::Rule::OneOf(&[
+                "ALBRequestCountPerTarget",
+                "AppStreamAverageCapacityUtilization",
+                "CassandraReadCapacityUtilization",
+                "CassandraWriteCapacityUtilization",
+                "ComprehendInferenceUtilization",
+                "DynamoDBReadCapacityUtilization",
+                "DynamoDBWriteCapacityUtilization",
+                "EC2SpotFleetRequestAverageCPUUtilization",
+                "EC2SpotFleetRequestAverageNetworkIn",
+                "EC2SpotFleetRequestAverageNetworkOut",
+                "ECSServiceAverageCPUUtilization",
+                "ECSServiceAverageMemoryUtilization",
+                "ElastiCacheDatabaseCapacityUsageCountedForEvictPercentage",
+                "ElastiCacheDatabaseMemoryUsageCountedForEvictPercentage",
+                "ElastiCacheDatabaseMemoryUsagePercentage",
+                "ElastiCacheEngineCPUUtilization",
+                "ElastiCachePrimaryEngineCPUUtilization",
+                "ElastiCacheReplicaEngineCPUUtilization",
+                "KafkaBrokerStorageUtilization",
+                "LambdaProvisionedConcurrencyUtilization",
+                "NeptuneReaderAverageCPUUtilization",
+                "RDSReaderAverageCPUUtilization",
+                "RDSReaderAverageDatabaseConnections",
+                "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution",
+                "SageMakerInferenceComponentInvocationsPerCopy",
+                "SageMakerVariantConcurrentRequestsPerModelHighResolution",
+                "SageMakerVariantInvocationsPerInstance",
+                "SageMakerVariantProvisionedConcurrencyUtilization",
+                "WorkSpacesAverageUserSessionsCapacityUtilization",
+            ]),
+        },
+        validate::Constraint {
+            path: "TargetTrackingScalingPolicyConfiguration/PredefinedMetricSpecification/ResourceLabel",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1023),
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::ApplicationAutoScaling::ScalingPolicy`.

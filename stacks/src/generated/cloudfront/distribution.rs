@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::CloudFront::Distribution`.
@@ -1801,6 +1802,140 @@ impl VpcOriginConfig {
 
 impl Resource for Distribution {
     const TYPE: &'static str = "AWS::CloudFront::Distribution";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "DistributionConfig/CacheBehaviors/*/ForwardedValues/Cookies/Forward",
+            rule: validate::Rule::OneOf(&["all", "none", "whitelist"]),
+        },
+        validate::Constraint {
+            path: "DistributionConfig/ConnectionFunctionAssociation/Id",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(64),
+            },
+        },
+        validate::Constraint {
+            path: "DistributionConfig/ConnectionMode",
+            rule: validate::Rule::OneOf(&["direct", "tenant-only"]),
+        },
+        validate::Constraint {
+            path: "DistributionConfig/DefaultCacheBehavior/ForwardedValues/Cookies/Forward",
+            rule: validate::Rule::OneOf(&["all", "none", "whitelist"]),
+        },
+        validate::Constraint {
+            path: "DistributionConfig/DefaultCacheBehavior/ViewerProtocolPolicy",
+            rule: validate::Rule::OneOf(&["allow-all", "https-only", "redirect-to-https"]),
+        },
+        validate::Constraint {
+            path: "DistributionConfig/HttpVersion",
+            rule: validate::Rule::OneOf(&["http1.1", "http2", "http2and3", "http3"]),
+        },
+        validate::Constraint {
+            path: "DistributionConfig/OriginGroups/Items/*/FailoverCriteria/StatusCodes/Items",
+            rule: validate::Rule::Items {
+                min: Some(1),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "DistributionConfig/OriginGroups/Items/*/Members/Items",
+            rule: validate::Rule::Items {
+                min: Some(2),
+                max: Some(2),
+            },
+        },
+        validate::Constraint {
+            path: "DistributionConfig/OriginGroups/Items/*/SelectionCriteria",
+            rule: validate::Rule::OneOf(&["default", "media-quality-based"]),
+        },
+        validate::Constraint {
+            path: "DistributionConfig/Origins/*/CustomOriginConfig/IpAddressType",
+            rule: validate::Rule::OneOf(&["ipv4", "ipv6", "dualstack"]),
+        },
+        validate::Constraint {
+            path: "DistributionConfig/PriceClass",
+            rule: validate::Rule::OneOf(&[
+                "None",
+                "PriceClass_100",
+                "PriceClass_200",
+                "PriceClass_All",
+            ]),
+        },
+        validate::Constraint {
+            path: "DistributionConfig/Restrictions/GeoRestriction/Locations/*",
+            rule: validate::Rule::OneOf(&[
+                "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW",
+                "AX", "AZ", "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN",
+                "BO", "BQ", "BR", "BS", "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG",
+                "CH", "CI", "CK", "CL", "CM", "CN", "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ",
+                "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE", "EG", "EH", "ER", "ES", "ET", "FI",
+                "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF", "GG", "GH", "GI", "GL",
+                "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM", "HN", "HR",
+                "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
+                "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA",
+                "LB", "LC", "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME",
+                "MF", "MG", "MH", "MK", "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU",
+                "MV", "MW", "MX", "MY", "MZ", "NA", "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP",
+                "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG", "PH", "PK", "PL", "PM", "PN", "PR",
+                "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW", "SA", "SB", "SC", "SD",
+                "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS", "ST", "SV",
+                "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
+                "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE",
+                "VG", "VI", "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
+            ]),
+        },
+        validate::Constraint {
+            path: "DistributionConfig/Restrictions/GeoRestriction/RestrictionType",
+            rule: validate::Rule::OneOf(&["blacklist", "none", "whitelist"]),
+        },
+        validate::Constraint {
+            path: "DistributionConfig/TenantConfig/ParameterDefinitions/*/Definition/StringSchema/DefaultValue",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "DistributionConfig/TenantConfig/ParameterDefinitions/*/Name",
+            rule: validate::Rule::Pattern("^[a-zA-Z0-9-_]+$"),
+        },
+        validate::Constraint {
+            path: "DistributionConfig/TenantConfig/ParameterDefinitions/*/Name",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "DistributionConfig/ViewerCertificate/IamCertificateId",
+            rule: validate::Rule::Length {
+                min: None,
+                max: Some(32),
+            },
+        },
+        validate::Constraint {
+            path: "DistributionConfig/ViewerCertificate/MinimumProtocolVersion",
+            rule: validate::Rule::OneOf(&[
+                "SSLv3",
+                "TLSv1",
+                "TLSv1.1_2016",
+                "TLSv1.2_2018",
+                "TLSv1.2_2019",
+                "TLSv1.2_2021",
+                "TLSv1.2_2025",
+                "TLSv1.3_2025",
+                "TLSv1_2016",
+            ]),
+        },
+        validate::Constraint {
+            path: "DistributionConfig/ViewerCertificate/SslSupportMethod",
+            rule: validate::Rule::OneOf(&["sni-only", "static-ip", "vip"]),
+        },
+        validate::Constraint {
+            path: "DistributionConfig/ViewerMtlsConfig/Mode",
+            rule: validate::Rule::OneOf(&["required", "optional", "passthrough"]),
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::CloudFront::Distribution`.

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::CloudFront::OriginAccessControl`.
@@ -65,6 +66,20 @@ impl OriginAccessControlConfig {
 
 impl Resource for OriginAccessControl {
     const TYPE: &'static str = "AWS::CloudFront::OriginAccessControl";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "OriginAccessControlConfig/OriginAccessControlOriginType",
+            rule: validate::Rule::Pattern("^(s3|mediastore|lambda|mediapackagev2)$"),
+        },
+        validate::Constraint {
+            path: "OriginAccessControlConfig/SigningBehavior",
+            rule: validate::Rule::Pattern("^(never|no-override|always)$"),
+        },
+        validate::Constraint {
+            path: "OriginAccessControlConfig/SigningProtocol",
+            rule: validate::Rule::Pattern("^(sigv4)$"),
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::CloudFront::OriginAccessControl`.

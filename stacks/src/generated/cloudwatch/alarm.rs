@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::CloudWatch::Alarm`.
@@ -455,6 +456,335 @@ impl Tag {
 
 impl Resource for Alarm {
     const TYPE: &'static str = "AWS::CloudWatch::Alarm";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "AlarmActions",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "AlarmActions/*",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1024),
+            },
+        },
+        validate::Constraint {
+            path: "AlarmDescription",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(1024),
+            },
+        },
+        validate::Constraint {
+            path: "AlarmName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "ComparisonOperator",
+            rule: validate::Rule::OneOf(&[
+                "GreaterThanOrEqualToThreshold",
+                "GreaterThanThreshold",
+                "GreaterThanUpperThreshold",
+                "LessThanLowerOrGreaterThanUpperThreshold",
+                "LessThanLowerThreshold",
+                "LessThanOrEqualToThreshold",
+                "LessThanThreshold",
+            ]),
+        },
+        validate::Constraint {
+            path: "DatapointsToAlarm",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "Dimensions",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: Some(30),
+            },
+        },
+        validate::Constraint {
+            path: "Dimensions/*/Name",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "Dimensions/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1024),
+            },
+        },
+        validate::Constraint {
+            path: "EvaluateLowSampleCountPercentile",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "EvaluationInterval",
+            rule: validate::Rule::Range {
+                min: Some(10.0),
+                max: Some(3600.0),
+            },
+        },
+        validate::Constraint {
+            path: "EvaluationPeriods",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "InsufficientDataActions",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "InsufficientDataActions/*",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1024),
+            },
+        },
+        validate::Constraint {
+            path: "MetricName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "Metrics/*/AccountId",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "Metrics/*/Expression",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(2048),
+            },
+        },
+        validate::Constraint {
+            path: "Metrics/*/Id",
+            rule: validate::Rule::Pattern("^([a-z])([A-Za-z0-9\\_]*)$"),
+        },
+        validate::Constraint {
+            path: "Metrics/*/Id",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "Metrics/*/MetricStat/Metric/Dimensions",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: Some(30),
+            },
+        },
+        validate::Constraint {
+            path: "Metrics/*/MetricStat/Metric/Dimensions/*/Name",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "Metrics/*/MetricStat/Metric/Dimensions/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1024),
+            },
+        },
+        validate::Constraint {
+            path: "Metrics/*/MetricStat/Metric/MetricName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "Metrics/*/MetricStat/Metric/Namespace",
+            rule: validate::Rule::Pattern("^[^:]"),
+        },
+        validate::Constraint {
+            path: "Metrics/*/MetricStat/Metric/Namespace",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "Metrics/*/MetricStat/Period",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "Metrics/*/MetricStat/Unit",
+            rule: validate::Rule::OneOf(&[
+                "Bits",
+                "Bits/Second",
+                "Bytes",
+                "Bytes/Second",
+                "Count",
+                "Count/Second",
+                "Gigabits",
+                "Gigabits/Second",
+                "Gigabytes",
+                "Gigabytes/Second",
+                "Kilobits",
+                "Kilobits/Second",
+                "Kilobytes",
+                "Kilobytes/Second",
+                "Megabits",
+                "Megabits/Second",
+                "Megabytes",
+                "Megabytes/Second",
+                "Microseconds",
+                "Milliseconds",
+                "None",
+                "Percent",
+                "Seconds",
+                "Terabits",
+                "Terabits/Second",
+                "Terabytes",
+                "Terabytes/Second",
+            ]),
+        },
+        validate::Constraint {
+            path: "Metrics/*/Period",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "Namespace",
+            rule: validate::Rule::Pattern("^[^:]"),
+        },
+        validate::Constraint {
+            path: "Namespace",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "OKActions",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "OKActions/*",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1024),
+            },
+        },
+        validate::Constraint {
+            path: "Period",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "Statistic",
+            rule: validate::Rule::OneOf(&["Average", "Maximum", "Minimum", "SampleCount", "Sum"]),
+        },
+        validate::Constraint {
+            path: "Tags",
+            rule: validate::Rule::Items {
+                min: None,
+                max: Some(50),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "ThresholdMetricId",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "TreatMissingData",
+            rule: validate::Rule::OneOf(&["breaching", "ignore", "missing", "notBreaching"]),
+        },
+        validate::Constraint {
+            path: "TreatMissingData",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "Unit",
+            rule: validate::Rule::OneOf(&[
+                "Bits",
+                "Bits/Second",
+                "Bytes",
+                "Bytes/Second",
+                "Count",
+                "Count/Second",
+                "Gigabits",
+                "Gigabits/Second",
+                "Gigabytes",
+                "Gigabytes/Second",
+                "Kilobits",
+                "Kilobits/Second",
+                "Kilobytes",
+                "Kilobytes/Second",
+                "Megabits",
+                "Megabits/Second",
+                "Megabytes",
+                "Megabytes/Second",
+                "Microseconds",
+                "Milliseconds",
+                "None",
+                "Percent",
+                "Seconds",
+                "Terabits",
+                "Terabits/Second",
+                "Terabytes",
+                "Terabytes/Second",
+            ]),
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::CloudWatch::Alarm`.

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::Cognito::UserPool`.
@@ -1254,6 +1255,79 @@ impl VerificationMessageTemplate {
 
 impl Resource for UserPool {
     const TYPE: &'static str = "AWS::Cognito::UserPool";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "EmailAuthenticationMessage",
+            rule: validate::Rule::Length {
+                min: Some(6),
+                max: Some(20000),
+            },
+        },
+        validate::Constraint {
+            path: "EmailAuthenticationSubject",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(140),
+            },
+        },
+        validate::Constraint {
+            path: "EmailVerificationMessage",
+            rule: validate::Rule::Length {
+                min: Some(6),
+                max: Some(20000),
+            },
+        },
+        validate::Constraint {
+            path: "EmailVerificationSubject",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(140),
+            },
+        },
+        validate::Constraint {
+            path: "SmsAuthenticationMessage",
+            rule: validate::Rule::Length {
+                min: Some(6),
+                max: Some(140),
+            },
+        },
+        validate::Constraint {
+            path: "SmsVerificationMessage",
+            rule: validate::Rule::Length {
+                min: Some(6),
+                max: Some(140),
+            },
+        },
+        validate::Constraint {
+            path: "UserPoolName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "UserPoolTier",
+            rule: validate::Rule::OneOf(&["LITE", "ESSENTIALS", "PLUS"]),
+        },
+        validate::Constraint {
+            path: "WebAuthnFactorConfiguration",
+            rule: validate::Rule::OneOf(&["SINGLE_FACTOR", "MULTI_FACTOR_WITH_USER_VERIFICATION"]),
+        },
+        validate::Constraint {
+            path: "WebAuthnRelyingPartyID",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(63),
+            },
+        },
+        validate::Constraint {
+            path: "WebAuthnUserVerification",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(9),
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::Cognito::UserPool`.

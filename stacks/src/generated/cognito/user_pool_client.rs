@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::Cognito::UserPoolClient`.
@@ -376,6 +377,54 @@ impl TokenValidityUnits {
 
 impl Resource for UserPoolClient {
     const TYPE: &'static str = "AWS::Cognito::UserPoolClient";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "AccessTokenValidity",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: Some(86400.0),
+            },
+        },
+        validate::Constraint {
+            path: "AuthSessionValidity",
+            rule: validate::Rule::Range {
+                min: Some(3.0),
+                max: Some(15.0),
+            },
+        },
+        validate::Constraint {
+            path: "ClientName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "IdTokenValidity",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: Some(86400.0),
+            },
+        },
+        validate::Constraint {
+            path: "RefreshTokenRotation/Feature",
+            rule: validate::Rule::OneOf(&["ENABLED", "DISABLED"]),
+        },
+        validate::Constraint {
+            path: "RefreshTokenRotation/RetryGracePeriodSeconds",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(60.0),
+            },
+        },
+        validate::Constraint {
+            path: "RefreshTokenValidity",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: Some(315360000.0),
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::Cognito::UserPoolClient`.

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::Cognito::UserPoolGroup`.
@@ -61,4 +62,20 @@ impl UserPoolGroup {
 
 impl Resource for UserPoolGroup {
     const TYPE: &'static str = "AWS::Cognito::UserPoolGroup";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "Description",
+            rule: validate::Rule::Length {
+                min: None,
+                max: Some(2048),
+            },
+        },
+        validate::Constraint {
+            path: "Precedence",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: None,
+            },
+        },
+    ];
 }

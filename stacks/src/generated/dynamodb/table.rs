@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::{Json, Value};
 
 /// The properties of `AWS::DynamoDB::Table`.
@@ -854,6 +855,130 @@ impl WarmThroughput {
 
 impl Resource for Table {
     const TYPE: &'static str = "AWS::DynamoDB::Table";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "AttributeDefinitions/*/AttributeName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "AttributeDefinitions/*/AttributeType",
+            rule: validate::Rule::OneOf(&["B", "N", "S"]),
+        },
+        validate::Constraint {
+            path: "ContributorInsightsSpecification/Mode",
+            rule: validate::Rule::OneOf(&["ACCESSED_AND_THROTTLED_KEYS", "THROTTLED_KEYS"]),
+        },
+        validate::Constraint {
+            path: "GlobalSecondaryIndexes/*/ContributorInsightsSpecification/Mode",
+            rule: validate::Rule::OneOf(&["ACCESSED_AND_THROTTLED_KEYS", "THROTTLED_KEYS"]),
+        },
+        validate::Constraint {
+            path: "GlobalSecondaryIndexes/*/KeySchema",
+            rule: validate::Rule::Items {
+                min: Some(1),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "GlobalSecondaryIndexes/*/OnDemandThroughput/MaxReadRequestUnits",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "GlobalSecondaryIndexes/*/OnDemandThroughput/MaxWriteRequestUnits",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "GlobalSecondaryIndexes/*/WarmThroughput/ReadUnitsPerSecond",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "GlobalSecondaryIndexes/*/WarmThroughput/WriteUnitsPerSecond",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "KeySchema",
+            rule: validate::Rule::Items {
+                min: Some(1),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "KinesisStreamSpecification/ApproximateCreationDateTimePrecision",
+            rule: validate::Rule::OneOf(&["MICROSECOND", "MILLISECOND"]),
+        },
+        validate::Constraint {
+            path: "LocalSecondaryIndexes/*/IndexName",
+            rule: validate::Rule::Pattern("^[a-zA-Z0-9_.-]+$"),
+        },
+        validate::Constraint {
+            path: "LocalSecondaryIndexes/*/IndexName",
+            rule: validate::Rule::Length {
+                min: Some(3),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "OnDemandThroughput/MaxReadRequestUnits",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "OnDemandThroughput/MaxWriteRequestUnits",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "PointInTimeRecoverySpecification/RecoveryPeriodInDays",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: Some(35.0),
+            },
+        },
+        validate::Constraint {
+            path: "SSESpecification/SSEType",
+            rule: validate::Rule::OneOf(&["KMS"]),
+        },
+        validate::Constraint {
+            path: "TableName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1024),
+            },
+        },
+        validate::Constraint {
+            path: "WarmThroughput/ReadUnitsPerSecond",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "WarmThroughput/WriteUnitsPerSecond",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: None,
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::DynamoDB::Table`.

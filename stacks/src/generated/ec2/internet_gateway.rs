@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::EC2::InternetGateway`.
@@ -49,6 +50,22 @@ impl Tag {
 
 impl Resource for InternetGateway {
     const TYPE: &'static str = "AWS::EC2::InternetGateway";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Length {
+                min: None,
+                max: Some(256),
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::EC2::InternetGateway`.

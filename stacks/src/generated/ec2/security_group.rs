@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::EC2::SecurityGroup`.
@@ -287,6 +288,47 @@ impl Tag {
 
 impl Resource for SecurityGroup {
     const TYPE: &'static str = "AWS::EC2::SecurityGroup";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "GroupDescription",
+            rule: validate::Rule::Pattern("^([a-z,A-Z,0-9,. _\\-:/()#,@[\\]+=&;\\{\\}!$*])*$"),
+        },
+        validate::Constraint {
+            path: "GroupDescription",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "SecurityGroupEgress/*/FromPort",
+            rule: validate::Rule::Range {
+                min: Some(-1.0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "SecurityGroupEgress/*/ToPort",
+            rule: validate::Rule::Range {
+                min: Some(-1.0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "SecurityGroupIngress/*/FromPort",
+            rule: validate::Rule::Range {
+                min: Some(-1.0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "SecurityGroupIngress/*/ToPort",
+            rule: validate::Rule::Range {
+                min: Some(-1.0),
+                max: None,
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::EC2::SecurityGroup`.

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::EC2::SecurityGroupIngress`.
@@ -134,6 +135,22 @@ impl SecurityGroupIngress {
 
 impl Resource for SecurityGroupIngress {
     const TYPE: &'static str = "AWS::EC2::SecurityGroupIngress";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "FromPort",
+            rule: validate::Rule::Range {
+                min: Some(-1.0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "ToPort",
+            rule: validate::Rule::Range {
+                min: Some(-1.0),
+                max: None,
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::EC2::SecurityGroupIngress`.

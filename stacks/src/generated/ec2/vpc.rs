@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::EC2::VPC`.
@@ -97,6 +98,10 @@ impl Tag {
 
 impl Resource for Vpc {
     const TYPE: &'static str = "AWS::EC2::VPC";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[validate::Constraint {
+        path: "InstanceTenancy",
+        rule: validate::Rule::OneOf(&["dedicated", "default", "host"]),
+    }];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::EC2::VPC`.

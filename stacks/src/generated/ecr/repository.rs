@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::{Json, Value};
 
 /// The properties of `AWS::ECR::Repository`.
@@ -231,6 +232,102 @@ impl Tag {
 
 impl Resource for Repository {
     const TYPE: &'static str = "AWS::ECR::Repository";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "EncryptionConfiguration/EncryptionType",
+            rule: validate::Rule::OneOf(&["AES256", "KMS", "KMS_DSSE"]),
+        },
+        validate::Constraint {
+            path: "EncryptionConfiguration/KmsKey",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(2048),
+            },
+        },
+        validate::Constraint {
+            path: "ImageTagMutability",
+            rule: validate::Rule::OneOf(&[
+                "MUTABLE",
+                "IMMUTABLE",
+                "MUTABLE_WITH_EXCLUSION",
+                "IMMUTABLE_WITH_EXCLUSION",
+            ]),
+        },
+        validate::Constraint {
+            path: "ImageTagMutabilityExclusionFilters",
+            rule: validate::Rule::Items {
+                min: Some(1),
+                max: Some(5),
+            },
+        },
+        validate::Constraint {
+            path: "ImageTagMutabilityExclusionFilters/*/ImageTagMutabilityExclusionFilterType",
+            rule: validate::Rule::OneOf(&["WILDCARD"]),
+        },
+        validate::Constraint {
+            path: "ImageTagMutabilityExclusionFilters/*/ImageTagMutabilityExclusionFilterValue",
+            rule: validate::Rule::Pattern("^[0-9a-zA-Z._*-]{1,128}"),
+        },
+        validate::Constraint {
+            path: "ImageTagMutabilityExclusionFilters/*/ImageTagMutabilityExclusionFilterValue",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "LifecyclePolicy/LifecyclePolicyText",
+            rule: validate::Rule::Length {
+                min: Some(100),
+                max: Some(30720),
+            },
+        },
+        validate::Constraint {
+            path: "LifecyclePolicy/RegistryId",
+            rule: validate::Rule::Pattern("^[0-9]{12}$"),
+        },
+        validate::Constraint {
+            path: "LifecyclePolicy/RegistryId",
+            rule: validate::Rule::Length {
+                min: Some(12),
+                max: Some(12),
+            },
+        },
+        validate::Constraint {
+            path: "RepositoryName",
+            rule: validate::Rule::Pattern(
+                "^(?=.{2,256}$)([a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(\\/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*)$",
+            ),
+        },
+        validate::Constraint {
+            path: "RepositoryName",
+            rule: validate::Rule::Length {
+                min: Some(2),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "Tags",
+            rule: validate::Rule::Items {
+                min: None,
+                max: Some(50),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(127),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::ECR::Repository`.

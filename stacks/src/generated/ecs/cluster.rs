@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::ECS::Cluster`.
@@ -367,6 +368,55 @@ impl Tag {
 
 impl Resource for Cluster {
     const TYPE: &'static str = "AWS::ECS::Cluster";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "Configuration/ExecuteCommandConfiguration/Logging",
+            rule: validate::Rule::OneOf(&["DEFAULT", "NONE", "OVERRIDE"]),
+        },
+        validate::Constraint {
+            path: "DefaultCapacityProviderStrategy/*/Base",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(100000.0),
+            },
+        },
+        validate::Constraint {
+            path: "DefaultCapacityProviderStrategy/*/Weight",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(1000.0),
+            },
+        },
+        validate::Constraint {
+            path: "Tags",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: Some(50),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(256),
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::ECS::Cluster`.

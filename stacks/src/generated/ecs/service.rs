@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::{Json, Value};
 
 /// The properties of `AWS::ECS::Service`.
@@ -1470,6 +1471,225 @@ impl VpcLatticeConfiguration {
 
 impl Resource for Service {
     const TYPE: &'static str = "AWS::ECS::Service";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "AvailabilityZoneRebalancing",
+            rule: validate::Rule::OneOf(&["ENABLED", "DISABLED"]),
+        },
+        validate::Constraint {
+            path: "CapacityProviderStrategy/*/Base",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(100000.0),
+            },
+        },
+        validate::Constraint {
+            path: "CapacityProviderStrategy/*/Weight",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(1000.0),
+            },
+        },
+        validate::Constraint {
+            path: "DeploymentConfiguration/BakeTimeInMinutes",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(1440.0),
+            },
+        },
+        validate::Constraint {
+            path: "DeploymentConfiguration/CanaryConfiguration/CanaryBakeTimeInMinutes",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(1440.0),
+            },
+        },
+        validate::Constraint {
+            path: "DeploymentConfiguration/CanaryConfiguration/CanaryPercent",
+            rule: validate::Rule::Range {
+                min: Some(0.1),
+                max: Some(100.0),
+            },
+        },
+        validate::Constraint {
+            path: "DeploymentConfiguration/LifecycleHooks/*/LifecycleStages",
+            rule: validate::Rule::Items {
+                min: Some(1),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "DeploymentConfiguration/LifecycleHooks/*/LifecycleStages/*",
+            rule: validate::Rule::OneOf(&[
+                "RECONCILE_SERVICE",
+                "PRE_SCALE_UP",
+                "POST_SCALE_UP",
+                "TEST_TRAFFIC_SHIFT",
+                "POST_TEST_TRAFFIC_SHIFT",
+                "PRODUCTION_TRAFFIC_SHIFT",
+                "POST_PRODUCTION_TRAFFIC_SHIFT",
+            ]),
+        },
+        validate::Constraint {
+            path: "DeploymentConfiguration/LinearConfiguration/StepBakeTimeInMinutes",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(1440.0),
+            },
+        },
+        validate::Constraint {
+            path: "DeploymentConfiguration/LinearConfiguration/StepPercent",
+            rule: validate::Rule::Range {
+                min: Some(3.0),
+                max: Some(100.0),
+            },
+        },
+        validate::Constraint {
+            path: "DeploymentConfiguration/Strategy",
+            rule: validate::Rule::OneOf(&["ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"]),
+        },
+        validate::Constraint {
+            path: "DeploymentController/Type",
+            rule: validate::Rule::OneOf(&["CODE_DEPLOY", "ECS", "EXTERNAL"]),
+        },
+        validate::Constraint {
+            path: "ForceNewDeployment/ForceNewDeploymentNonce",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "LaunchType",
+            rule: validate::Rule::OneOf(&["EC2", "FARGATE", "EXTERNAL"]),
+        },
+        validate::Constraint {
+            path: "NetworkConfiguration/AwsvpcConfiguration/AssignPublicIp",
+            rule: validate::Rule::OneOf(&["DISABLED", "ENABLED"]),
+        },
+        validate::Constraint {
+            path: "PlacementConstraints/*/Type",
+            rule: validate::Rule::OneOf(&["distinctInstance", "memberOf"]),
+        },
+        validate::Constraint {
+            path: "PlacementStrategies/*/Type",
+            rule: validate::Rule::OneOf(&["binpack", "random", "spread"]),
+        },
+        validate::Constraint {
+            path: "PropagateTags",
+            rule: validate::Rule::OneOf(&["SERVICE", "TASK_DEFINITION"]),
+        },
+        validate::Constraint {
+            path: "SchedulingStrategy",
+            rule: validate::Rule::OneOf(&["DAEMON", "REPLICA"]),
+        },
+        validate::Constraint {
+            path: "ServiceConnectConfiguration/AccessLogConfiguration/Format",
+            rule: validate::Rule::OneOf(&["TEXT", "JSON"]),
+        },
+        validate::Constraint {
+            path: "ServiceConnectConfiguration/AccessLogConfiguration/IncludeQueryParameters",
+            rule: validate::Rule::OneOf(&["DISABLED", "ENABLED"]),
+        },
+        validate::Constraint {
+            path: "ServiceConnectConfiguration/Services/*/ClientAliases/*/Port",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(65535.0),
+            },
+        },
+        validate::Constraint {
+            path: "ServiceConnectConfiguration/Services/*/IngressPortOverride",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(65535.0),
+            },
+        },
+        validate::Constraint {
+            path: "ServiceConnectConfiguration/Services/*/Timeout/IdleTimeoutSeconds",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(2147483647.0),
+            },
+        },
+        validate::Constraint {
+            path: "ServiceConnectConfiguration/Services/*/Timeout/PerRequestTimeoutSeconds",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(2147483647.0),
+            },
+        },
+        validate::Constraint {
+            path: "Tags",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: Some(50),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "VolumeConfigurations/*/ManagedEBSVolume/FilesystemType",
+            rule: validate::Rule::OneOf(&["ext3", "ext4", "ntfs", "xfs"]),
+        },
+        validate::Constraint {
+            path: "VolumeConfigurations/*/ManagedEBSVolume/TagSpecifications/*/PropagateTags",
+            rule: validate::Rule::OneOf(&["SERVICE", "TASK_DEFINITION"]),
+        },
+        validate::Constraint {
+            path: "VolumeConfigurations/*/ManagedEBSVolume/TagSpecifications/*/ResourceType",
+            rule: validate::Rule::OneOf(&["volume"]),
+        },
+        validate::Constraint {
+            path: "VolumeConfigurations/*/ManagedEBSVolume/TagSpecifications/*/Tags",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: Some(50),
+            },
+        },
+        validate::Constraint {
+            path: "VolumeConfigurations/*/ManagedEBSVolume/TagSpecifications/*/Tags/*/Key",
+            rule: validate::Rule::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
+        },
+        validate::Constraint {
+            path: "VolumeConfigurations/*/ManagedEBSVolume/TagSpecifications/*/Tags/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "VolumeConfigurations/*/ManagedEBSVolume/TagSpecifications/*/Tags/*/Value",
+            rule: validate::Rule::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
+        },
+        validate::Constraint {
+            path: "VolumeConfigurations/*/ManagedEBSVolume/TagSpecifications/*/Tags/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(256),
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::ECS::Service`.

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::ECS::TaskDefinition`.
@@ -1769,6 +1770,144 @@ impl VolumeFrom {
 
 impl Resource for TaskDefinition {
     const TYPE: &'static str = "AWS::ECS::TaskDefinition";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "ContainerDefinitions/*/DependsOn/*/Condition",
+            rule: validate::Rule::OneOf(&["COMPLETE", "HEALTHY", "START", "SUCCESS"]),
+        },
+        validate::Constraint {
+            path: "ContainerDefinitions/*/EnvironmentFiles/*/Type",
+            rule: validate::Rule::OneOf(&["s3"]),
+        },
+        validate::Constraint {
+            path: "ContainerDefinitions/*/FirelensConfiguration/Type",
+            rule: validate::Rule::OneOf(&["fluentbit", "fluentd"]),
+        },
+        validate::Constraint {
+            path: "ContainerDefinitions/*/LinuxParameters/Devices/*/Permissions/*",
+            rule: validate::Rule::OneOf(&["mknod", "read", "write"]),
+        },
+        validate::Constraint {
+            path: "ContainerDefinitions/*/PortMappings/*/AppProtocol",
+            rule: validate::Rule::OneOf(&["http", "http2", "grpc"]),
+        },
+        validate::Constraint {
+            path: "ContainerDefinitions/*/PortMappings/*/Protocol",
+            rule: validate::Rule::OneOf(&["tcp", "udp"]),
+        },
+        validate::Constraint {
+            path: "ContainerDefinitions/*/ResourceRequirements/*/Type",
+            rule: validate::Rule::OneOf(&["GPU", "InferenceAccelerator"]),
+        },
+        validate::Constraint {
+            path: "ContainerDefinitions/*/Ulimits/*/Name",
+            rule: validate::Rule::OneOf(&[
+                "core",
+                "cpu",
+                "data",
+                "fsize",
+                "locks",
+                "memlock",
+                "msgqueue",
+                "nice",
+                "nofile",
+                "nproc",
+                "rss",
+                "rtprio",
+                "rttime",
+                "sigpending",
+                "stack",
+            ]),
+        },
+        validate::Constraint {
+            path: "ContainerDefinitions/*/VersionConsistency",
+            rule: validate::Rule::OneOf(&["enabled", "disabled"]),
+        },
+        validate::Constraint {
+            path: "IpcMode",
+            rule: validate::Rule::OneOf(&["host", "none", "task"]),
+        },
+        validate::Constraint {
+            path: "NetworkMode",
+            rule: validate::Rule::OneOf(&["awsvpc", "bridge", "host", "none"]),
+        },
+        validate::Constraint {
+            path: "PidMode",
+            rule: validate::Rule::OneOf(&["host", "task"]),
+        },
+        validate::Constraint {
+            path: "PlacementConstraints/*/Type",
+            rule: validate::Rule::OneOf(&["memberOf"]),
+        },
+        validate::Constraint {
+            path: "ProxyConfiguration/Type",
+            rule: validate::Rule::OneOf(&["APPMESH"]),
+        },
+        validate::Constraint {
+            path: "RequiresCompatibilities/*",
+            rule: validate::Rule::OneOf(&["EC2", "EXTERNAL", "FARGATE", "MANAGED_INSTANCES"]),
+        },
+        validate::Constraint {
+            path: "RuntimePlatform/CpuArchitecture",
+            rule: validate::Rule::OneOf(&["ARM64", "X86_64"]),
+        },
+        validate::Constraint {
+            path: "RuntimePlatform/OperatingSystemFamily",
+            rule: validate::Rule::OneOf(&[
+                "LINUX",
+                "WINDOWS_SERVER_2004_CORE",
+                "WINDOWS_SERVER_2016_FULL",
+                "WINDOWS_SERVER_2019_CORE",
+                "WINDOWS_SERVER_2019_FULL",
+                "WINDOWS_SERVER_2022_CORE",
+                "WINDOWS_SERVER_2022_FULL",
+                "WINDOWS_SERVER_2025_CORE",
+                "WINDOWS_SERVER_2025_FULL",
+                "WINDOWS_SERVER_20H2_CORE",
+            ]),
+        },
+        validate::Constraint {
+            path: "Tags",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: Some(50),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "Volumes/*/DockerVolumeConfiguration/Scope",
+            rule: validate::Rule::OneOf(&["shared", "task"]),
+        },
+        validate::Constraint {
+            path: "Volumes/*/EFSVolumeConfiguration/AuthorizationConfig/IAM",
+            rule: validate::Rule::OneOf(&["ENABLED", "DISABLED"]),
+        },
+        validate::Constraint {
+            path: "Volumes/*/EFSVolumeConfiguration/TransitEncryption",
+            rule: validate::Rule::OneOf(&["ENABLED", "DISABLED"]),
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::ECS::TaskDefinition`.

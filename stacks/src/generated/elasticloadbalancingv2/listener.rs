@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::ElasticLoadBalancingV2::Listener`.
@@ -732,6 +733,106 @@ impl TargetGroupTuple {
 
 impl Resource for Listener {
     const TYPE: &'static str = "AWS::ElasticLoadBalancingV2::Listener";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "DefaultActions/*/AuthenticateCognitoConfig/OnUnauthenticatedRequest",
+            rule: validate::Rule::OneOf(&["allow", "authenticate", "deny"]),
+        },
+        validate::Constraint {
+            path: "DefaultActions/*/AuthenticateOidcConfig/OnUnauthenticatedRequest",
+            rule: validate::Rule::OneOf(&["allow", "authenticate", "deny"]),
+        },
+        validate::Constraint {
+            path: "DefaultActions/*/FixedResponseConfig/ContentType",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(32),
+            },
+        },
+        validate::Constraint {
+            path: "DefaultActions/*/FixedResponseConfig/MessageBody",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(1024),
+            },
+        },
+        validate::Constraint {
+            path: "DefaultActions/*/FixedResponseConfig/StatusCode",
+            rule: validate::Rule::Pattern("^(2|4|5)\\d\\d$"),
+        },
+        validate::Constraint {
+            path: "DefaultActions/*/JwtValidationConfig/AdditionalClaims/*/Format",
+            rule: validate::Rule::OneOf(&[
+                "single-string",
+                "space-separated-values",
+                "string-array",
+            ]),
+        },
+        validate::Constraint {
+            path: "DefaultActions/*/Order",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: Some(50000.0),
+            },
+        },
+        validate::Constraint {
+            path: "DefaultActions/*/RedirectConfig/Host",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "DefaultActions/*/RedirectConfig/Path",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "DefaultActions/*/RedirectConfig/Protocol",
+            rule: validate::Rule::Pattern("^(HTTPS?|#\\{protocol\\})$"),
+        },
+        validate::Constraint {
+            path: "DefaultActions/*/RedirectConfig/Query",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "DefaultActions/*/RedirectConfig/StatusCode",
+            rule: validate::Rule::OneOf(&["HTTP_301", "HTTP_302"]),
+        },
+        validate::Constraint {
+            path: "DefaultActions/*/Type",
+            rule: validate::Rule::OneOf(&[
+                "authenticate-cognito",
+                "authenticate-oidc",
+                "fixed-response",
+                "forward",
+                "jwt-validation",
+                "redirect",
+            ]),
+        },
+        validate::Constraint {
+            path: "MutualAuthentication/AdvertiseTrustStoreCaNames",
+            rule: validate::Rule::OneOf(&["off", "on"]),
+        },
+        validate::Constraint {
+            path: "Port",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: Some(65535.0),
+            },
+        },
+        validate::Constraint {
+            path: "Protocol",
+            rule: validate::Rule::OneOf(&[
+                "GENEVE", "HTTP", "HTTPS", "QUIC", "TCP", "TCP_QUIC", "TCP_UDP", "TLS", "UDP",
+            ]),
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::ElasticLoadBalancingV2::Listener`.

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::ElasticLoadBalancingV2::ListenerRule`.
@@ -929,6 +930,107 @@ impl Transform {
 
 impl Resource for ListenerRule {
     const TYPE: &'static str = "AWS::ElasticLoadBalancingV2::ListenerRule";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "Actions/*/AuthenticateCognitoConfig/OnUnauthenticatedRequest",
+            rule: validate::Rule::OneOf(&["allow", "authenticate", "deny"]),
+        },
+        validate::Constraint {
+            path: "Actions/*/AuthenticateOidcConfig/OnUnauthenticatedRequest",
+            rule: validate::Rule::OneOf(&["allow", "authenticate", "deny"]),
+        },
+        validate::Constraint {
+            path: "Actions/*/FixedResponseConfig/ContentType",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(32),
+            },
+        },
+        validate::Constraint {
+            path: "Actions/*/FixedResponseConfig/MessageBody",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(1024),
+            },
+        },
+        validate::Constraint {
+            path: "Actions/*/FixedResponseConfig/StatusCode",
+            rule: validate::Rule::Pattern("^(2|4|5)\\d\\d$"),
+        },
+        validate::Constraint {
+            path: "Actions/*/JwtValidationConfig/AdditionalClaims/*/Format",
+            rule: validate::Rule::OneOf(&[
+                "single-string",
+                "space-separated-values",
+                "string-array",
+            ]),
+        },
+        validate::Constraint {
+            path: "Actions/*/Order",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: Some(50000.0),
+            },
+        },
+        validate::Constraint {
+            path: "Actions/*/RedirectConfig/Host",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Actions/*/RedirectConfig/Path",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Actions/*/RedirectConfig/Protocol",
+            rule: validate::Rule::Pattern("^(HTTPS?|#\\{protocol\\})$"),
+        },
+        validate::Constraint {
+            path: "Actions/*/RedirectConfig/Query",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Actions/*/RedirectConfig/StatusCode",
+            rule: validate::Rule::OneOf(&["HTTP_301", "HTTP_302"]),
+        },
+        validate::Constraint {
+            path: "Actions/*/Type",
+            rule: validate::Rule::OneOf(&[
+                "authenticate-cognito",
+                "authenticate-oidc",
+                "fixed-response",
+                "forward",
+                "jwt-validation",
+                "redirect",
+            ]),
+        },
+        validate::Constraint {
+            path: "Conditions/*/Field",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(64),
+            },
+        },
+        validate::Constraint {
+            path: "Priority",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: Some(50000.0),
+            },
+        },
+        validate::Constraint {
+            path: "Transforms/*/Type",
+            rule: validate::Rule::OneOf(&["host-header-rewrite", "url-rewrite"]),
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::ElasticLoadBalancingV2::ListenerRule`.

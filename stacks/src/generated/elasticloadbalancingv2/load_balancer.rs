@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::ElasticLoadBalancingV2::LoadBalancer`.
@@ -285,6 +286,46 @@ impl Tag {
 
 impl Resource for LoadBalancer {
     const TYPE: &'static str = "AWS::ElasticLoadBalancingV2::LoadBalancer";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "EnablePrefixForIpv6SourceNat",
+            rule: validate::Rule::OneOf(&["off", "on"]),
+        },
+        validate::Constraint {
+            path: "IpAddressType",
+            rule: validate::Rule::OneOf(&["dualstack", "dualstack-without-public-ipv4", "ipv4"]),
+        },
+        validate::Constraint {
+            path: "Scheme",
+            rule: validate::Rule::OneOf(&["internal", "internet-facing"]),
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "Type",
+            rule: validate::Rule::OneOf(&["application", "gateway", "network"]),
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::ElasticLoadBalancingV2::LoadBalancer`.

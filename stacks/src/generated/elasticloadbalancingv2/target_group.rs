@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::ElasticLoadBalancingV2::TargetGroup`.
@@ -318,6 +319,113 @@ impl TargetGroupAttribute {
 
 impl Resource for TargetGroup {
     const TYPE: &'static str = "AWS::ElasticLoadBalancingV2::TargetGroup";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "HealthCheckIntervalSeconds",
+            rule: validate::Rule::Range {
+                min: Some(5.0),
+                max: Some(300.0),
+            },
+        },
+        validate::Constraint {
+            path: "HealthCheckPath",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1024),
+            },
+        },
+        validate::Constraint {
+            path: "HealthCheckProtocol",
+            rule: validate::Rule::OneOf(&[
+                "GENEVE", "HTTP", "HTTPS", "QUIC", "TCP", "TCP_QUIC", "TCP_UDP", "TLS", "UDP",
+            ]),
+        },
+        validate::Constraint {
+            path: "HealthCheckTimeoutSeconds",
+            rule: validate::Rule::Range {
+                min: Some(2.0),
+                max: Some(120.0),
+            },
+        },
+        validate::Constraint {
+            path: "HealthyThresholdCount",
+            rule: validate::Rule::Range {
+                min: Some(2.0),
+                max: Some(10.0),
+            },
+        },
+        validate::Constraint {
+            path: "IpAddressType",
+            rule: validate::Rule::OneOf(&["ipv4", "ipv6"]),
+        },
+        validate::Constraint {
+            path: "Port",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: Some(65535.0),
+            },
+        },
+        validate::Constraint {
+            path: "Protocol",
+            rule: validate::Rule::OneOf(&[
+                "GENEVE", "HTTP", "HTTPS", "QUIC", "TCP", "TCP_QUIC", "TCP_UDP", "TLS", "UDP",
+            ]),
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "TargetControlPort",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: Some(65535.0),
+            },
+        },
+        validate::Constraint {
+            path: "TargetType",
+            rule: validate::Rule::OneOf(&["alb", "instance", "ip", "lambda"]),
+        },
+        validate::Constraint {
+            path: "Targets/*/Port",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: Some(65535.0),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/QuicServerId",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "UnhealthyThresholdCount",
+            rule: validate::Rule::Range {
+                min: Some(2.0),
+                max: Some(10.0),
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::ElasticLoadBalancingV2::TargetGroup`.

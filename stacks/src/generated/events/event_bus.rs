@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::{Json, Value};
 
 /// The properties of `AWS::Events::EventBus`.
@@ -156,6 +157,52 @@ impl Tag {
 
 impl Resource for EventBus {
     const TYPE: &'static str = "AWS::Events::EventBus";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "EventSourceName",
+            rule: validate::Rule::Pattern("^aws\\.partner(/[\\.\\-_A-Za-z0-9]+){2,}$"),
+        },
+        validate::Constraint {
+            path: "EventSourceName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "LogConfig/IncludeDetail",
+            rule: validate::Rule::OneOf(&["FULL", "NONE"]),
+        },
+        validate::Constraint {
+            path: "LogConfig/Level",
+            rule: validate::Rule::OneOf(&["INFO", "ERROR", "TRACE", "OFF"]),
+        },
+        validate::Constraint {
+            path: "Name",
+            rule: validate::Rule::Pattern("^[/\\.\\-_A-Za-z0-9]+$"),
+        },
+        validate::Constraint {
+            path: "Name",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(256),
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::Events::EventBus`.

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::{Json, Value};
 
 /// The properties of `AWS::Events::Rule`.
@@ -993,6 +994,351 @@ impl Target {
 
 impl Resource for Rule {
     const TYPE: &'static str = "AWS::Events::Rule";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "Description",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(512),
+            },
+        },
+        validate::Constraint {
+            path: "EventBusName",
+            rule: validate::Rule::Pattern(
+                "^(arn:aws[\\w-]*:events:[a-z]{2}-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[/\\.\\-_A-Za-z0-9]+$",
+            ),
+        },
+        validate::Constraint {
+            path: "EventBusName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1600),
+            },
+        },
+        validate::Constraint {
+            path: "Name",
+            rule: validate::Rule::Pattern("^[\\.\\-_A-Za-z0-9]+$"),
+        },
+        validate::Constraint {
+            path: "Name",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(64),
+            },
+        },
+        validate::Constraint {
+            path: "RoleArn",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1600),
+            },
+        },
+        validate::Constraint {
+            path: "ScheduleExpression",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "State",
+            rule: validate::Rule::OneOf(&[
+                "DISABLED",
+                "ENABLED",
+                "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
+            ]),
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "Targets",
+            rule: validate::Rule::Items {
+                min: Some(1),
+                max: Some(100),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/Arn",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1600),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/DeadLetterConfig/Arn",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1600),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/EcsParameters/CapacityProviderStrategy",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: Some(6),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/EcsParameters/CapacityProviderStrategy/*/Base",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(100000.0),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/EcsParameters/CapacityProviderStrategy/*/CapacityProvider",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/EcsParameters/CapacityProviderStrategy/*/Weight",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(1000.0),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/EcsParameters/LaunchType",
+            rule: validate::Rule::OneOf(&["EC2", "EXTERNAL", "FARGATE"]),
+        },
+        validate::Constraint {
+            path: "Targets/*/EcsParameters/NetworkConfiguration/AwsVpcConfiguration/AssignPublicIp",
+            rule: validate::Rule::OneOf(&["DISABLED", "ENABLED"]),
+        },
+        validate::Constraint {
+            path: "Targets/*/EcsParameters/PlacementConstraints",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: Some(10),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/EcsParameters/PlacementConstraints/*/Expression",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(2000),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/EcsParameters/PlacementConstraints/*/Type",
+            rule: validate::Rule::OneOf(&["distinctInstance", "memberOf"]),
+        },
+        validate::Constraint {
+            path: "Targets/*/EcsParameters/PropagateTags",
+            rule: validate::Rule::OneOf(&["TASK_DEFINITION"]),
+        },
+        validate::Constraint {
+            path: "Targets/*/EcsParameters/ReferenceId",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(1024),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/EcsParameters/TagList/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/EcsParameters/TagList/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/EcsParameters/TaskCount",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/EcsParameters/TaskDefinitionArn",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1600),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/HttpParameters/PathParameterValues/*",
+            rule: validate::Rule::Pattern("^(?!\\s*$).+$"),
+        },
+        validate::Constraint {
+            path: "Targets/*/Id",
+            rule: validate::Rule::Pattern("^[\\.\\-_A-Za-z0-9]+$"),
+        },
+        validate::Constraint {
+            path: "Targets/*/Id",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(64),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/Input",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(8192),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/InputPath",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/InputTransformer/InputTemplate",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(8192),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/KinesisParameters/PartitionKeyPath",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/RedshiftDataParameters/Database",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(64),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/RedshiftDataParameters/DbUser",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/RedshiftDataParameters/SecretManagerArn",
+            rule: validate::Rule::Pattern(
+                "^(^arn:aws([a-z]|\\-)*:secretsmanager:[a-z0-9-.]+:.*)|(\\$(\\.[\\w_-]+(\\[(\\d+|\\*)\\])*)*)$",
+            ),
+        },
+        validate::Constraint {
+            path: "Targets/*/RedshiftDataParameters/SecretManagerArn",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1600),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/RedshiftDataParameters/Sql",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(100000),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/RedshiftDataParameters/StatementName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(500),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/RetryPolicy/MaximumEventAgeInSeconds",
+            rule: validate::Rule::Range {
+                min: Some(60.0),
+                max: Some(86400.0),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/RetryPolicy/MaximumRetryAttempts",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(185.0),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/RoleArn",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1600),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/RunCommandParameters/RunCommandTargets",
+            rule: validate::Rule::Items {
+                min: Some(1),
+                max: Some(5),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/RunCommandParameters/RunCommandTargets/*/Key",
+            rule: validate::Rule::Pattern("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$"),
+        },
+        validate::Constraint {
+            path: "Targets/*/RunCommandParameters/RunCommandTargets/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/RunCommandParameters/RunCommandTargets/*/Values",
+            rule: validate::Rule::Items {
+                min: Some(1),
+                max: Some(50),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/RunCommandParameters/RunCommandTargets/*/Values/*",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/SageMakerPipelineParameters/PipelineParameterList",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: Some(200),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/SageMakerPipelineParameters/PipelineParameterList/*/Name",
+            rule: validate::Rule::Pattern("^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"),
+        },
+        validate::Constraint {
+            path: "Targets/*/SageMakerPipelineParameters/PipelineParameterList/*/Name",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "Targets/*/SageMakerPipelineParameters/PipelineParameterList/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(1024),
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::Events::Rule`.

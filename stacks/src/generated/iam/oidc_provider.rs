@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::IAM::OIDCProvider`.
@@ -73,6 +74,69 @@ impl Tag {
 
 impl Resource for OidcProvider {
     const TYPE: &'static str = "AWS::IAM::OIDCProvider";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "ClientIdList/*",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "Tags",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: Some(50),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Pattern("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+$"),
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Pattern("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$"),
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "ThumbprintList",
+            rule: validate::Rule::Items {
+                min: None,
+                max: Some(5),
+            },
+        },
+        validate::Constraint {
+            path: "ThumbprintList/*",
+            rule: validate::Rule::Pattern("[0-9A-Fa-f]{40}"),
+        },
+        validate::Constraint {
+            path: "ThumbprintList/*",
+            rule: validate::Rule::Length {
+                min: Some(40),
+                max: Some(40),
+            },
+        },
+        validate::Constraint {
+            path: "Url",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::IAM::OIDCProvider`.

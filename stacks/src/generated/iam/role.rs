@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::{Json, Value};
 
 /// The properties of `AWS::IAM::Role`.
@@ -139,6 +140,110 @@ impl Tag {
 
 impl Resource for Role {
     const TYPE: &'static str = "AWS::IAM::Role";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "AssumeRolePolicyDocument",
+            rule: validate::Rule::Pattern("^[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+$"),
+        },
+        validate::Constraint {
+            path: "AssumeRolePolicyDocument",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(131072),
+            },
+        },
+        validate::Constraint {
+            path: "Description",
+            rule: validate::Rule::Pattern(
+                "^[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*$",
+            ),
+        },
+        validate::Constraint {
+            path: "Description",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(1000),
+            },
+        },
+        validate::Constraint {
+            path: "ManagedPolicyArns",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: Some(20),
+            },
+        },
+        validate::Constraint {
+            path: "ManagedPolicyArns/*",
+            rule: validate::Rule::Pattern(
+                "arn:(aws[a-zA-Z-]*)?:iam::(\\d{12}|aws):policy/[a-zA-Z_0-9+=,.@\\-_/]+",
+            ),
+        },
+        validate::Constraint {
+            path: "MaxSessionDuration",
+            rule: validate::Rule::Range {
+                min: Some(3600.0),
+                max: Some(43200.0),
+            },
+        },
+        validate::Constraint {
+            path: "Path",
+            rule: validate::Rule::Pattern("^(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)$"),
+        },
+        validate::Constraint {
+            path: "Path",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(512),
+            },
+        },
+        validate::Constraint {
+            path: "PermissionsBoundary",
+            rule: validate::Rule::Length {
+                min: Some(20),
+                max: Some(2048),
+            },
+        },
+        validate::Constraint {
+            path: "RoleName",
+            rule: validate::Rule::Pattern("^[\\w+=,.@-]+$"),
+        },
+        validate::Constraint {
+            path: "RoleName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(64),
+            },
+        },
+        validate::Constraint {
+            path: "Tags",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: Some(50),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Pattern("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+$"),
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Pattern("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$"),
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(256),
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::IAM::Role`.

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::Lambda::EventSourceMapping`.
@@ -791,6 +792,451 @@ impl Tag {
 
 impl Resource for EventSourceMapping {
     const TYPE: &'static str = "AWS::Lambda::EventSourceMapping";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "AmazonManagedKafkaEventSourceConfig/ConsumerGroupId",
+            rule: validate::Rule::Pattern("[a-zA-Z0-9-\\/*:_+=.@-]*"),
+        },
+        validate::Constraint {
+            path: "AmazonManagedKafkaEventSourceConfig/ConsumerGroupId",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(200),
+            },
+        },
+        validate::Constraint {
+            path: "AmazonManagedKafkaEventSourceConfig/SchemaRegistryConfig/AccessConfigs",
+            rule: validate::Rule::Items {
+                min: None,
+                max: Some(2),
+            },
+        },
+        validate::Constraint {
+            path: "AmazonManagedKafkaEventSourceConfig/SchemaRegistryConfig/AccessConfigs/*/Type",
+            rule: validate::Rule::OneOf(&[
+                "BASIC_AUTH",
+                "CLIENT_CERTIFICATE_TLS_AUTH",
+                "SERVER_ROOT_CA_CERTIFICATE",
+            ]),
+        },
+        validate::Constraint {
+            path: "AmazonManagedKafkaEventSourceConfig/SchemaRegistryConfig/AccessConfigs/*/URI",
+            rule: validate::Rule::Pattern(
+                "arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)",
+            ),
+        },
+        validate::Constraint {
+            path: "AmazonManagedKafkaEventSourceConfig/SchemaRegistryConfig/AccessConfigs/*/URI",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(10000),
+            },
+        },
+        validate::Constraint {
+            path: "AmazonManagedKafkaEventSourceConfig/SchemaRegistryConfig/EventRecordFormat",
+            rule: validate::Rule::OneOf(&["JSON", "SOURCE"]),
+        },
+        validate::Constraint {
+            path: "AmazonManagedKafkaEventSourceConfig/SchemaRegistryConfig/SchemaRegistryURI",
+            rule: validate::Rule::Pattern("[a-zA-Z0-9-/*:_+=.@-]*"),
+        },
+        validate::Constraint {
+            path: "AmazonManagedKafkaEventSourceConfig/SchemaRegistryConfig/SchemaRegistryURI",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(10000),
+            },
+        },
+        validate::Constraint {
+            path: "AmazonManagedKafkaEventSourceConfig/SchemaRegistryConfig/SchemaValidationConfigs",
+            rule: validate::Rule::Items {
+                min: Some(1),
+                max: Some(2),
+            },
+        },
+        validate::Constraint {
+            path: "AmazonManagedKafkaEventSourceConfig/SchemaRegistryConfig/SchemaValidationConfigs/*/Attribute",
+            rule: validate::Rule::OneOf(&["KEY", "VALUE"]),
+        },
+        validate::Constraint {
+            path: "BatchSize",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: Some(10000.0),
+            },
+        },
+        validate::Constraint {
+            path: "DestinationConfig/OnFailure/Destination",
+            rule: validate::Rule::Pattern(
+                "^$|kafka://([^.]([a-zA-Z0-9\\-_.]{0,248}))|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)",
+            ),
+        },
+        validate::Constraint {
+            path: "DestinationConfig/OnFailure/Destination",
+            rule: validate::Rule::Length {
+                min: Some(12),
+                max: Some(1024),
+            },
+        },
+        validate::Constraint {
+            path: "DocumentDBEventSourceConfig/CollectionName",
+            rule: validate::Rule::Pattern("^(^(?!(system\\x2e)))(^[_a-zA-Z0-9])([^$]*)$"),
+        },
+        validate::Constraint {
+            path: "DocumentDBEventSourceConfig/CollectionName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(57),
+            },
+        },
+        validate::Constraint {
+            path: "DocumentDBEventSourceConfig/DatabaseName",
+            rule: validate::Rule::Pattern("^[^ /\\.$\\x22]*$"),
+        },
+        validate::Constraint {
+            path: "DocumentDBEventSourceConfig/DatabaseName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(63),
+            },
+        },
+        validate::Constraint {
+            path: "DocumentDBEventSourceConfig/FullDocument",
+            rule: validate::Rule::OneOf(&["UpdateLookup", "Default"]),
+        },
+        validate::Constraint {
+            path: "EventSourceArn",
+            rule: validate::Rule::Pattern(
+                "arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)",
+            ),
+        },
+        validate::Constraint {
+            path: "EventSourceArn",
+            rule: validate::Rule::Length {
+                min: Some(12),
+                max: Some(1024),
+            },
+        },
+        validate::Constraint {
+            path: "FilterCriteria/Filters",
+            rule: validate::Rule::Items {
+                min: Some(1),
+                max: Some(20),
+            },
+        },
+        validate::Constraint {
+            path: "FilterCriteria/Filters/*/Pattern",
+            rule: validate::Rule::Pattern(".*"),
+        },
+        validate::Constraint {
+            path: "FilterCriteria/Filters/*/Pattern",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(4096),
+            },
+        },
+        validate::Constraint {
+            path: "FunctionName",
+            rule: validate::Rule::Pattern(
+                "(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST(\\.PUBLISHED)?|[a-zA-Z0-9-_]+))?",
+            ),
+        },
+        validate::Constraint {
+            path: "FunctionName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(140),
+            },
+        },
+        validate::Constraint {
+            path: "FunctionResponseTypes",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(1),
+            },
+        },
+        validate::Constraint {
+            path: "FunctionResponseTypes",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: Some(1),
+            },
+        },
+        validate::Constraint {
+            path: "FunctionResponseTypes/*",
+            rule: validate::Rule::OneOf(&["ReportBatchItemFailures"]),
+        },
+        validate::Constraint {
+            path: "KmsKeyArn",
+            rule: validate::Rule::Pattern("(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()"),
+        },
+        validate::Constraint {
+            path: "KmsKeyArn",
+            rule: validate::Rule::Length {
+                min: Some(12),
+                max: Some(2048),
+            },
+        },
+        validate::Constraint {
+            path: "LoggingConfig/SystemLogLevel",
+            rule: validate::Rule::OneOf(&["DEBUG", "INFO", "WARN"]),
+        },
+        validate::Constraint {
+            path: "MaximumBatchingWindowInSeconds",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(300.0),
+            },
+        },
+        validate::Constraint {
+            path: "MaximumRecordAgeInSeconds",
+            rule: validate::Rule::Range {
+                min: Some(-1.0),
+                max: Some(604800.0),
+            },
+        },
+        validate::Constraint {
+            path: "MaximumRetryAttempts",
+            rule: validate::Rule::Range {
+                min: Some(-1.0),
+                max: Some(10000.0),
+            },
+        },
+        validate::Constraint {
+            path: "MetricsConfig/Metrics",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: Some(3),
+            },
+        },
+        validate::Constraint {
+            path: "MetricsConfig/Metrics/*",
+            rule: validate::Rule::OneOf(&["EventCount", "ErrorCount", "KafkaMetrics"]),
+        },
+        validate::Constraint {
+            path: "ParallelizationFactor",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: Some(10.0),
+            },
+        },
+        validate::Constraint {
+            path: "ProvisionedPollerConfig/MaximumPollers",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: Some(2000.0),
+            },
+        },
+        validate::Constraint {
+            path: "ProvisionedPollerConfig/MinimumPollers",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: Some(200.0),
+            },
+        },
+        validate::Constraint {
+            path: "ProvisionedPollerConfig/PollerGroupName",
+            rule: validate::Rule::Pattern("^[a-zA-Z0-9-_]*$"),
+        },
+        validate::Constraint {
+            path: "ProvisionedPollerConfig/PollerGroupName",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Queues",
+            rule: validate::Rule::Items {
+                min: Some(1),
+                max: Some(1),
+            },
+        },
+        validate::Constraint {
+            path: "Queues/*",
+            rule: validate::Rule::Pattern("[\\s\\S]*"),
+        },
+        validate::Constraint {
+            path: "Queues/*",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1000),
+            },
+        },
+        validate::Constraint {
+            path: "ScalingConfig/MaximumConcurrency",
+            rule: validate::Rule::Range {
+                min: Some(2.0),
+                max: Some(1000.0),
+            },
+        },
+        validate::Constraint {
+            path: "SelfManagedEventSource/Endpoints/KafkaBootstrapServers",
+            rule: validate::Rule::Items {
+                min: Some(1),
+                max: Some(10),
+            },
+        },
+        validate::Constraint {
+            path: "SelfManagedEventSource/Endpoints/KafkaBootstrapServers/*",
+            rule: validate::Rule::Pattern(
+                "^(([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\\-]*[a-zA-Z0-9])\\.)*([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9\\-]*[A-Za-z0-9]):[0-9]{1,5}",
+            ),
+        },
+        validate::Constraint {
+            path: "SelfManagedEventSource/Endpoints/KafkaBootstrapServers/*",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(300),
+            },
+        },
+        validate::Constraint {
+            path: "SelfManagedKafkaEventSourceConfig/ConsumerGroupId",
+            rule: validate::Rule::Pattern("[a-zA-Z0-9-\\/*:_+=.@-]*"),
+        },
+        validate::Constraint {
+            path: "SelfManagedKafkaEventSourceConfig/ConsumerGroupId",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(200),
+            },
+        },
+        validate::Constraint {
+            path: "SelfManagedKafkaEventSourceConfig/SchemaRegistryConfig/AccessConfigs",
+            rule: validate::Rule::Items {
+                min: None,
+                max: Some(2),
+            },
+        },
+        validate::Constraint {
+            path: "SelfManagedKafkaEventSourceConfig/SchemaRegistryConfig/AccessConfigs/*/Type",
+            rule: validate::Rule::OneOf(&[
+                "BASIC_AUTH",
+                "CLIENT_CERTIFICATE_TLS_AUTH",
+                "SERVER_ROOT_CA_CERTIFICATE",
+            ]),
+        },
+        validate::Constraint {
+            path: "SelfManagedKafkaEventSourceConfig/SchemaRegistryConfig/AccessConfigs/*/URI",
+            rule: validate::Rule::Pattern(
+                "arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)",
+            ),
+        },
+        validate::Constraint {
+            path: "SelfManagedKafkaEventSourceConfig/SchemaRegistryConfig/AccessConfigs/*/URI",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(10000),
+            },
+        },
+        validate::Constraint {
+            path: "SelfManagedKafkaEventSourceConfig/SchemaRegistryConfig/EventRecordFormat",
+            rule: validate::Rule::OneOf(&["JSON", "SOURCE"]),
+        },
+        validate::Constraint {
+            path: "SelfManagedKafkaEventSourceConfig/SchemaRegistryConfig/SchemaRegistryURI",
+            rule: validate::Rule::Pattern("[a-zA-Z0-9-/*:_+=.@-]*"),
+        },
+        validate::Constraint {
+            path: "SelfManagedKafkaEventSourceConfig/SchemaRegistryConfig/SchemaRegistryURI",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(10000),
+            },
+        },
+        validate::Constraint {
+            path: "SelfManagedKafkaEventSourceConfig/SchemaRegistryConfig/SchemaValidationConfigs",
+            rule: validate::Rule::Items {
+                min: Some(1),
+                max: Some(2),
+            },
+        },
+        validate::Constraint {
+            path: "SelfManagedKafkaEventSourceConfig/SchemaRegistryConfig/SchemaValidationConfigs/*/Attribute",
+            rule: validate::Rule::OneOf(&["KEY", "VALUE"]),
+        },
+        validate::Constraint {
+            path: "SourceAccessConfigurations",
+            rule: validate::Rule::Items {
+                min: Some(1),
+                max: Some(22),
+            },
+        },
+        validate::Constraint {
+            path: "SourceAccessConfigurations/*/Type",
+            rule: validate::Rule::OneOf(&[
+                "BASIC_AUTH",
+                "VPC_SUBNET",
+                "VPC_SECURITY_GROUP",
+                "SASL_SCRAM_512_AUTH",
+                "SASL_SCRAM_256_AUTH",
+                "VIRTUAL_HOST",
+                "CLIENT_CERTIFICATE_TLS_AUTH",
+                "SERVER_ROOT_CA_CERTIFICATE",
+            ]),
+        },
+        validate::Constraint {
+            path: "SourceAccessConfigurations/*/URI",
+            rule: validate::Rule::Pattern("[a-zA-Z0-9-\\/*:_+=.@-]*"),
+        },
+        validate::Constraint {
+            path: "SourceAccessConfigurations/*/URI",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(200),
+            },
+        },
+        validate::Constraint {
+            path: "StartingPosition",
+            rule: validate::Rule::Pattern("(LATEST|TRIM_HORIZON|AT_TIMESTAMP)+"),
+        },
+        validate::Constraint {
+            path: "StartingPosition",
+            rule: validate::Rule::Length {
+                min: Some(6),
+                max: Some(12),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "Topics",
+            rule: validate::Rule::Items {
+                min: Some(1),
+                max: Some(1),
+            },
+        },
+        validate::Constraint {
+            path: "Topics/*",
+            rule: validate::Rule::Pattern("^[^.]([a-zA-Z0-9\\-_.]+)"),
+        },
+        validate::Constraint {
+            path: "Topics/*",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(249),
+            },
+        },
+        validate::Constraint {
+            path: "TumblingWindowInSeconds",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(900.0),
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::Lambda::EventSourceMapping`.

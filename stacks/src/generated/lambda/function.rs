@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::{Json, Value};
 
 /// The properties of `AWS::Lambda::Function`.
@@ -808,6 +809,385 @@ impl VpcConfig {
 
 impl Resource for Function {
     const TYPE: &'static str = "AWS::Lambda::Function";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "Architectures",
+            rule: validate::Rule::Items {
+                min: Some(1),
+                max: Some(1),
+            },
+        },
+        validate::Constraint {
+            path: "Architectures/*",
+            rule: validate::Rule::OneOf(&["x86_64", "arm64"]),
+        },
+        validate::Constraint {
+            path: "CapacityProviderConfig/LambdaManagedInstancesCapacityProviderConfig/CapacityProviderArn",
+            rule: validate::Rule::Pattern(
+                "^arn:aws[a-zA-Z-]*:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:capacity-provider:[a-zA-Z0-9-_]+$",
+            ),
+        },
+        validate::Constraint {
+            path: "CapacityProviderConfig/LambdaManagedInstancesCapacityProviderConfig/CapacityProviderArn",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(140),
+            },
+        },
+        validate::Constraint {
+            path: "CapacityProviderConfig/LambdaManagedInstancesCapacityProviderConfig/ExecutionEnvironmentMemoryGiBPerVCpu",
+            rule: validate::Rule::Range {
+                min: Some(2.0),
+                max: Some(8.0),
+            },
+        },
+        validate::Constraint {
+            path: "CapacityProviderConfig/LambdaManagedInstancesCapacityProviderConfig/PerExecutionEnvironmentMaxConcurrency",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: Some(1600.0),
+            },
+        },
+        validate::Constraint {
+            path: "Code/S3Bucket",
+            rule: validate::Rule::Pattern("^[0-9A-Za-z\\.\\-_]*(?<!\\.)$"),
+        },
+        validate::Constraint {
+            path: "Code/S3Bucket",
+            rule: validate::Rule::Length {
+                min: Some(3),
+                max: Some(63),
+            },
+        },
+        validate::Constraint {
+            path: "Code/S3Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1024),
+            },
+        },
+        validate::Constraint {
+            path: "Code/S3ObjectStorageMode",
+            rule: validate::Rule::OneOf(&["COPY", "REFERENCE"]),
+        },
+        validate::Constraint {
+            path: "Code/S3ObjectVersion",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1024),
+            },
+        },
+        validate::Constraint {
+            path: "Code/SourceKMSKeyArn",
+            rule: validate::Rule::Pattern("^(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()$"),
+        },
+        validate::Constraint {
+            path: "CodeSigningConfigArn",
+            rule: validate::Rule::Pattern(
+                "arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:code-signing-config:csc-[a-z0-9]{17}",
+            ),
+        },
+        validate::Constraint {
+            path: "CodeSigningConfigArn",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(200),
+            },
+        },
+        validate::Constraint {
+            path: "DeadLetterConfig/TargetArn",
+            rule: validate::Rule::Pattern("^(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()$"),
+        },
+        validate::Constraint {
+            path: "Description",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "DurableConfig/ExecutionTimeout",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: Some(31622400.0),
+            },
+        },
+        validate::Constraint {
+            path: "DurableConfig/RetentionPeriodInDays",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: Some(90.0),
+            },
+        },
+        validate::Constraint {
+            path: "EphemeralStorage/Size",
+            rule: validate::Rule::Range {
+                min: Some(512.0),
+                max: Some(10240.0),
+            },
+        },
+        validate::Constraint {
+            path: "FileSystemConfigs",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: Some(1),
+            },
+        },
+        validate::Constraint {
+            path: "FileSystemConfigs/*/Arn",
+            rule: validate::Rule::Pattern(
+                "^arn:aws[a-zA-Z-]*:elasticfilesystem:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:access-point/fsap-[a-f0-9]{17}$|^arn:aws[-a-z]*:s3files:[0-9a-z-:]+:file-system/fs-[0-9a-f]{17,40}/access-point/fsap-[0-9a-f]{17,40}$",
+            ),
+        },
+        validate::Constraint {
+            path: "FileSystemConfigs/*/Arn",
+            rule: validate::Rule::Length {
+                min: None,
+                max: Some(200),
+            },
+        },
+        validate::Constraint {
+            path: "FileSystemConfigs/*/LocalMountPath",
+            rule: validate::Rule::Pattern("^/mnt/[a-zA-Z0-9-_.]+$"),
+        },
+        validate::Constraint {
+            path: "FileSystemConfigs/*/LocalMountPath",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(160),
+            },
+        },
+        validate::Constraint {
+            path: "FunctionName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(64),
+            },
+        },
+        validate::Constraint {
+            path: "FunctionScalingConfig/MaxExecutionEnvironments",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(15000.0),
+            },
+        },
+        validate::Constraint {
+            path: "FunctionScalingConfig/MinExecutionEnvironments",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(15000.0),
+            },
+        },
+        validate::Constraint {
+            path: "Handler",
+            rule: validate::Rule::Pattern("^[^\\s]+$"),
+        },
+        validate::Constraint {
+            path: "Handler",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "ImageConfig/Command",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: Some(1500),
+            },
+        },
+        validate::Constraint {
+            path: "ImageConfig/EntryPoint",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: Some(1500),
+            },
+        },
+        validate::Constraint {
+            path: "ImageConfig/WorkingDirectory",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(1000),
+            },
+        },
+        validate::Constraint {
+            path: "KmsKeyArn",
+            rule: validate::Rule::Pattern("^(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()$"),
+        },
+        validate::Constraint {
+            path: "Layers",
+            rule: validate::Rule::Items {
+                min: None,
+                max: Some(5),
+            },
+        },
+        validate::Constraint {
+            path: "Layers/*",
+            rule: validate::Rule::Pattern(
+                "^(arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+|arn:[a-zA-Z0-9-]+:lambda:::awslayer:[a-zA-Z0-9-_]+)$",
+            ),
+        },
+        validate::Constraint {
+            path: "Layers/*",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "LoggingConfig/ApplicationLogLevel",
+            rule: validate::Rule::OneOf(&["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]),
+        },
+        validate::Constraint {
+            path: "LoggingConfig/LogFormat",
+            rule: validate::Rule::OneOf(&["Text", "JSON"]),
+        },
+        validate::Constraint {
+            path: "LoggingConfig/LogGroup",
+            rule: validate::Rule::Pattern("[\\.\\-_/#A-Za-z0-9]+"),
+        },
+        validate::Constraint {
+            path: "LoggingConfig/LogGroup",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(512),
+            },
+        },
+        validate::Constraint {
+            path: "LoggingConfig/SystemLogLevel",
+            rule: validate::Rule::OneOf(&["DEBUG", "INFO", "WARN"]),
+        },
+        validate::Constraint {
+            path: "MemorySize",
+            rule: validate::Rule::Range {
+                min: Some(128.0),
+                max: Some(32768.0),
+            },
+        },
+        validate::Constraint {
+            path: "PackageType",
+            rule: validate::Rule::OneOf(&["Image", "Zip"]),
+        },
+        validate::Constraint {
+            path: "RecursiveLoop",
+            rule: validate::Rule::OneOf(&["Allow", "Terminate"]),
+        },
+        validate::Constraint {
+            path: "ReservedConcurrentExecutions",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "Role",
+            rule: validate::Rule::Pattern(
+                "^arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+$",
+            ),
+        },
+        validate::Constraint {
+            path: "Runtime",
+            rule: validate::Rule::OneOf(&[
+                "dotnet10",
+                "dotnet6",
+                "dotnet8",
+                "dotnetcore1.0",
+                "dotnetcore2.0",
+                "dotnetcore2.1",
+                "dotnetcore3.1",
+                "go1.x",
+                "java11",
+                "java17",
+                "java21",
+                "java25",
+                "java8",
+                "java8.al2",
+                "nodejs",
+                "nodejs10.x",
+                "nodejs12.x",
+                "nodejs14.x",
+                "nodejs16.x",
+                "nodejs18.x",
+                "nodejs20.x",
+                "nodejs22.x",
+                "nodejs24.x",
+                "nodejs4.3",
+                "nodejs4.3-edge",
+                "nodejs6.10",
+                "nodejs8.10",
+                "provided",
+                "provided.al2",
+                "provided.al2023",
+                "python2.7",
+                "python3.10",
+                "python3.11",
+                "python3.12",
+                "python3.13",
+                "python3.14",
+                "python3.6",
+                "python3.7",
+                "python3.8",
+                "python3.9",
+                "ruby2.5",
+                "ruby2.7",
+                "ruby3.2",
+                "ruby3.3",
+                "ruby3.4",
+                "ruby4.0",
+            ]),
+        },
+        validate::Constraint {
+            path: "RuntimeManagementConfig/UpdateRuntimeOn",
+            rule: validate::Rule::OneOf(&["Auto", "FunctionUpdate", "Manual"]),
+        },
+        validate::Constraint {
+            path: "SnapStart/ApplyOn",
+            rule: validate::Rule::OneOf(&["PublishedVersions", "None"]),
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "TenancyConfig/TenantIsolationMode",
+            rule: validate::Rule::OneOf(&["PER_TENANT"]),
+        },
+        validate::Constraint {
+            path: "Timeout",
+            rule: validate::Rule::Range {
+                min: Some(1.0),
+                max: Some(900.0),
+            },
+        },
+        validate::Constraint {
+            path: "TracingConfig/Mode",
+            rule: validate::Rule::OneOf(&["Active", "PassThrough"]),
+        },
+        validate::Constraint {
+            path: "VpcConfig/SecurityGroupIds",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: Some(5),
+            },
+        },
+        validate::Constraint {
+            path: "VpcConfig/SubnetIds",
+            rule: validate::Rule::Items {
+                min: Some(0),
+                max: Some(16),
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::Lambda::Function`.

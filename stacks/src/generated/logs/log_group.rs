@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::{Json, Value};
 
 /// The properties of `AWS::Logs::LogGroup`.
@@ -133,6 +134,50 @@ impl Tag {
 
 impl Resource for LogGroup {
     const TYPE: &'static str = "AWS::Logs::LogGroup";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "KmsKeyId",
+            rule: validate::Rule::Pattern(
+                "^arn:[a-z0-9-]+:kms:[a-z0-9-]+:\\d{12}:(key|alias)/.+\\Z",
+            ),
+        },
+        validate::Constraint {
+            path: "KmsKeyId",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "LogGroupClass",
+            rule: validate::Rule::OneOf(&["STANDARD", "INFREQUENT_ACCESS", "DELIVERY"]),
+        },
+        validate::Constraint {
+            path: "LogGroupName",
+            rule: validate::Rule::Pattern("^[.\\-_/#A-Za-z0-9]{1,512}\\Z"),
+        },
+        validate::Constraint {
+            path: "LogGroupName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(512),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(256),
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::Logs::LogGroup`.

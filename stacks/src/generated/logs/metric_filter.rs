@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::Logs::MetricFilter`.
@@ -152,4 +153,135 @@ impl MetricTransformation {
 
 impl Resource for MetricFilter {
     const TYPE: &'static str = "AWS::Logs::MetricFilter";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "FieldSelectionCriteria",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(2000),
+            },
+        },
+        validate::Constraint {
+            path: "FilterName",
+            rule: validate::Rule::Pattern("^[^:*]{1,512}"),
+        },
+        validate::Constraint {
+            path: "FilterName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(512),
+            },
+        },
+        validate::Constraint {
+            path: "FilterPattern",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(1024),
+            },
+        },
+        validate::Constraint {
+            path: "LogGroupName",
+            rule: validate::Rule::Pattern("^[.\\-_/#A-Za-z0-9]{1,512}"),
+        },
+        validate::Constraint {
+            path: "LogGroupName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(512),
+            },
+        },
+        validate::Constraint {
+            path: "MetricTransformations",
+            rule: validate::Rule::Items {
+                min: Some(1),
+                max: Some(1),
+            },
+        },
+        validate::Constraint {
+            path: "MetricTransformations/*/Dimensions",
+            rule: validate::Rule::Items {
+                min: Some(1),
+                max: Some(3),
+            },
+        },
+        validate::Constraint {
+            path: "MetricTransformations/*/Dimensions/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "MetricTransformations/*/Dimensions/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "MetricTransformations/*/MetricName",
+            rule: validate::Rule::Pattern("^((?![:*$])[\\x00-\\x7F]){1,255}"),
+        },
+        validate::Constraint {
+            path: "MetricTransformations/*/MetricName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "MetricTransformations/*/MetricNamespace",
+            rule: validate::Rule::Pattern("^[0-9a-zA-Z\\.\\-_\\/#]{1,256}"),
+        },
+        validate::Constraint {
+            path: "MetricTransformations/*/MetricNamespace",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "MetricTransformations/*/MetricValue",
+            rule: validate::Rule::Pattern("^(([0-9]*)|(\\$.*))$"),
+        },
+        validate::Constraint {
+            path: "MetricTransformations/*/MetricValue",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(100),
+            },
+        },
+        validate::Constraint {
+            path: "MetricTransformations/*/Unit",
+            rule: validate::Rule::OneOf(&[
+                "Seconds",
+                "Microseconds",
+                "Milliseconds",
+                "Bytes",
+                "Kilobytes",
+                "Megabytes",
+                "Gigabytes",
+                "Terabytes",
+                "Bits",
+                "Kilobits",
+                "Megabits",
+                "Gigabits",
+                "Terabits",
+                "Percent",
+                "Count",
+                "Bytes/Second",
+                "Kilobytes/Second",
+                "Megabytes/Second",
+                "Gigabytes/Second",
+                "Terabytes/Second",
+                "Bits/Second",
+                "Kilobits/Second",
+                "Megabits/Second",
+                "Gigabits/Second",
+                "Terabits/Second",
+                "Count/Second",
+                "None",
+            ]),
+        },
+    ];
 }

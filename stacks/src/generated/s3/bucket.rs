@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::{Json, Value};
 
 /// The properties of `AWS::S3::Bucket`.
@@ -2446,6 +2447,363 @@ impl WebsiteConfiguration {
 
 impl Resource for Bucket {
     const TYPE: &'static str = "AWS::S3::Bucket";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "AbacStatus",
+            rule: validate::Rule::OneOf(&["Enabled", "Disabled"]),
+        },
+        validate::Constraint {
+            path: "AccelerateConfiguration/AccelerationStatus",
+            rule: validate::Rule::OneOf(&["Enabled", "Suspended"]),
+        },
+        validate::Constraint {
+            path: "AccessControl",
+            rule: validate::Rule::OneOf(&[
+                "AuthenticatedRead",
+                "AwsExecRead",
+                "BucketOwnerFullControl",
+                "BucketOwnerRead",
+                "LogDeliveryWrite",
+                "Private",
+                "PublicRead",
+                "PublicReadWrite",
+            ]),
+        },
+        validate::Constraint {
+            path: "AnalyticsConfigurations/*/StorageClassAnalysis/DataExport/Destination/Format",
+            rule: validate::Rule::OneOf(&["CSV", "ORC", "Parquet"]),
+        },
+        validate::Constraint {
+            path: "BucketEncryption/ServerSideEncryptionConfiguration/*/BlockedEncryptionTypes/EncryptionType/*",
+            rule: validate::Rule::OneOf(&["NONE", "SSE-C"]),
+        },
+        validate::Constraint {
+            path: "BucketEncryption/ServerSideEncryptionConfiguration/*/ServerSideEncryptionByDefault/SSEAlgorithm",
+            rule: validate::Rule::OneOf(&["aws:kms", "AES256", "aws:kms:dsse"]),
+        },
+        validate::Constraint {
+            path: "BucketName",
+            rule: validate::Rule::Pattern("^([a-z0-9][a-z0-9.-]*[a-z0-9])?$"),
+        },
+        validate::Constraint {
+            path: "BucketName",
+            rule: validate::Rule::Length {
+                min: None,
+                max: Some(63),
+            },
+        },
+        validate::Constraint {
+            path: "BucketNamespace",
+            rule: validate::Rule::OneOf(&["global", "account-regional"]),
+        },
+        validate::Constraint {
+            path: "CorsConfiguration/CorsRules/*/AllowedMethods/*",
+            rule: validate::Rule::OneOf(&["GET", "PUT", "HEAD", "POST", "DELETE"]),
+        },
+        validate::Constraint {
+            path: "CorsConfiguration/CorsRules/*/Id",
+            rule: validate::Rule::Length {
+                min: None,
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "CorsConfiguration/CorsRules/*/MaxAge",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "IntelligentTieringConfigurations/*/Status",
+            rule: validate::Rule::OneOf(&["Disabled", "Enabled"]),
+        },
+        validate::Constraint {
+            path: "IntelligentTieringConfigurations/*/Tierings/*/AccessTier",
+            rule: validate::Rule::OneOf(&["ARCHIVE_ACCESS", "DEEP_ARCHIVE_ACCESS"]),
+        },
+        validate::Constraint {
+            path: "InventoryConfigurations/*/Destination/Format",
+            rule: validate::Rule::OneOf(&["CSV", "ORC", "Parquet"]),
+        },
+        validate::Constraint {
+            path: "InventoryConfigurations/*/IncludedObjectVersions",
+            rule: validate::Rule::OneOf(&["All", "Current"]),
+        },
+        validate::Constraint {
+            path: "InventoryConfigurations/*/OptionalFields/*",
+            rule: validate::Rule::OneOf(&[
+                "Size",
+                "LastModifiedDate",
+                "StorageClass",
+                "ETag",
+                "IsMultipartUploaded",
+                "ReplicationStatus",
+                "EncryptionStatus",
+                "ObjectLockRetainUntilDate",
+                "ObjectLockMode",
+                "ObjectLockLegalHoldStatus",
+                "IntelligentTieringAccessTier",
+                "BucketKeyStatus",
+                "ChecksumAlgorithm",
+                "ObjectAccessControlList",
+                "ObjectOwner",
+                "LifecycleExpirationDate",
+            ]),
+        },
+        validate::Constraint {
+            path: "InventoryConfigurations/*/ScheduleFrequency",
+            rule: validate::Rule::OneOf(&["Daily", "Weekly"]),
+        },
+        validate::Constraint {
+            path: "LifecycleConfiguration/Rules/*/AbortIncompleteMultipartUpload/DaysAfterInitiation",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "LifecycleConfiguration/Rules/*/ExpirationDate",
+            rule: validate::Rule::Pattern(
+                "^(\\d{4})-(0[0-9]|1[0-2])-([0-2]\\d|3[01])T([01]\\d|2[0-4]):([0-5]\\d):([0-6]\\d)((\\.\\d{3})?)Z$",
+            ),
+        },
+        validate::Constraint {
+            path: "LifecycleConfiguration/Rules/*/Id",
+            rule: validate::Rule::Length {
+                min: None,
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "LifecycleConfiguration/Rules/*/NoncurrentVersionTransition/StorageClass",
+            rule: validate::Rule::OneOf(&[
+                "DEEP_ARCHIVE",
+                "GLACIER",
+                "Glacier",
+                "GLACIER_IR",
+                "INTELLIGENT_TIERING",
+                "ONEZONE_IA",
+                "STANDARD_IA",
+            ]),
+        },
+        validate::Constraint {
+            path: "LifecycleConfiguration/Rules/*/NoncurrentVersionTransitions/*/StorageClass",
+            rule: validate::Rule::OneOf(&[
+                "DEEP_ARCHIVE",
+                "GLACIER",
+                "Glacier",
+                "GLACIER_IR",
+                "INTELLIGENT_TIERING",
+                "ONEZONE_IA",
+                "STANDARD_IA",
+            ]),
+        },
+        validate::Constraint {
+            path: "LifecycleConfiguration/Rules/*/ObjectSizeGreaterThan",
+            rule: validate::Rule::Pattern("[0-9]+"),
+        },
+        validate::Constraint {
+            path: "LifecycleConfiguration/Rules/*/ObjectSizeGreaterThan",
+            rule: validate::Rule::Length {
+                min: None,
+                max: Some(20),
+            },
+        },
+        validate::Constraint {
+            path: "LifecycleConfiguration/Rules/*/ObjectSizeLessThan",
+            rule: validate::Rule::Pattern("[0-9]+"),
+        },
+        validate::Constraint {
+            path: "LifecycleConfiguration/Rules/*/ObjectSizeLessThan",
+            rule: validate::Rule::Length {
+                min: None,
+                max: Some(20),
+            },
+        },
+        validate::Constraint {
+            path: "LifecycleConfiguration/Rules/*/Status",
+            rule: validate::Rule::OneOf(&["Enabled", "Disabled"]),
+        },
+        validate::Constraint {
+            path: "LifecycleConfiguration/Rules/*/Transition/StorageClass",
+            rule: validate::Rule::OneOf(&[
+                "DEEP_ARCHIVE",
+                "GLACIER",
+                "Glacier",
+                "GLACIER_IR",
+                "INTELLIGENT_TIERING",
+                "ONEZONE_IA",
+                "STANDARD_IA",
+            ]),
+        },
+        validate::Constraint {
+            path: "LifecycleConfiguration/Rules/*/Transition/TransitionDate",
+            rule: validate::Rule::Pattern(
+                "^(\\d{4})-(0[0-9]|1[0-2])-([0-2]\\d|3[01])T([01]\\d|2[0-4]):([0-5]\\d):([0-6]\\d)((\\.\\d{3})?)Z$",
+            ),
+        },
+        validate::Constraint {
+            path: "LifecycleConfiguration/Rules/*/Transitions/*/StorageClass",
+            rule: validate::Rule::OneOf(&[
+                "DEEP_ARCHIVE",
+                "GLACIER",
+                "Glacier",
+                "GLACIER_IR",
+                "INTELLIGENT_TIERING",
+                "ONEZONE_IA",
+                "STANDARD_IA",
+            ]),
+        },
+        validate::Constraint {
+            path: "LifecycleConfiguration/Rules/*/Transitions/*/TransitionDate",
+            rule: validate::Rule::Pattern(
+                "^(\\d{4})-(0[0-9]|1[0-2])-([0-2]\\d|3[01])T([01]\\d|2[0-4]):([0-5]\\d):([0-6]\\d)((\\.\\d{3})?)Z$",
+            ),
+        },
+        validate::Constraint {
+            path: "LifecycleConfiguration/TransitionDefaultMinimumObjectSize",
+            rule: validate::Rule::OneOf(&["varies_by_storage_class", "all_storage_classes_128K"]),
+        },
+        validate::Constraint {
+            path: "MetadataConfiguration/Destination/TableBucketType",
+            rule: validate::Rule::OneOf(&["aws", "customer"]),
+        },
+        validate::Constraint {
+            path: "MetadataConfiguration/InventoryTableConfiguration/ConfigurationState",
+            rule: validate::Rule::OneOf(&["ENABLED", "DISABLED"]),
+        },
+        validate::Constraint {
+            path: "MetadataConfiguration/InventoryTableConfiguration/EncryptionConfiguration/SseAlgorithm",
+            rule: validate::Rule::OneOf(&["aws:kms", "AES256"]),
+        },
+        validate::Constraint {
+            path: "MetadataConfiguration/JournalTableConfiguration/EncryptionConfiguration/SseAlgorithm",
+            rule: validate::Rule::OneOf(&["aws:kms", "AES256"]),
+        },
+        validate::Constraint {
+            path: "MetadataConfiguration/JournalTableConfiguration/RecordExpiration/Expiration",
+            rule: validate::Rule::OneOf(&["ENABLED", "DISABLED"]),
+        },
+        validate::Constraint {
+            path: "NotificationConfiguration/LambdaConfigurations/*/Filter/S3Key/Rules/*/Name",
+            rule: validate::Rule::Length {
+                min: None,
+                max: Some(1024),
+            },
+        },
+        validate::Constraint {
+            path: "NotificationConfiguration/QueueConfigurations/*/Filter/S3Key/Rules/*/Name",
+            rule: validate::Rule::Length {
+                min: None,
+                max: Some(1024),
+            },
+        },
+        validate::Constraint {
+            path: "NotificationConfiguration/TopicConfigurations/*/Filter/S3Key/Rules/*/Name",
+            rule: validate::Rule::Length {
+                min: None,
+                max: Some(1024),
+            },
+        },
+        validate::Constraint {
+            path: "ObjectLockConfiguration/ObjectLockEnabled",
+            rule: validate::Rule::OneOf(&["Enabled"]),
+        },
+        validate::Constraint {
+            path: "ObjectLockConfiguration/Rule/DefaultRetention/Mode",
+            rule: validate::Rule::OneOf(&["COMPLIANCE", "GOVERNANCE"]),
+        },
+        validate::Constraint {
+            path: "OwnershipControls/Rules/*/ObjectOwnership",
+            rule: validate::Rule::OneOf(&[
+                "ObjectWriter",
+                "BucketOwnerPreferred",
+                "BucketOwnerEnforced",
+            ]),
+        },
+        validate::Constraint {
+            path: "ReplicationConfiguration/Rules/*/DeleteMarkerReplication/Status",
+            rule: validate::Rule::OneOf(&["Disabled", "Enabled"]),
+        },
+        validate::Constraint {
+            path: "ReplicationConfiguration/Rules/*/Destination/AccessControlTranslation/Owner",
+            rule: validate::Rule::OneOf(&["Destination"]),
+        },
+        validate::Constraint {
+            path: "ReplicationConfiguration/Rules/*/Destination/Metrics/Status",
+            rule: validate::Rule::OneOf(&["Disabled", "Enabled"]),
+        },
+        validate::Constraint {
+            path: "ReplicationConfiguration/Rules/*/Destination/ReplicationTime/Status",
+            rule: validate::Rule::OneOf(&["Disabled", "Enabled"]),
+        },
+        validate::Constraint {
+            path: "ReplicationConfiguration/Rules/*/Destination/StorageClass",
+            rule: validate::Rule::OneOf(&[
+                "DEEP_ARCHIVE",
+                "GLACIER",
+                "GLACIER_IR",
+                "INTELLIGENT_TIERING",
+                "ONEZONE_IA",
+                "REDUCED_REDUNDANCY",
+                "STANDARD",
+                "STANDARD_IA",
+            ]),
+        },
+        validate::Constraint {
+            path: "ReplicationConfiguration/Rules/*/Id",
+            rule: validate::Rule::Length {
+                min: None,
+                max: Some(255),
+            },
+        },
+        validate::Constraint {
+            path: "ReplicationConfiguration/Rules/*/Prefix",
+            rule: validate::Rule::Length {
+                min: None,
+                max: Some(1024),
+            },
+        },
+        validate::Constraint {
+            path: "ReplicationConfiguration/Rules/*/SourceSelectionCriteria/ReplicaModifications/Status",
+            rule: validate::Rule::OneOf(&["Enabled", "Disabled"]),
+        },
+        validate::Constraint {
+            path: "ReplicationConfiguration/Rules/*/SourceSelectionCriteria/SseKmsEncryptedObjects/Status",
+            rule: validate::Rule::OneOf(&["Disabled", "Enabled"]),
+        },
+        validate::Constraint {
+            path: "ReplicationConfiguration/Rules/*/Status",
+            rule: validate::Rule::OneOf(&["Disabled", "Enabled"]),
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Length {
+                min: None,
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "VersioningConfiguration/Status",
+            rule: validate::Rule::OneOf(&["Enabled", "Suspended"]),
+        },
+        validate::Constraint {
+            path: "WebsiteConfiguration/RedirectAllRequestsTo/Protocol",
+            rule: validate::Rule::OneOf(&["http", "https"]),
+        },
+        validate::Constraint {
+            path: "WebsiteConfiguration/RoutingRules/*/RedirectRule/Protocol",
+            rule: validate::Rule::OneOf(&["http", "https"]),
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::S3::Bucket`.

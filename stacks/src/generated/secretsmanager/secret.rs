@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::SecretsManager::Secret`.
@@ -231,6 +232,57 @@ impl Tag {
 
 impl Resource for Secret {
     const TYPE: &'static str = "AWS::SecretsManager::Secret";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "Description",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(2048),
+            },
+        },
+        validate::Constraint {
+            path: "KmsKeyId",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(2048),
+            },
+        },
+        validate::Constraint {
+            path: "Name",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(512),
+            },
+        },
+        validate::Constraint {
+            path: "SecretString",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(65536),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "Type",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(256),
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::SecretsManager::Secret`.

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::{Json, Value};
 
 /// The properties of `AWS::SNS::Topic`.
@@ -228,6 +229,33 @@ impl Tag {
 
 impl Resource for Topic {
     const TYPE: &'static str = "AWS::SNS::Topic";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "DeliveryStatusLogging/*/Protocol",
+            rule: validate::Rule::OneOf(&["http/s", "sqs", "lambda", "firehose", "application"]),
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(0),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "TopicName",
+            rule: validate::Rule::Length {
+                min: None,
+                max: Some(256),
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::SNS::Topic`.

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::{Json, Value};
 
 /// The properties of `AWS::SQS::Queue`.
@@ -218,6 +219,50 @@ impl Tag {
 
 impl Resource for Queue {
     const TYPE: &'static str = "AWS::SQS::Queue";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "DelaySeconds",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(900.0),
+            },
+        },
+        validate::Constraint {
+            path: "KmsDataKeyReusePeriodSeconds",
+            rule: validate::Rule::Range {
+                min: Some(60.0),
+                max: Some(86400.0),
+            },
+        },
+        validate::Constraint {
+            path: "MaximumMessageSize",
+            rule: validate::Rule::Range {
+                min: Some(1024.0),
+                max: Some(1048576.0),
+            },
+        },
+        validate::Constraint {
+            path: "MessageRetentionPeriod",
+            rule: validate::Rule::Range {
+                min: Some(60.0),
+                max: Some(1209600.0),
+            },
+        },
+        validate::Constraint {
+            path: "ReceiveMessageWaitTimeSeconds",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(20.0),
+            },
+        },
+        validate::Constraint {
+            path: "VisibilityTimeout",
+            rule: validate::Rule::Range {
+                min: Some(0.0),
+                max: Some(43200.0),
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::SQS::Queue`.

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::{Json, Value};
 
 /// The properties of `AWS::StepFunctions::StateMachine`.
@@ -319,6 +320,90 @@ impl TracingConfiguration {
 
 impl Resource for StateMachine {
     const TYPE: &'static str = "AWS::StepFunctions::StateMachine";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "Definition",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1048576),
+            },
+        },
+        validate::Constraint {
+            path: "DefinitionString",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(1048576),
+            },
+        },
+        validate::Constraint {
+            path: "EncryptionConfiguration/KmsDataKeyReusePeriodSeconds",
+            rule: validate::Rule::Range {
+                min: Some(60.0),
+                max: Some(900.0),
+            },
+        },
+        validate::Constraint {
+            path: "EncryptionConfiguration/KmsKeyId",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(2048),
+            },
+        },
+        validate::Constraint {
+            path: "EncryptionConfiguration/Type",
+            rule: validate::Rule::OneOf(&["CUSTOMER_MANAGED_KMS_KEY", "AWS_OWNED_KEY"]),
+        },
+        validate::Constraint {
+            path: "LoggingConfiguration/Destinations",
+            rule: validate::Rule::Items {
+                min: Some(1),
+                max: None,
+            },
+        },
+        validate::Constraint {
+            path: "LoggingConfiguration/Destinations/*/CloudWatchLogsLogGroup/LogGroupArn",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "LoggingConfiguration/Level",
+            rule: validate::Rule::OneOf(&["ALL", "ERROR", "FATAL", "OFF"]),
+        },
+        validate::Constraint {
+            path: "RoleArn",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(256),
+            },
+        },
+        validate::Constraint {
+            path: "StateMachineName",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(80),
+            },
+        },
+        validate::Constraint {
+            path: "StateMachineType",
+            rule: validate::Rule::OneOf(&["STANDARD", "EXPRESS"]),
+        },
+        validate::Constraint {
+            path: "Tags/*/Key",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(128),
+            },
+        },
+        validate::Constraint {
+            path: "Tags/*/Value",
+            rule: validate::Rule::Length {
+                min: Some(1),
+                max: Some(256),
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::StepFunctions::StateMachine`.
