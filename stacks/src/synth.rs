@@ -309,18 +309,24 @@ fn render(stack: &Stack, resolver: &mut Resolver<'_>) -> Result<Map<String, Json
             })?;
         let mut resource = Map::new();
         resource.insert("Type".into(), json!(entry.type_name));
+        // Checked even when empty: a type may require one of its properties.
+        let properties = resolver.resolve(properties)?;
+        for (path, problem) in crate::validate::check(&properties, entry.constraints) {
+            let path = if path.is_empty() {
+                path
+            } else {
+                format!("{path}: ")
+            };
+            invalid.push(format!(
+                "{}/{} ({}) {path}{problem} (added at {}:{})",
+                stack.name,
+                entry.logical_id,
+                entry.type_name,
+                entry.added_at.file(),
+                entry.added_at.line()
+            ));
+        }
         if properties.as_object().is_some_and(|map| !map.is_empty()) {
-            let properties = resolver.resolve(properties)?;
-            for (path, problem) in crate::validate::check(&properties, entry.constraints) {
-                invalid.push(format!(
-                    "{}/{} ({}) {path}: {problem} (added at {}:{})",
-                    stack.name,
-                    entry.logical_id,
-                    entry.type_name,
-                    entry.added_at.file(),
-                    entry.added_at.line()
-                ));
-            }
             resource.insert("Properties".into(), properties);
         }
         let options = &entry.options;

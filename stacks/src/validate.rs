@@ -27,9 +27,25 @@ pub struct Constraint {
 pub enum Rule {
     OneOf(&'static [&'static str]),
     Pattern(&'static str),
-    Length { min: Option<u64>, max: Option<u64> },
-    Range { min: Option<f64>, max: Option<f64> },
-    Items { min: Option<u64>, max: Option<u64> },
+    Length {
+        min: Option<u64>,
+        max: Option<u64>,
+    },
+    Range {
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+    Items {
+        min: Option<u64>,
+        max: Option<u64>,
+    },
+    /// On an object: when `when` is set, each of `then` must be set too.
+    Requires {
+        when: &'static str,
+        then: &'static [&'static str],
+    },
+    /// On an object: exactly one of these must be set.
+    ExactlyOne(&'static [&'static str]),
 }
 
 /// Every value of `properties` that breaks one of `constraints`: the concrete property path
@@ -37,7 +53,12 @@ pub enum Rule {
 pub fn check(properties: &Json, constraints: &[Constraint]) -> Vec<(String, String)> {
     let mut problems = Vec::new();
     for constraint in constraints {
-        let segments: Vec<&str> = constraint.path.split('/').collect();
+        // The empty path is the resource's properties themselves.
+        let segments: Vec<&str> = constraint
+            .path
+            .split('/')
+            .filter(|segment| !segment.is_empty())
+            .collect();
         for (path, value) in values_at(properties, &segments, String::new()) {
             if let Some(problem) = broken(&constraint.rule, value) {
                 problems.push((path, problem));
@@ -123,6 +144,37 @@ fn broken(rule: &Rule, value: &Json) -> Option<String> {
         ),
         (Rule::Range { min, max }, Json::Number(number)) => {
             outside("the value", number.as_f64()?, *min, *max)
+        }
+        (Rule::Requires { when, then }, Json::Object(map)) if map.contains_key(*when) => {
+            let missing: Vec<&str> = then
+                .iter()
+                .filter(|name| !map.contains_key(**name))
+                .copied()
+                .collect();
+            (!missing.is_empty()).then(|| {
+                format!(
+                    "{when} is set, so {} must be set too",
+                    missing.join(" and ")
+                )
+            })
+        }
+        (Rule::ExactlyOne(names), Json::Object(map)) => {
+            let set: Vec<&str> = names
+                .iter()
+                .filter(|name| map.contains_key(**name))
+                .copied()
+                .collect();
+            (set.len() != 1).then(|| {
+                format!(
+                    "exactly one of {} must be set ({})",
+                    names.join(", "),
+                    if set.is_empty() {
+                        "none is".to_owned()
+                    } else {
+                        format!("{} are", set.join(" and "))
+                    }
+                )
+            })
         }
         (Rule::Items { min, max }, Json::Array(items)) => outside(
             "the number of items",
@@ -230,6 +282,42 @@ mod tests {
         assert!(check(&good, QUEUE).is_empty());
         assert!(check(&json!({}), QUEUE).is_empty());
         assert!(check(&intrinsic, QUEUE).is_empty());
+    }
+
+    #[test]
+    fn properties_required_together_or_exclusively_are_checked_on_their_object() {
+        const VPC: &[Constraint] = &[
+            Constraint {
+                path: "",
+                rule: Rule::Requires {
+                    when: "Ipv4IpamPoolId",
+                    then: &["Ipv4NetmaskLength"],
+                },
+            },
+            Constraint {
+                path: "",
+                rule: Rule::ExactlyOne(&["CidrBlock", "Ipv4IpamPoolId"]),
+            },
+        ];
+        assert!(check(&json!({ "CidrBlock": "10.0.0.0/16" }), VPC).is_empty());
+        assert_eq!(
+            check(&json!({ "Ipv4IpamPoolId": "p", "CidrBlock": "10.0.0.0/16" }), VPC),
+            [
+                (
+                    String::new(),
+                    "Ipv4IpamPoolId is set, so Ipv4NetmaskLength must be set too".to_owned()
+                ),
+                (
+                    String::new(),
+                    "exactly one of CidrBlock, Ipv4IpamPoolId must be set (CidrBlock and Ipv4IpamPoolId are)"
+                        .to_owned()
+                ),
+            ]
+        );
+        assert_eq!(
+            check(&json!({}), VPC)[0].1,
+            "exactly one of CidrBlock, Ipv4IpamPoolId must be set (none is)"
+        );
     }
 
     #[test]

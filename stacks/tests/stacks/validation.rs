@@ -2,7 +2,7 @@
 //! value is named by stack, resource, property and the line that added the resource.
 
 use eventforge_stacks::error::SynthError;
-use eventforge_stacks::generated::{dynamodb, logs, sqs};
+use eventforge_stacks::generated::{dynamodb, ec2, logs, sqs};
 use eventforge_stacks::synth::App;
 use serde_json::json;
 
@@ -105,4 +105,28 @@ fn every_bad_value_is_reported_at_once_and_good_ones_pass() {
     assert_eq!(found.len(), 2, "{found:?}");
     assert!(found[0].starts_with("check-only/A "));
     assert!(found[1].starts_with("check-only/C "));
+}
+
+#[test]
+fn properties_that_go_together_or_exclude_each_other_are_refused_when_they_do_not() {
+    let (found, _) = problems(|stack| {
+        stack.add("Vpc", ec2::Vpc::new().ipv4_ipam_pool_id("ipam-pool-1"));
+        line!()
+    });
+    assert!(
+        found.iter().any(|p| p.contains(
+            "check-only/Vpc (AWS::EC2::VPC) Ipv4IpamPoolId is set, so Ipv4NetmaskLength must be set too"
+        )),
+        "{found:?}"
+    );
+    let (found, _) = problems(|stack| {
+        stack.add("Vpc", ec2::Vpc::new());
+        line!()
+    });
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("exactly one of CidrBlock, Ipv4IpamPoolId must be set (none is)")),
+        "{found:?}"
+    );
 }

@@ -101,6 +101,7 @@ impl Resource {
             .filter_map(|path| attribute(schema, properties, path))
             .collect();
         let mut constraints = Vec::new();
+        object_constraints(schema, "", &mut constraints);
         for (key, property) in &writable {
             collect_constraints(schema, property, key, &mut Vec::new(), &mut constraints);
         }
@@ -374,6 +375,7 @@ fn collect_constraints(
             option(bound("maxItems").map(|n| n.to_string()))
         ));
     }
+    object_constraints(&node, path, out);
     if let Some(properties) = node.get("properties").and_then(Value::as_object) {
         for (key, child) in properties {
             collect_constraints(schema, child, &format!("{path}/{key}"), following, out);
@@ -387,6 +389,34 @@ fn collect_constraints(
     }
     if reference.is_some() {
         following.pop();
+    }
+}
+
+/// The rules an object schema places on which of its properties are set together
+/// (`dependentRequired`) or alone (cfn-lint's `requiredXor`).
+fn object_constraints(node: &Value, path: &str, out: &mut Vec<Constraint>) {
+    let names = |values: &Value| -> Vec<String> {
+        strings(Some(values))
+            .iter()
+            .map(|name| format!("{name:?}"))
+            .collect()
+    };
+    if let Some(dependent) = node.get("dependentRequired").and_then(Value::as_object) {
+        for (when, then) in dependent {
+            out.push(Constraint {
+                path: path.to_owned(),
+                rule: format!(
+                    "Rule::Requires {{ when: {when:?}, then: &[{}] }}",
+                    names(then).join(", ")
+                ),
+            });
+        }
+    }
+    if let Some(exclusive) = node.get("requiredXor") {
+        out.push(Constraint {
+            path: path.to_owned(),
+            rule: format!("Rule::ExactlyOne(&[{}])", names(exclusive).join(", ")),
+        });
     }
 }
 

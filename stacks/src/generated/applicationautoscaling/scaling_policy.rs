@@ -985,6 +985,17 @@ impl Resource for ScalingPolicy {
     const TYPE: &'static str = "AWS::ApplicationAutoScaling::ScalingPolicy";
     const CONSTRAINTS: &'static [validate::Constraint] = &[
         validate::Constraint {
+            path: "",
+            rule: validate::Rule::Requires {
+                when: "ResourceId",
+                then: &["ScalableDimension", "ServiceNamespace"],
+            },
+        },
+        validate::Constraint {
+            path: "",
+            rule: validate::Rule::ExactlyOne(&["ScalingTargetId", "ResourceId"]),
+        },
+        validate::Constraint {
             path: "PolicyName",
             rule: validate::Rule::Pattern("^\\p{Print}+$"),
         },

@@ -1819,6 +1819,13 @@ impl Resource for Distribution {
             rule: validate::Rule::OneOf(&["direct", "tenant-only"]),
         },
         validate::Constraint {
+            path: "DistributionConfig/CustomErrorResponses/*",
+            rule: validate::Rule::Requires {
+                when: "ResponseCode",
+                then: &["ResponsePagePath"],
+            },
+        },
+        validate::Constraint {
             path: "DistributionConfig/DefaultCacheBehavior/ForwardedValues/Cookies/Forward",
             rule: validate::Rule::OneOf(&["all", "none", "whitelist"]),
         },
@@ -1905,6 +1912,28 @@ impl Resource for Distribution {
                 min: Some(1),
                 max: Some(128),
             },
+        },
+        validate::Constraint {
+            path: "DistributionConfig/ViewerCertificate",
+            rule: validate::Rule::Requires {
+                when: "AcmCertificateArn",
+                then: &["SslSupportMethod"],
+            },
+        },
+        validate::Constraint {
+            path: "DistributionConfig/ViewerCertificate",
+            rule: validate::Rule::Requires {
+                when: "IamCertificateId",
+                then: &["SslSupportMethod"],
+            },
+        },
+        validate::Constraint {
+            path: "DistributionConfig/ViewerCertificate",
+            rule: validate::Rule::ExactlyOne(&[
+                "AcmCertificateArn",
+                "CloudFrontDefaultCertificate",
+                "IamCertificateId",
+            ]),
         },
         validate::Constraint {
             path: "DistributionConfig/ViewerCertificate/IamCertificateId",

@@ -458,6 +458,10 @@ impl Resource for Alarm {
     const TYPE: &'static str = "AWS::CloudWatch::Alarm";
     const CONSTRAINTS: &'static [validate::Constraint] = &[
         validate::Constraint {
+            path: "",
+            rule: validate::Rule::ExactlyOne(&["Metrics", "MetricName"]),
+        },
+        validate::Constraint {
             path: "AlarmActions",
             rule: validate::Rule::Items {
                 min: Some(0),

@@ -954,6 +954,13 @@ impl Resource for Table {
             },
         },
         validate::Constraint {
+            path: "SSESpecification",
+            rule: validate::Rule::Requires {
+                when: "KMSMasterKeyId",
+                then: &["SSEType"],
+            },
+        },
+        validate::Constraint {
             path: "SSESpecification/SSEType",
             rule: validate::Rule::OneOf(&["KMS"]),
         },

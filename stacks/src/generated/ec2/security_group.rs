@@ -290,6 +290,13 @@ impl Resource for SecurityGroup {
     const TYPE: &'static str = "AWS::EC2::SecurityGroup";
     const CONSTRAINTS: &'static [validate::Constraint] = &[
         validate::Constraint {
+            path: "",
+            rule: validate::Rule::Requires {
+                when: "SecurityGroupEgress",
+                then: &["VpcId"],
+            },
+        },
+        validate::Constraint {
             path: "GroupDescription",
             rule: validate::Rule::Pattern("^([a-z,A-Z,0-9,. _\\-:/()#,@[\\]+=&;\\{\\}!$*])*$"),
         },
@@ -299,6 +306,15 @@ impl Resource for SecurityGroup {
                 min: Some(0),
                 max: Some(255),
             },
+        },
+        validate::Constraint {
+            path: "SecurityGroupEgress/*",
+            rule: validate::Rule::ExactlyOne(&[
+                "CidrIp",
+                "CidrIpv6",
+                "DestinationSecurityGroupId",
+                "DestinationPrefixListId",
+            ]),
         },
         validate::Constraint {
             path: "SecurityGroupEgress/*/FromPort",
@@ -313,6 +329,16 @@ impl Resource for SecurityGroup {
                 min: Some(-1.0),
                 max: None,
             },
+        },
+        validate::Constraint {
+            path: "SecurityGroupIngress/*",
+            rule: validate::Rule::ExactlyOne(&[
+                "CidrIp",
+                "CidrIpv6",
+                "SourcePrefixListId",
+                "SourceSecurityGroupId",
+                "SourceSecurityGroupName",
+            ]),
         },
         validate::Constraint {
             path: "SecurityGroupIngress/*/FromPort",

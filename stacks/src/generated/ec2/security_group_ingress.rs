@@ -137,6 +137,16 @@ impl Resource for SecurityGroupIngress {
     const TYPE: &'static str = "AWS::EC2::SecurityGroupIngress";
     const CONSTRAINTS: &'static [validate::Constraint] = &[
         validate::Constraint {
+            path: "",
+            rule: validate::Rule::ExactlyOne(&[
+                "CidrIp",
+                "CidrIpv6",
+                "SourcePrefixListId",
+                "SourceSecurityGroupId",
+                "SourceSecurityGroupName",
+            ]),
+        },
+        validate::Constraint {
             path: "FromPort",
             rule: validate::Rule::Range {
                 min: Some(-1.0),

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::handle::Handle;
 use crate::resource::Resource;
+use crate::validate;
 use crate::value::Value;
 
 /// The properties of `AWS::EC2::Subnet`.
@@ -246,6 +247,36 @@ impl Tag {
 
 impl Resource for Subnet {
     const TYPE: &'static str = "AWS::EC2::Subnet";
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "",
+            rule: validate::Rule::Requires {
+                when: "Ipv4IpamPoolId",
+                then: &["Ipv4NetmaskLength"],
+            },
+        },
+        validate::Constraint {
+            path: "",
+            rule: validate::Rule::Requires {
+                when: "Ipv4NetmaskLength",
+                then: &["Ipv4IpamPoolId"],
+            },
+        },
+        validate::Constraint {
+            path: "",
+            rule: validate::Rule::Requires {
+                when: "Ipv6IpamPoolId",
+                then: &["Ipv6NetmaskLength"],
+            },
+        },
+        validate::Constraint {
+            path: "",
+            rule: validate::Rule::Requires {
+                when: "Ipv6NetmaskLength",
+                then: &["Ipv6IpamPoolId"],
+            },
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::EC2::Subnet`.

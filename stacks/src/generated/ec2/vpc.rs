@@ -98,10 +98,30 @@ impl Tag {
 
 impl Resource for Vpc {
     const TYPE: &'static str = "AWS::EC2::VPC";
-    const CONSTRAINTS: &'static [validate::Constraint] = &[validate::Constraint {
-        path: "InstanceTenancy",
-        rule: validate::Rule::OneOf(&["dedicated", "default", "host"]),
-    }];
+    const CONSTRAINTS: &'static [validate::Constraint] = &[
+        validate::Constraint {
+            path: "",
+            rule: validate::Rule::Requires {
+                when: "Ipv4IpamPoolId",
+                then: &["Ipv4NetmaskLength"],
+            },
+        },
+        validate::Constraint {
+            path: "",
+            rule: validate::Rule::Requires {
+                when: "Ipv4NetmaskLength",
+                then: &["Ipv4IpamPoolId"],
+            },
+        },
+        validate::Constraint {
+            path: "",
+            rule: validate::Rule::ExactlyOne(&["CidrBlock", "Ipv4IpamPoolId"]),
+        },
+        validate::Constraint {
+            path: "InstanceTenancy",
+            rule: validate::Rule::OneOf(&["dedicated", "default", "host"]),
+        },
+    ];
 }
 
 /// The `Fn::GetAtt` attributes of `AWS::EC2::VPC`.

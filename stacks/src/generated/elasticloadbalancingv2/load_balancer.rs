@@ -288,6 +288,10 @@ impl Resource for LoadBalancer {
     const TYPE: &'static str = "AWS::ElasticLoadBalancingV2::LoadBalancer";
     const CONSTRAINTS: &'static [validate::Constraint] = &[
         validate::Constraint {
+            path: "",
+            rule: validate::Rule::ExactlyOne(&["Subnets", "SubnetMappings"]),
+        },
+        validate::Constraint {
             path: "EnablePrefixForIpv6SourceNat",
             rule: validate::Rule::OneOf(&["off", "on"]),
         },
