@@ -6,7 +6,6 @@ import {
   useMutation,
   useQuery,
   useQueryClient,
-  type Query,
 } from '@tanstack/react-query';
 import { ApiError } from './api/client';
 import type { CreateOrderRequest, OrderDetail, OrderTrace, ProductUpdate, RegisterWebhookRequest } from './api/types';
@@ -82,11 +81,6 @@ export function traceStillChanging(detail: OrderDetail | undefined, now = Date.n
   return stillChanging(detail, now) || now - Date.parse(detail.order.updated_at) < TRACE_SETTLE_MS;
 }
 
-/** A poll interval that stops once the data says nothing more will change. (A hidden tab does not poll.) */
-function whileChanging<T>(pollMs: number, changing: (data: T | undefined) => boolean) {
-  return (query: Query<T, Error, T, readonly unknown[]>) => (changing(query.state.data) ? pollMs : false);
-}
-
 export function useInventory() {
   const { client } = useApp();
   return useQuery({ queryKey: keys.inventory, queryFn: () => client.inventory() });
@@ -118,7 +112,7 @@ export function useOrder(id: string) {
     queryKey: keys.order(id),
     queryFn: () => client.order(id),
     // Until the first answer there is nothing to follow; after it, only a changing order polls.
-    refetchInterval: whileChanging<OrderDetail>(ORDER_POLL_MS, (d) => d !== undefined && stillChanging(d)),
+    refetchInterval: (query) => (query.state.data && stillChanging(query.state.data) ? ORDER_POLL_MS : false),
   });
 }
 

@@ -23,6 +23,15 @@ export function ErrorMessage({ error, onRetry }: { error: unknown; onRetry?: () 
   );
 }
 
+/** A refresh that failed while the page still shows what it loaded before. */
+export function RefreshFailed({ error, what }: { error: Error; what?: string }) {
+  return (
+    <p className="notice" role="status">
+      Could not refresh{what ? ` ${what}` : ''}: {error.message}
+    </p>
+  );
+}
+
 export function Empty({ children }: { children: ReactNode }) {
   return <div className="state state--empty">{children}</div>;
 }

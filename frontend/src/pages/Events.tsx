@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Link } from 'react-router';
 import type { ApiEvent } from '../api/types';
-import { Empty, ErrorMessage, Loading } from '../components/ui';
+import { Empty, ErrorMessage, Loading, RefreshFailed } from '../components/ui';
 import { describeDetail, eventInfo, isAlarming } from '../events';
 import { dateTime, shortId } from '../format';
 import { FEED_POLL_MS, useEvents } from '../queries';
@@ -67,11 +67,7 @@ export function EventsPage() {
         <input type="checkbox" checked={onlyProblems} onChange={(e) => setOnlyProblems(e.target.checked)} /> Only problems
         (failed payments and deliveries, dead-lettered messages)
       </label>
-      {feed.error && feed.data && (
-        <p className="notice" role="status">
-          Could not refresh: {feed.error.message}
-        </p>
-      )}
+      {feed.error && feed.data && <RefreshFailed error={feed.error} />}
       {!feed.data && feed.error && <ErrorMessage error={feed.error} onRetry={() => void feed.refetch()} />}
       {!feed.data && !feed.error && <Loading label="Loading events…" />}
       {feed.data && events.length === 0 && (

@@ -2,7 +2,7 @@ import { Link } from 'react-router';
 import { ApiError } from '../api/client';
 import { Timeline } from '../components/Timeline';
 import { TraceTimeline } from '../components/TraceTimeline';
-import { ErrorMessage, Loading, StatusBadge } from '../components/ui';
+import { ErrorMessage, Loading, RefreshFailed, StatusBadge } from '../components/ui';
 import { dateTime, money, shortId } from '../format';
 import { stillChanging, useOrder, useReceipt, useTrace } from '../queries';
 
@@ -47,11 +47,7 @@ export function OrderDetailPage({ id }: { id: string }) {
         </h1>
         <StatusBadge status={order.status} />
       </div>
-      {detail.error && (
-        <p className="notice" role="status">
-          Could not refresh: {detail.error.message}
-        </p>
-      )}
+      {detail.error && <RefreshFailed error={detail.error} />}
       <div className="order-detail__grid">
         <div className="card">
           <h2>Summary</h2>
@@ -126,11 +122,7 @@ export function OrderDetailPage({ id }: { id: string }) {
         <h2 id="trace-title">Trace</h2>
         {trace.data !== undefined ? (
           <>
-            {trace.error && (
-              <p className="notice" role="status">
-                Could not refresh the trace: {trace.error.message}
-              </p>
-            )}
+            {trace.error && <RefreshFailed error={trace.error} what="the trace" />}
             <TraceTimeline trace={trace.data} labelledBy="trace-title" />
           </>
         ) : trace.error ? (

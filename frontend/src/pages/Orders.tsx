@@ -1,6 +1,6 @@
 import { lazy, Suspense } from 'react';
 import { Link } from 'react-router';
-import { Empty, ErrorMessage, Loading, StatusBadge } from '../components/ui';
+import { Empty, ErrorMessage, Loading, RefreshFailed, StatusBadge } from '../components/ui';
 import { dateTime, money, shortId } from '../format';
 import { useOrders } from '../queries';
 
@@ -25,11 +25,7 @@ export function OrdersPage() {
           </Link>
         </div>
       </div>
-      {error !== undefined && orders.length > 0 && !list.isFetchNextPageError && (
-        <p className="notice" role="status">
-          Could not refresh: {error.message}
-        </p>
-      )}
+      {error !== undefined && orders.length > 0 && !list.isFetchNextPageError && <RefreshFailed error={error} />}
       {error !== undefined && (orders.length === 0 || list.isFetchNextPageError) && (
         <ErrorMessage error={error} onRetry={() => void (list.isFetchNextPageError ? list.fetchNextPage() : list.refetch())} />
       )}

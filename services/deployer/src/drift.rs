@@ -58,40 +58,35 @@ pub fn any_drift(drifts: &[StackDrift]) -> bool {
 /// Detects drift on every deployed stack of the plan (all started at once, then followed).
 pub async fn detect(client: &Client, plan: &Plan) -> Result<Vec<StackDrift>, DeployError> {
     let deployed = crate::cfn::describe_all(client).await?;
-    let mut started = Vec::new();
-    let mut drifts = Vec::new();
+    // Every detection is started before any is followed: CloudFormation runs them together.
+    let mut detections = Vec::with_capacity(plan.stacks.len());
     for stack in &plan.stacks {
-        if !deployed.contains_key(&stack.name) {
-            drifts.push(StackDrift {
-                stack: stack.name.clone(),
-                state: DriftState::NotDeployed,
-            });
-            continue;
-        }
-        let detection = client
-            .detect_stack_drift()
-            .stack_name(&stack.name)
-            .send()
-            .await
-            .map_err(|error| DeployError::sdk("DetectStackDrift", error))?;
-        started.push((
-            stack.name.clone(),
-            detection
-                .stack_drift_detection_id()
-                .unwrap_or_default()
-                .to_owned(),
-        ));
+        let id = if deployed.contains_key(&stack.name) {
+            let detection = client
+                .detect_stack_drift()
+                .stack_name(&stack.name)
+                .send()
+                .await
+                .map_err(|error| DeployError::sdk("DetectStackDrift", error))?;
+            Some(
+                detection
+                    .stack_drift_detection_id()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        } else {
+            None
+        };
+        detections.push((stack.name.clone(), id));
     }
-    for (stack, id) in started {
-        let state = follow(client, &stack, &id).await?;
+    let mut drifts = Vec::with_capacity(detections.len());
+    for (stack, id) in detections {
+        let state = match id {
+            Some(id) => follow(client, &stack, &id).await?,
+            None => DriftState::NotDeployed,
+        };
         drifts.push(StackDrift { stack, state });
     }
-    let order: Vec<&str> = plan
-        .stacks
-        .iter()
-        .map(|stack| stack.name.as_str())
-        .collect();
-    drifts.sort_by_key(|drift| order.iter().position(|name| *name == drift.stack));
     Ok(drifts)
 }
 

@@ -65,6 +65,10 @@ pub fn approve(
     reviews: &[StackReview],
     ask: impl FnOnce(&str) -> Result<bool>,
 ) -> Result<()> {
+    let flag = setting
+        .to_possible_value()
+        .map(|value| value.get_name().to_owned())
+        .unwrap_or_default();
     let setting = RequireApproval::from(setting);
     if !setting.needs_approval(reviews) {
         return Ok(());
@@ -76,13 +80,9 @@ pub fn approve(
     };
     if !std::io::stdin().is_terminal() {
         bail!(
-            "this deploy needs approval (--require-approval {}) and no one can answer here: \
+            "this deploy needs approval (--require-approval {flag}) and no one can answer here: \
              review the changes above, then deploy from a terminal, or pass \
-             --require-approval never (for CI)",
-            match setting {
-                RequireApproval::AnyChange => "any-change",
-                _ => "broadening",
-            }
+             --require-approval never (for CI)"
         );
     }
     if !ask(question)? {
@@ -165,6 +165,19 @@ mod tests {
             refused.to_string().contains("--require-approval never"),
             "{refused}"
         );
-        approve(RequireApprovalArg::AnyChange, &changed, never_asked).expect_err("needs approval");
+        assert!(
+            refused
+                .to_string()
+                .contains("(--require-approval broadening)"),
+            "{refused}"
+        );
+        let refused = approve(RequireApprovalArg::AnyChange, &changed, never_asked)
+            .expect_err("needs approval");
+        assert!(
+            refused
+                .to_string()
+                .contains("(--require-approval any-change)"),
+            "{refused}"
+        );
     }
 }
