@@ -99,27 +99,71 @@ pub fn api_target(architecture: ArchitectureArg) -> Result<String> {
     )
 }
 
-/// Builds every function of `eventforge-functions` into `<function>/bootstrap.zip` under the
-/// returned directory, with cargo-lambda (which links against an old glibc through zig, so the
-/// binaries run on Lambda's `provided.al2023`).
+/// How the shipped artefacts are compiled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BuildProfile {
+    /// What `deploy` ships: the `lambda` profile for the zips (smallest: fat LTO), `release`
+    /// for the API binary.
+    #[default]
+    Ship,
+    /// `cargo xtask watch`: the `watch` profile for both, incremental and without LTO, so a
+    /// change to one file rebuilds in seconds; bigger binaries, for development stages.
+    Watch,
+}
+
+impl BuildProfile {
+    fn lambda_profile(self) -> &'static str {
+        match self {
+            Self::Ship => "lambda",
+            Self::Watch => "watch",
+        }
+    }
+
+    fn api_profile(self) -> &'static str {
+        match self {
+            Self::Ship => "release",
+            Self::Watch => "watch",
+        }
+    }
+
+    /// Where cargo-lambda puts the zips of this profile, so a watch build never replaces the
+    /// zips a deploy ships.
+    pub fn lambda_dir(self) -> PathBuf {
+        target_dir().join(match self {
+            Self::Ship => "lambda",
+            Self::Watch => "lambda-watch",
+        })
+    }
+}
+
+/// Builds the functions of `eventforge-functions` (all of them when `only` is empty) into
+/// `<function>/bootstrap.zip` under the returned directory, with cargo-lambda (which links
+/// against an old glibc through zig, so the binaries run on Lambda's `provided.al2023`).
 /// `path` replaces `PATH` for cargo-lambda when given.
 pub fn build_lambda_zips(
     architecture: ArchitectureArg,
+    profile: BuildProfile,
+    only: &[String],
     path: Option<&OsString>,
 ) -> Result<PathBuf> {
     installed_target(architecture, &[architecture.gnu_target()])?;
+    let dir = profile.lambda_dir();
     let mut command = cargo();
     command.current_dir(workspace_root()).args([
         "lambda",
         "build",
         "--profile",
-        "lambda",
+        profile.lambda_profile(),
         &format!("--{}", architecture.flag()),
         "--output-format",
         "zip",
         "-p",
         "eventforge-functions",
     ]);
+    command.arg("--lambda-dir").arg(&dir);
+    for function in only {
+        command.args(["--bin", function]);
+    }
     if let Some(path) = path {
         command.env("PATH", path);
     }
@@ -127,7 +171,7 @@ pub fn build_lambda_zips(
         "building the Lambda zips needs cargo-lambda and zig: `cargo xtask test` installs both \
          (or `pip install cargo-lambda ziglang`)",
     )?;
-    Ok(target_dir().join("lambda"))
+    Ok(dir)
 }
 
 /// The binary of `function` that [`build_lambda_zips`] zipped as its `bootstrap`, where the
@@ -140,8 +184,8 @@ pub fn lambda_binary(architecture: ArchitectureArg, function: &str) -> PathBuf {
 }
 
 #[cfg(feature = "deploy")]
-/// Builds the static API binary in release mode; returns its path.
-pub fn build_api_binary(architecture: ArchitectureArg) -> Result<PathBuf> {
+/// Builds the static API binary with the profile; returns its path.
+pub fn build_api_binary(architecture: ArchitectureArg, profile: BuildProfile) -> Result<PathBuf> {
     let triple = api_target(architecture)?;
     let variable = format!(
         "CARGO_TARGET_{}_RUSTFLAGS",
@@ -152,7 +196,8 @@ pub fn build_api_binary(architecture: ArchitectureArg) -> Result<PathBuf> {
         .current_dir(workspace_root())
         .args([
             "build",
-            "--release",
+            "--profile",
+            profile.api_profile(),
             "-p",
             "eventforge-api",
             "--bin",
@@ -165,5 +210,14 @@ pub fn build_api_binary(architecture: ArchitectureArg) -> Result<PathBuf> {
         // task start.
         .env(variable, "-C target-feature=+crt-static -C strip=symbols");
     run(&mut command)?;
-    Ok(target_dir().join(&triple).join("release/eventforge-api"))
+    Ok(api_binary(&triple, profile))
+}
+
+#[cfg(feature = "deploy")]
+/// Where [`build_api_binary`] leaves the binary for `triple`.
+pub fn api_binary(triple: &str, profile: BuildProfile) -> PathBuf {
+    target_dir()
+        .join(triple)
+        .join(profile.api_profile())
+        .join("eventforge-api")
 }

@@ -7,6 +7,7 @@ pub mod assets;
 mod bars;
 pub mod bench;
 pub mod doctor;
+pub mod watch;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use crate::process::run;
 
 /// The files whose change makes a new build necessary.
-const BUILD_INPUTS: &[&str] = &[
+pub const BUILD_INPUTS: &[&str] = &[
     "src",
     "public",
     "index.html",

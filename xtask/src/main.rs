@@ -24,10 +24,13 @@ use clap::{Parser, Subcommand};
 #[cfg(feature = "deploy")]
 use deploy::doctor::DoctorArgs;
 #[cfg(feature = "deploy")]
+use deploy::watch::WatchArgs;
+#[cfg(feature = "deploy")]
 use deploy::{DeployArgs, DestroyArgs, DiffArgs, DriftArgs, StatusArgs, TeardownEcsArgs};
 #[cfg(not(feature = "deploy"))]
 use with_deploy::{
     DeployArgs, DestroyArgs, DiffArgs, DoctorArgs, DriftArgs, StatusArgs, TeardownEcsArgs,
+    WatchArgs,
 };
 
 #[global_allocator]
@@ -66,6 +69,11 @@ enum Command {
     /// Deploy the platform: bootstrap, assets (Lambda zips, API image), then every stack in
     /// dependency order via change sets, skipping unchanged stacks.
     Deploy(DeployArgs),
+    /// Deploy, then on every saved change rebuild only what it goes into and put it live: a
+    /// function's zip or the API image hotswapped, the dashboard republished; a change to the
+    /// stacks (or what they build on) synthesises again and deploys the changed stacks. One
+    /// line per cycle with what was swapped and how long it took. Dev stage.
+    Watch(WatchArgs),
     /// Check what a deploy needs, before anything is built: credentials and account, region,
     /// the bootstrap stack, the Rust targets, cargo-lambda and zig, the SES identity; every
     /// problem with its fix. `deploy` runs the same checks first.
@@ -99,6 +107,8 @@ fn main() -> anyhow::Result<()> {
         #[cfg(feature = "deploy")]
         Command::Deploy(args) => deploy::run_deploy(args),
         #[cfg(feature = "deploy")]
+        Command::Watch(args) => deploy::watch::run_watch(args),
+        #[cfg(feature = "deploy")]
         Command::Doctor(args) => deploy::doctor::run(args),
         #[cfg(feature = "deploy")]
         Command::Diff(args) => deploy::run_diff(args),
@@ -112,6 +122,7 @@ fn main() -> anyhow::Result<()> {
         Command::Destroy(args) => deploy::run_destroy(args),
         #[cfg(not(feature = "deploy"))]
         Command::Deploy(_)
+        | Command::Watch(_)
         | Command::Doctor(_)
         | Command::Diff(_)
         | Command::Status(_)
@@ -142,6 +153,7 @@ mod with_deploy {
     pub type TeardownEcsArgs = Forwarded;
     pub type DestroyArgs = Forwarded;
     pub type DoctorArgs = Forwarded;
+    pub type WatchArgs = Forwarded;
 
     /// Runs this command line again through `cargo run -p xtask --features deploy`, which
     /// builds the deployer and its AWS SDK clients the first time (minutes on a cold cache;

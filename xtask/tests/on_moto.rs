@@ -290,3 +290,173 @@ fn a_deploy_that_widens_access_waits_for_approval_and_seed_demo_stocks_the_empty
     let listed = stdout(&catalogue(&moto, "eventforge-dev-orders", &["list"]));
     assert!(listed.contains("6 product(s)"), "{listed}");
 }
+
+/// The lines a running `watch` prints, as they come.
+struct WatchOutput {
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl WatchOutput {
+    /// The next line that starts with `prefix`, within two minutes.
+    fn line_starting(&mut self, prefix: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.starts_with(prefix) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "no line starting with {prefix:?}; watch printed:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_deploys_once_then_puts_each_changed_artefact_live_in_one_line() {
+    use base64::Engine;
+    use eventforge_deployer::local_registry::LocalRegistry;
+    use eventforge_stacks::platform::functions::functions;
+    use sha2::{Digest, Sha256};
+    use std::io::BufRead;
+
+    let moto = MotoServer::start().unwrap_or_else(|error| panic!("{error}"));
+    let registry = LocalRegistry::start().unwrap_or_else(|error| panic!("{error}"));
+    let dir = tempfile::tempdir().unwrap();
+    let lambda = dir.path().join("lambda");
+    // moto stores Lambda code without running it: any bytes make a zip here.
+    for function in functions() {
+        std::fs::create_dir_all(lambda.join(function.name)).unwrap();
+        std::fs::write(
+            lambda.join(function.name).join("bootstrap.zip"),
+            format!("code of {}", function.name),
+        )
+        .unwrap();
+    }
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let api = bin.join("eventforge-api");
+    std::fs::write(&api, "#!/bin/false\n").unwrap();
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    std::fs::write(site.join("index.html"), "<html>dashboard</html>").unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["watch", "--architecture", "x86-64", "--require-approval", "never"])
+        .args(["--debounce-ms", "100"])
+        .args(["--endpoint-url", &moto.direct_endpoint()])
+        .args(["--registry-url", &registry.endpoint])
+        .arg("--lambda-dir")
+        .arg(&lambda)
+        .arg("--api-binary")
+        .arg(&api)
+        .arg("--site-dir")
+        .arg(&site)
+        .env("RUST_BACKTRACE", "0")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("xtask runs");
+    let stdout = child.stdout.take().unwrap();
+    let (sender, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    let mut output = WatchOutput {
+        lines,
+        seen: Vec::new(),
+    };
+    // Stopped (by its PID) however the test ends.
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _stop = Stop(child);
+
+    // The first cycle deploys everything, as `deploy` would.
+    let first = output.line_starting("[0]");
+    assert!(
+        first.contains("deployed") && first.contains("eventforge-dev-functions created"),
+        "{first}"
+    );
+    let watching = output.line_starting("watching");
+    assert!(watching.contains("dev stage"), "{watching}");
+
+    // A new zip for one function: that function's code is swapped, and nothing else.
+    let new_code = b"new code of charge-payment";
+    std::fs::write(lambda.join("charge-payment/bootstrap.zip"), new_code).unwrap();
+    let swapped = output.line_starting("[");
+    assert!(
+        swapped.contains("lambda/charge-payment/bootstrap.zip")
+            && swapped.contains("hotswapped eventforge-dev-charge-payment;"),
+        "{swapped}"
+    );
+    assert!(swapped.contains("after the save"), "{swapped}");
+    let sdk = moto.sdk_config().await;
+    let function = aws_sdk_lambda::Client::new(&sdk)
+        .get_function()
+        .function_name("eventforge-dev-charge-payment")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        function.configuration().and_then(|c| c.code_sha256()),
+        Some(base64::engine::general_purpose::STANDARD.encode(Sha256::digest(new_code)).as_str())
+    );
+
+    // A new API binary: a new image, swapped into the service.
+    std::fs::write(&api, "#!/bin/true\n").unwrap();
+    let image = output.line_starting("[");
+    assert!(
+        image.contains("built the API image") && image.contains("hotswapped"),
+        "{image}"
+    );
+    // `<service> (<family>:<revision>)`: the new revision runs the new image.
+    let revision = image
+        .split_once(" (")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(revision, _)| revision.to_owned())
+        .unwrap_or_else(|| panic!("no task definition revision in {image}"));
+    let (family, number) = revision.split_once(':').unwrap();
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
+    let image_of = |revision: String| {
+        let ecs = ecs.clone();
+        async move {
+            ecs.describe_task_definition()
+                .task_definition(revision)
+                .send()
+                .await
+                .unwrap()
+                .task_definition()
+                .unwrap()
+                .container_definitions()
+                .iter()
+                .filter_map(|container| container.image().map(str::to_owned))
+                .collect::<Vec<_>>()
+        }
+    };
+    let previous = format!("{family}:{}", number.parse::<u32>().unwrap() - 1);
+    assert_ne!(image_of(revision.clone()).await, image_of(previous).await);
+
+    // A dashboard file: published, with no stack touched.
+    std::fs::write(site.join("app.js"), "console.log('new')").unwrap();
+    let published = output.line_starting("[");
+    assert!(
+        published.contains("dashboard: 1 uploaded")
+            && published.contains("nothing to put live"),
+        "{published}"
+    );
+}

@@ -30,8 +30,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 use super::load::percentile;
-use crate::artefacts::{build_lambda_zips, lambda_binary};
-use crate::process::target_dir;
+use crate::artefacts::{BuildProfile, build_lambda_zips, lambda_binary};
 use crate::synth::ArchitectureArg;
 
 #[derive(Args)]
@@ -78,9 +77,9 @@ pub async fn run(args: &SagaBenchArgs) -> Result<String> {
     }
     runs.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
     let zips_dir = if args.no_build {
-        target_dir().join("lambda")
+        BuildProfile::Ship.lambda_dir()
     } else {
-        build_lambda_zips(ArchitectureArg::host(), None)?
+        build_lambda_zips(ArchitectureArg::host(), BuildProfile::Ship, &[], None)?
     };
     let cold = cold_starts(args.cold_starts).await?;
     Ok(section(&runs, &zips_dir, &cold))

@@ -14,9 +14,11 @@ use eventforge_deployer::plan::Plan;
 use eventforge_deployer::{Assets, ContainerImage};
 use eventforge_stacks::stack::AssetKind;
 
-use crate::artefacts::{api_target, build_api_binary, build_lambda_zips};
+use crate::artefacts::{
+    BuildProfile, api_binary, api_target, build_api_binary, build_lambda_zips,
+};
 use crate::frontend::Frontend;
-use crate::process::{target_dir, workspace_root};
+use crate::process::workspace_root;
 use crate::synth::ArchitectureArg;
 
 #[derive(Args, Clone, Default)]
@@ -40,6 +42,9 @@ pub struct AssetArgs {
     /// daemon. The image holds the same binary, user, port and entrypoint either way.
     #[arg(long)]
     pub docker: bool,
+    /// How the zips and the API binary are compiled: `watch` sets its own.
+    #[arg(skip)]
+    pub profile: BuildProfile,
 }
 
 /// The dashboard build to publish: `--site-dir`, else `frontend/dist`, rebuilt (npm ci when the
@@ -59,19 +64,14 @@ pub fn build_site(args: &AssetArgs) -> Result<PathBuf> {
     Ok(frontend.dist())
 }
 
-/// Builds (unless told not to) and collects the assets of the selected stacks.
-pub fn build(
-    plan: &Plan,
-    args: &AssetArgs,
-    only: &[String],
-    architecture: ArchitectureArg,
-) -> Result<Assets> {
+/// What the selected stacks need built: their functions, by name, and whether the API image.
+pub fn needed(plan: &Plan, only: &[String]) -> (Vec<String>, bool) {
+    let mut functions = Vec::new();
+    let mut needs_image = false;
     let selected = plan
         .stacks
         .iter()
         .filter(|stack| only.is_empty() || only.contains(&stack.name));
-    let mut functions = Vec::new();
-    let mut needs_image = false;
     for asset in selected.flat_map(|stack| &stack.assets) {
         match &asset.kind {
             AssetKind::LambdaZip { function } => functions.push(function.clone()),
@@ -80,52 +80,66 @@ pub fn build(
             AssetKind::ManagedPrefixList { .. } => {}
         }
     }
+    (functions, needs_image)
+}
+
+/// Builds (unless told not to) and collects the assets of the selected stacks.
+pub fn build(
+    plan: &Plan,
+    args: &AssetArgs,
+    only: &[String],
+    architecture: ArchitectureArg,
+) -> Result<Assets> {
+    let (functions, needs_image) = needed(plan, only);
     let mut assets = Assets::default();
     if !functions.is_empty() {
-        assets.lambda_zips = lambda_zips(&functions, args, architecture)?;
+        let dir = match &args.lambda_dir {
+            Some(dir) => dir.clone(),
+            None if args.no_build => args.profile.lambda_dir(),
+            None => build_lambda_zips(architecture, args.profile, &[], None)?,
+        };
+        assets.lambda_zips = lambda_zips(&functions, &dir)?;
     }
     if needs_image {
         let binary = match &args.api_binary {
             Some(binary) => binary.clone(),
-            None if args.no_build => target_dir()
-                .join(api_target(architecture)?)
-                .join("release/eventforge-api"),
-            None => build_api_binary(architecture)?,
+            None if args.no_build => api_binary(&api_target(architecture)?, args.profile),
+            None => build_api_binary(architecture, args.profile)?,
         };
-        let spec = ImageSpec {
-            binary: &binary,
-            name: "eventforge-api",
-            architecture: architecture.oci_name(),
-            exposed_port: Some(8080),
-        };
-        let context = || format!("cannot build the API image from {}", binary.display());
-        let image = if args.docker {
-            let docker = Docker::from_environment();
-            docker.server_version().context(
-                "--docker needs a running Docker daemon; start one, or deploy without --docker",
-            )?;
-            let image = docker
-                .build(&spec, "eventforge-api")
-                .with_context(context)?;
-            ContainerImage::Docker { docker, image }
-        } else {
-            ContainerImage::Oci(Image::build(&spec).with_context(context)?)
-        };
-        assets.image = Some(image);
+        assets.image = Some(image(&binary, args, architecture)?);
     }
     Ok(assets)
 }
 
-fn lambda_zips(
-    functions: &[String],
+/// The API image around `binary`: assembled here, or built by the Docker daemon (`--docker`).
+pub fn image(
+    binary: &Path,
     args: &AssetArgs,
     architecture: ArchitectureArg,
-) -> Result<BTreeMap<String, PathBuf>> {
-    let dir = match &args.lambda_dir {
-        Some(dir) => dir.clone(),
-        None if args.no_build => target_dir().join("lambda"),
-        None => build_lambda_zips(architecture, None)?,
+) -> Result<ContainerImage> {
+    let spec = ImageSpec {
+        binary,
+        name: "eventforge-api",
+        architecture: architecture.oci_name(),
+        exposed_port: Some(8080),
     };
+    let context = || format!("cannot build the API image from {}", binary.display());
+    if args.docker {
+        let docker = Docker::from_environment();
+        docker.server_version().context(
+            "--docker needs a running Docker daemon; start one, or deploy without --docker",
+        )?;
+        let image = docker
+            .build(&spec, "eventforge-api")
+            .with_context(context)?;
+        Ok(ContainerImage::Docker { docker, image })
+    } else {
+        Ok(ContainerImage::Oci(Image::build(&spec).with_context(context)?))
+    }
+}
+
+/// The zips of `functions` in `dir` (cargo-lambda's layout, `<function>/bootstrap.zip`).
+pub fn lambda_zips(functions: &[String], dir: &Path) -> Result<BTreeMap<String, PathBuf>> {
     let mut zips = BTreeMap::new();
     let mut missing = Vec::new();
     for function in functions {
@@ -141,7 +155,7 @@ fn lambda_zips(
             "no Lambda zip for {} in {}; build them with `cargo lambda build --release --arm64 --output-format zip \
              -p eventforge-functions`, or point --lambda-dir at <function>/bootstrap.zip files",
             missing.join(", "),
-            display(&dir)
+            display(dir)
         );
     }
     Ok(zips)

@@ -17,7 +17,7 @@ use eventforge_deployer::{Assets, DeployOptions, Deployer, EmulatorProfile, Targ
 use eventforge_stacks::platform::Stage;
 use eventforge_store_dynamodb::moto::MotoServer;
 
-use crate::artefacts::{api_target, build_api_binary};
+use crate::artefacts::{BuildProfile, api_target, build_api_binary};
 use crate::process::target_dir;
 use crate::synth::{ArchitectureArg, StageArg};
 
@@ -73,7 +73,7 @@ pub fn run(args: &DeployBenchArgs) -> Result<String> {
     let (binary, how) = match &args.api_binary {
         Some(binary) => (binary.clone(), "given binary".to_owned()),
         None => (
-            build_api_binary(architecture)?,
+            build_api_binary(architecture, BuildProfile::Ship)?,
             format!(
                 "`{}` release, +crt-static, symbols stripped",
                 api_target(architecture)?
