@@ -401,7 +401,7 @@ async fn watch_deploys_once_then_puts_each_changed_artefact_live_in_one_line() {
     let swapped = output.line_starting("[");
     assert!(
         swapped.contains("lambda/charge-payment/bootstrap.zip")
-            && swapped.contains("hotswapped eventforge-dev-charge-payment;"),
+            && swapped.contains("hotswapped eventforge-dev-charge-payment in"),
         "{swapped}"
     );
     assert!(swapped.contains("after the save"), "{swapped}");
@@ -421,7 +421,7 @@ async fn watch_deploys_once_then_puts_each_changed_artefact_live_in_one_line() {
     std::fs::write(&api, "#!/bin/true\n").unwrap();
     let image = output.line_starting("[");
     assert!(
-        image.contains("built the API image") && image.contains("hotswapped"),
+        image.contains("the API image ready") && image.contains("hotswapped"),
         "{image}"
     );
     // `<service> (<family>:<revision>)`: the new revision runs the new image.
@@ -455,8 +455,7 @@ async fn watch_deploys_once_then_puts_each_changed_artefact_live_in_one_line() {
     std::fs::write(site.join("app.js"), "console.log('new')").unwrap();
     let published = output.line_starting("[");
     assert!(
-        published.contains("dashboard: 1 uploaded")
-            && published.contains("nothing to put live"),
+        published.contains("dashboard: 1 uploaded") && !published.contains("hotswapped"),
         "{published}"
     );
 }

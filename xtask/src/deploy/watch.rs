@@ -70,6 +70,18 @@ pub fn run_watch(mut args: WatchArgs) -> Result<()> {
         );
     }
     args.assets.profile = BuildProfile::Watch;
+    // Compared with the watcher's absolute paths.
+    for given in [
+        &mut args.assets.lambda_dir,
+        &mut args.assets.api_binary,
+        &mut args.assets.site_dir,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        *given = std::path::absolute(&*given)
+            .with_context(|| format!("cannot resolve {}", given.display()))?;
+    }
     let saved_at = restarted_for();
     let (config, plan) = super::plan(args.target.stage, args.target.architecture)?;
     let only = resolve_names(&plan, &args.only)?;
@@ -111,11 +123,11 @@ pub fn run_watch(mut args: WatchArgs) -> Result<()> {
         watch.publish_site()?;
     }
     let live = saved_at.map_or_else(
-        || format!("ready in {:.1} s", started.elapsed().as_secs_f64()),
+        || format!("live {:.1} s after the start", started.elapsed().as_secs_f64()),
         |saved| format!("live {:.1} s after the save", since(saved)),
     );
     println!(
-        "[0] built {:.1} s; {}; {live}",
+        "[0] everything ready in {:.1} s; {}; {live}",
         built.as_secs_f64(),
         describe(&report)
     );
@@ -250,28 +262,30 @@ impl Watch {
                 return;
             }
         };
-        let build_time = started.elapsed();
-        let deploy_started = Instant::now();
-        let mut outcome = match self.deploy(Arc::new(QuietReporter)) {
-            Ok(report) => describe(&report),
-            Err(error) => {
-                println!(
-                    "{head}: built {built} {:.1} s; deploy failed: {error:#}; watching for the fix",
-                    build_time.as_secs_f64()
-                );
-                return;
+        let mut line = format!("{head}: {built} ready in {:.1} s", started.elapsed().as_secs_f64());
+        // A dashboard change alone leaves the stacks as they are.
+        if work.functions != Functions::None || work.api {
+            let deploy_started = Instant::now();
+            match self.deploy(Arc::new(QuietReporter)) {
+                Ok(report) => line.push_str(&format!(
+                    "; {} in {:.1} s",
+                    describe(&report),
+                    deploy_started.elapsed().as_secs_f64()
+                )),
+                Err(error) => {
+                    println!("{line}; deploy failed: {error:#}; watching for the fix");
+                    return;
+                }
             }
-        };
+        }
         if work.site {
             match self.publish_site() {
-                Ok(published) => outcome.push_str(&format!(", {published}")),
-                Err(error) => outcome.push_str(&format!(", dashboard not published: {error:#}")),
+                Ok(published) => line.push_str(&format!("; {published}")),
+                Err(error) => line.push_str(&format!("; dashboard not published: {error:#}")),
             }
         }
         println!(
-            "{head}: built {built} {:.1} s; {outcome} {:.1} s; live {:.1} s after the save",
-            build_time.as_secs_f64(),
-            deploy_started.elapsed().as_secs_f64(),
+            "{line}; live {:.1} s after the save",
             saved.elapsed().as_secs_f64()
         );
     }
@@ -289,7 +303,8 @@ impl Watch {
         }
     }
 
-    /// Builds what `work` names and swaps it into the assets; says what was built.
+    /// Builds what `work` names (or reads it from where it was given) and swaps it into the
+    /// assets; says what is ready.
     fn build(&mut self, work: &Work) -> Result<String> {
         let given = &self.args.assets;
         let architecture = self.args.target.architecture;
@@ -306,10 +321,10 @@ impl Watch {
                 None => build_lambda_zips(architecture, given.profile, &only, None)?,
             };
             self.assets.lambda_zips = assets::lambda_zips(&all, &dir)?;
-            built.push(if only.is_empty() {
-                format!("{} functions", all.len())
-            } else {
-                only.join(", ")
+            built.push(match (&given.lambda_dir, only.is_empty()) {
+                (Some(dir), _) => format!("the zips in {}", dir.display()),
+                (None, true) => format!("{} functions", all.len()),
+                (None, false) => only.join(", "),
             });
         }
         if work.api {
