@@ -349,7 +349,13 @@ async fn watch_deploys_once_then_puts_each_changed_artefact_live_in_one_line() {
     std::fs::write(site.join("index.html"), "<html>dashboard</html>").unwrap();
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["watch", "--architecture", "x86-64", "--require-approval", "never"])
+        .args([
+            "watch",
+            "--architecture",
+            "x86-64",
+            "--require-approval",
+            "never",
+        ])
         .args(["--debounce-ms", "100"])
         .args(["--endpoint-url", &moto.direct_endpoint()])
         .args(["--registry-url", &registry.endpoint])
@@ -368,7 +374,10 @@ async fn watch_deploys_once_then_puts_each_changed_artefact_live_in_one_line() {
     let stdout = child.stdout.take().unwrap();
     let (sender, lines) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             let _ = sender.send(line);
         }
     });
@@ -414,16 +423,22 @@ async fn watch_deploys_once_then_puts_each_changed_artefact_live_in_one_line() {
         .unwrap();
     assert_eq!(
         function.configuration().and_then(|c| c.code_sha256()),
-        Some(base64::engine::general_purpose::STANDARD.encode(Sha256::digest(new_code)).as_str())
+        Some(
+            base64::engine::general_purpose::STANDARD
+                .encode(Sha256::digest(new_code))
+                .as_str()
+        )
     );
 
-    // A new API binary: a new image, swapped into the service.
+    // A new API binary: a new image, swapped into the service; the function swapped before
+    // runs its new code already and is left alone.
     std::fs::write(&api, "#!/bin/true\n").unwrap();
     let image = output.line_starting("[");
     assert!(
         image.contains("the API image ready") && image.contains("hotswapped"),
         "{image}"
     );
+    assert!(!image.contains("charge-payment"), "{image}");
     // `<service> (<family>:<revision>)`: the new revision runs the new image.
     let revision = image
         .split_once(" (")
@@ -457,5 +472,15 @@ async fn watch_deploys_once_then_puts_each_changed_artefact_live_in_one_line() {
     assert!(
         published.contains("dashboard: 1 uploaded") && !published.contains("hotswapped"),
         "{published}"
+    );
+
+    // Another function: only it, although the stacks still hold the keys of before the swaps.
+    std::fs::write(lambda.join("confirm-order/bootstrap.zip"), "new code").unwrap();
+    let second = output.line_starting("[");
+    assert!(
+        second.contains("hotswapped eventforge-dev-confirm-order in")
+            && !second.contains("charge-payment")
+            && !second.contains("eventforge-dev-api"),
+        "{second}"
     );
 }

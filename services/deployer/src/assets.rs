@@ -42,6 +42,15 @@ impl LambdaZip {
     }
 }
 
+/// The SHA-256 of the zip stored under `key`, as Lambda reports a function's code
+/// (`CodeSha256`: base64), when `key` is a [`LambdaZip::key`].
+pub fn code_sha256_of_key(key: &str) -> Option<String> {
+    use base64::Engine;
+    let (_, file) = key.strip_prefix("lambda/")?.rsplit_once('/')?;
+    let digest = hex::decode(file.strip_suffix(".zip")?).ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(digest))
+}
+
 /// Uploads the zip unless its key already exists; returns it and whether it was uploaded.
 pub async fn upload_zip(
     client: &Client,
@@ -76,4 +85,29 @@ pub async fn upload_zip(
             .map_err(|error| DeployError::sdk("PutObject", error))?;
     }
     Ok((zip, !exists))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zips_key_tells_the_code_sha256_lambda_reports_for_it() {
+        use base64::Engine;
+        use sha2::{Digest, Sha256};
+        let contents = b"the bootstrap of charge-payment";
+        let zip = LambdaZip {
+            function: "charge-payment".to_owned(),
+            path: PathBuf::from("bootstrap.zip"),
+            sha256: sha256_hex(contents),
+            bytes: contents.len() as u64,
+        };
+        assert_eq!(
+            code_sha256_of_key(&zip.key()),
+            Some(base64::engine::general_purpose::STANDARD.encode(Sha256::digest(contents)))
+        );
+        for other in ["image/abc", "lambda/f/not-hex.zip", "lambda/f/abcd.tar"] {
+            assert_eq!(code_sha256_of_key(other), None, "{other}");
+        }
+    }
 }

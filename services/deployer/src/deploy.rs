@@ -685,7 +685,7 @@ impl Deployer {
         }
         let mut updated = Vec::new();
         for swap in ready {
-            updated.push(self.execute(swap).await?);
+            updated.extend(self.execute(swap).await?);
         }
         Ok(Some(updated))
     }
@@ -726,11 +726,31 @@ impl Deployer {
                 function,
                 bucket,
                 key,
-            } => Ok(physical_id(&function).map(|function| Resolved::Code {
-                function: function.clone(),
-                bucket,
-                key,
-            })),
+            } => {
+                let Some(function) = physical_id(&function) else {
+                    return Ok(None);
+                };
+                // A function swapped by an earlier hotswap already runs this code, although
+                // its stack still holds the old key.
+                let deployed = self
+                    .lambda
+                    .get_function()
+                    .function_name(function)
+                    .send()
+                    .await
+                    .map_err(|error| DeployError::sdk("GetFunction", error))?;
+                let live = deployed
+                    .configuration()
+                    .and_then(|configuration| configuration.code_sha256());
+                if live.is_some() && live == assets::code_sha256_of_key(&key).as_deref() {
+                    return Ok(Some(Resolved::AlreadyLive));
+                }
+                Ok(Some(Resolved::Code {
+                    function: function.clone(),
+                    bucket,
+                    key,
+                }))
+            }
             Swap::Image {
                 task_definition,
                 service,
@@ -751,6 +771,12 @@ impl Deployer {
                     },
                     ClusterRef::Name(name) => name,
                 };
+                if self
+                    .service_runs_tag(&cluster, service, &container, &new_tag)
+                    .await?
+                {
+                    return Ok(Some(Resolved::AlreadyLive));
+                }
                 let described = self
                     .ecs
                     .describe_task_definition()
@@ -776,9 +802,52 @@ impl Deployer {
         }
     }
 
-    /// Carries out one resolved swap; returns the name of what it updated.
-    async fn execute(&self, swap: Resolved) -> Result<String, DeployError> {
+    /// Whether `service`'s current task definition (which an earlier hotswap may have
+    /// replaced) already runs `tag` in `container`.
+    async fn service_runs_tag(
+        &self,
+        cluster: &str,
+        service: &str,
+        container: &str,
+        tag: &str,
+    ) -> Result<bool, DeployError> {
+        let described = self
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send()
+            .await
+            .map_err(|error| DeployError::sdk("DescribeServices", error))?;
+        let Some(current) = described
+            .services()
+            .first()
+            .and_then(|service| service.task_definition())
+        else {
+            return Ok(false);
+        };
+        let definition = self
+            .ecs
+            .describe_task_definition()
+            .task_definition(current)
+            .send()
+            .await
+            .map_err(|error| DeployError::sdk("DescribeTaskDefinition", error))?;
+        Ok(definition.task_definition().is_some_and(|definition| {
+            definition.container_definitions().iter().any(|definition| {
+                definition.name() == Some(container)
+                    && definition
+                        .image()
+                        .is_some_and(|image| image.ends_with(&format!(":{tag}")))
+            })
+        }))
+    }
+
+    /// Carries out one resolved swap; returns the name of what it updated, `None` when it was
+    /// live already.
+    async fn execute(&self, swap: Resolved) -> Result<Option<String>, DeployError> {
         match swap {
+            Resolved::AlreadyLive => Ok(None),
             Resolved::Code {
                 function,
                 bucket,
@@ -792,7 +861,7 @@ impl Deployer {
                     .send()
                     .await
                     .map_err(|error| DeployError::sdk("UpdateFunctionCode", error))?;
-                Ok(function)
+                Ok(Some(function))
             }
             Resolved::Image {
                 cluster,
@@ -820,7 +889,7 @@ impl Deployer {
                     .map_err(|error| DeployError::sdk("UpdateService", error))?;
                 // ARNs end in `service/<cluster>/<name>` and `task-definition/<family>:<revision>`.
                 let name = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_owned();
-                Ok(format!("{} ({})", name(&service), name(arn)))
+                Ok(Some(format!("{} ({})", name(&service), name(arn))))
             }
         }
     }
@@ -1128,6 +1197,8 @@ enum ClusterRef {
 
 /// A [`Swap`] with the deployed resources it changes.
 enum Resolved {
+    /// An earlier hotswap put this code live already.
+    AlreadyLive,
     Code {
         function: String,
         bucket: String,

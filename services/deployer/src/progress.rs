@@ -23,7 +23,8 @@ pub enum Outcome {
     Created,
     Updated,
     /// Only code changed (a function's zip, a service's image), and it was updated in place
-    /// without CloudFormation: the functions and services updated.
+    /// without CloudFormation: the functions and services updated; none when an earlier
+    /// hotswap had put the same code live already.
     Hotswapped(Vec<String>),
     Deleted,
     Failed(String),

@@ -14,9 +14,7 @@ use eventforge_deployer::plan::Plan;
 use eventforge_deployer::{Assets, ContainerImage};
 use eventforge_stacks::stack::AssetKind;
 
-use crate::artefacts::{
-    BuildProfile, api_binary, api_target, build_api_binary, build_lambda_zips,
-};
+use crate::artefacts::{BuildProfile, api_binary, api_target, build_api_binary, build_lambda_zips};
 use crate::frontend::Frontend;
 use crate::process::workspace_root;
 use crate::synth::ArchitectureArg;
@@ -134,7 +132,9 @@ pub fn image(
             .with_context(context)?;
         Ok(ContainerImage::Docker { docker, image })
     } else {
-        Ok(ContainerImage::Oci(Image::build(&spec).with_context(context)?))
+        Ok(ContainerImage::Oci(
+            Image::build(&spec).with_context(context)?,
+        ))
     }
 }
 

@@ -146,6 +146,9 @@ impl Reporter for Bars {
                     Outcome::NoChanges => "no changes".to_owned(),
                     Outcome::Created => "created".to_owned(),
                     Outcome::Updated => "updated".to_owned(),
+                    Outcome::Hotswapped(updated) if updated.is_empty() => {
+                        "code live already (an earlier hotswap)".to_owned()
+                    }
                     Outcome::Hotswapped(updated) => {
                         format!("hotswapped {}", updated.join(", "))
                     }

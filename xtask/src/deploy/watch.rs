@@ -17,7 +17,6 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use eventforge_deployer::progress::{Outcome, Progress, Reporter};
 use eventforge_deployer::{Assets, DeployOptions, DeployReport, Deployer, Plan};
-use eventforge_stacks::platform;
 use notify_debouncer_full::notify::RecursiveMode;
 use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 
@@ -56,7 +55,7 @@ pub struct WatchArgs {
 }
 
 pub fn run_watch(mut args: WatchArgs) -> Result<()> {
-    if args.target.stage == crate::synth::StageArg::Prod {
+    if matches!(args.target.stage, crate::synth::StageArg::Prod) {
         bail!(
             "watch is for the dev stage: it updates code around CloudFormation (hotswap), which \
              leaves the stacks drifted until the next deploy; deploy prod with `cargo xtask \
@@ -123,7 +122,12 @@ pub fn run_watch(mut args: WatchArgs) -> Result<()> {
         watch.publish_site()?;
     }
     let live = saved_at.map_or_else(
-        || format!("live {:.1} s after the start", started.elapsed().as_secs_f64()),
+        || {
+            format!(
+                "live {:.1} s after the start",
+                started.elapsed().as_secs_f64()
+            )
+        },
         |saved| format!("live {:.1} s after the save", since(saved)),
     );
     println!(
@@ -199,7 +203,9 @@ impl Watch {
     /// What changed files call for, the given artefacts included.
     fn work(&self, paths: &[PathBuf]) -> Work {
         let given = &self.args.assets;
-        let mut work = self.sources.classify_all(paths.iter().map(PathBuf::as_path));
+        let mut work = self
+            .sources
+            .classify_all(paths.iter().map(PathBuf::as_path));
         // Built elsewhere: nothing to build here, the artefacts are taken as they are.
         if given.lambda_dir.is_some() {
             work.functions = Functions::None;
@@ -211,7 +217,10 @@ impl Watch {
             work.site = false;
         }
         for path in paths {
-            if given.lambda_dir.as_ref().is_some_and(|dir| path.starts_with(dir))
+            if given
+                .lambda_dir
+                .as_ref()
+                .is_some_and(|dir| path.starts_with(dir))
                 && path.file_name().is_some_and(|name| name == "bootstrap.zip")
             {
                 work.functions = Functions::All;
@@ -219,7 +228,11 @@ impl Watch {
             if given.api_binary.as_ref() == Some(path) {
                 work.api = true;
             }
-            if given.site_dir.as_ref().is_some_and(|dir| path.starts_with(dir)) {
+            if given
+                .site_dir
+                .as_ref()
+                .is_some_and(|dir| path.starts_with(dir))
+            {
                 work.site = true;
             }
         }
@@ -262,7 +275,10 @@ impl Watch {
                 return;
             }
         };
-        let mut line = format!("{head}: {built} ready in {:.1} s", started.elapsed().as_secs_f64());
+        let mut line = format!(
+            "{head}: {built} ready in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
         // A dashboard change alone leaves the stacks as they are.
         if work.functions != Functions::None || work.api {
             let deploy_started = Instant::now();
@@ -295,7 +311,12 @@ impl Watch {
         let root = workspace_root();
         let first = paths
             .first()
-            .map(|path| path.strip_prefix(&root).unwrap_or(path).display().to_string())
+            .map(|path| {
+                path.strip_prefix(&root)
+                    .unwrap_or(path)
+                    .display()
+                    .to_string()
+            })
             .unwrap_or_default();
         match paths.len() {
             0 | 1 => first,
@@ -401,30 +422,27 @@ impl Watch {
 fn next_batch(receiver: &Receiver<DebounceEventResult>) -> Result<(Vec<PathBuf>, Instant)> {
     let mut paths = BTreeSet::new();
     let mut saved: Option<Instant> = None;
-    let mut take = |result: DebounceEventResult| match result {
-        Ok(events) => {
-            for event in events {
-                if event.kind.is_access() {
-                    continue;
-                }
-                saved = Some(saved.map_or(event.time, |saved| saved.min(event.time)));
-                paths.extend(event.event.paths);
-            }
-        }
-        Err(errors) => {
-            for error in errors {
-                eprintln!("watch: {error}");
-            }
-        }
-    };
     loop {
-        take(
-            receiver
-                .recv()
-                .context("the file watcher stopped; start watch again")?,
-        );
-        while let Ok(more) = receiver.try_recv() {
-            take(more);
+        let first = receiver
+            .recv()
+            .context("the file watcher stopped; start watch again")?;
+        for result in std::iter::once(first).chain(receiver.try_iter()) {
+            match result {
+                Ok(events) => {
+                    for event in events {
+                        if event.kind.is_access() {
+                            continue;
+                        }
+                        saved = Some(saved.map_or(event.time, |saved| saved.min(event.time)));
+                        paths.extend(event.event.paths);
+                    }
+                }
+                Err(errors) => {
+                    for error in errors {
+                        eprintln!("watch: {error}");
+                    }
+                }
+            }
         }
         if let Some(saved) = saved {
             return Ok((paths.into_iter().collect(), saved));

@@ -116,7 +116,13 @@ impl Sources {
     pub fn read(root: &Path) -> Result<Self> {
         let output = cargo()
             .current_dir(root)
-            .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+            .args([
+                "metadata",
+                "--format-version",
+                "1",
+                "--no-deps",
+                "--offline",
+            ])
             .output()
             .context("cannot run cargo metadata")?;
         anyhow::ensure!(
