@@ -35,6 +35,17 @@ pub enum BenchTarget {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
         _args: Vec<std::ffi::OsString>,
     },
+    /// Time `cargo xtask watch` from a saved change to one function's source to its new code
+    /// live, against moto and a local registry (builds the functions with the `watch` profile).
+    #[cfg(feature = "deploy")]
+    Watch(crate::deploy::watch::bench::WatchBenchArgs),
+    /// Time `cargo xtask watch` against moto (built with the deployer on first use).
+    #[cfg(not(feature = "deploy"))]
+    #[command(disable_help_flag = true)]
+    Watch {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        _args: Vec<std::ffi::OsString>,
+    },
     /// Load the API: authenticated POST /api/orders and GET /api/orders/{id} on SQLite, beside
     /// an axum hello-world as the ceiling; prints req/s and p50/p99 latency.
     Api(api::ApiBenchArgs),
@@ -62,8 +73,20 @@ pub fn run(args: BenchArgs) -> Result<()> {
         BenchTarget::Api(args) => bench_api(&args),
         #[cfg(feature = "deploy")]
         BenchTarget::Deploy(args) => bench_deploy(&args),
+        #[cfg(feature = "deploy")]
+        BenchTarget::Watch(args) => {
+            let section = crate::deploy::watch::bench::run(&args)?;
+            print!("\n{section}");
+            if args.record {
+                record(Path::new("BENCHMARKS.md"), &section)?;
+                println!("recorded in BENCHMARKS.md");
+            }
+            Ok(())
+        }
         #[cfg(not(feature = "deploy"))]
-        BenchTarget::Deploy { .. } => crate::process::rerun_with_feature("deploy"),
+        BenchTarget::Deploy { .. } | BenchTarget::Watch { .. } => {
+            crate::process::rerun_with_feature("deploy")
+        }
         BenchTarget::Saga(args) => bench_saga(&args),
         BenchTarget::Dashboard(args) => {
             print!("\n{}", dashboard::run_benchmark(&args)?);
@@ -114,6 +137,21 @@ fn bench_api(args: &api::ApiBenchArgs) -> Result<()> {
         println!("recorded in BENCHMARKS.md");
     }
     Ok(())
+}
+
+/// "2026-12-04, commit abc1234": when and on what code the figures were taken.
+pub fn provenance() -> Result<String> {
+    let commit = std::process::Command::new("git")
+        .args(["log", "-1", "--format=%h"])
+        .current_dir(crate::process::workspace_root())
+        .output()
+        .context("cannot run git")?;
+    let date = std::process::Command::new("date").args(["-u", "+%Y-%m-%d"]).output()?;
+    Ok(format!(
+        "{}, commit {}",
+        String::from_utf8_lossy(&date.stdout).trim(),
+        String::from_utf8_lossy(&commit.stdout).trim()
+    ))
 }
 
 /// One full synthesis, as `cargo xtask synth` does it minus the file writes.

@@ -114,27 +114,12 @@ pub fn run_benchmark(args: &DashboardBenchArgs) -> Result<String> {
             String::from_utf8_lossy(&output.stdout)
         )
     })?;
-    let section = section(&report, &provenance()?)?;
+    let section = section(&report, &super::provenance()?)?;
     if args.record {
         super::record(&root.join("BENCHMARKS.md"), &section)?;
         println!("recorded in BENCHMARKS.md");
     }
     Ok(section)
-}
-
-/// "2026-12-04, commit abc1234": when and on what code the figures were taken.
-fn provenance() -> Result<String> {
-    let commit = Command::new("git")
-        .args(["log", "-1", "--format=%h"])
-        .current_dir(process::workspace_root())
-        .output()
-        .context("cannot run git")?;
-    let date = Command::new("date").args(["-u", "+%Y-%m-%d"]).output()?;
-    Ok(format!(
-        "{}, commit {}",
-        String::from_utf8_lossy(&date.stdout).trim(),
-        String::from_utf8_lossy(&commit.stdout).trim()
-    ))
 }
 
 fn section(report: &Report, provenance: &str) -> Result<String> {

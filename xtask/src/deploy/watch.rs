@@ -4,6 +4,7 @@
 //! they build on) rebuilds this command and starts it again, which synthesises afresh and
 //! deploys the stacks whose templates changed through CloudFormation. One line per cycle.
 
+pub mod bench;
 mod sources;
 
 use std::collections::BTreeSet;
