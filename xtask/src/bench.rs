@@ -146,7 +146,9 @@ pub fn provenance() -> Result<String> {
         .current_dir(crate::process::workspace_root())
         .output()
         .context("cannot run git")?;
-    let date = std::process::Command::new("date").args(["-u", "+%Y-%m-%d"]).output()?;
+    let date = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()?;
     Ok(format!(
         "{}, commit {}",
         String::from_utf8_lossy(&date.stdout).trim(),
