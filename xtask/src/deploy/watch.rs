@@ -106,6 +106,29 @@ pub fn run_watch(mut args: WatchArgs) -> Result<()> {
         site,
         cycle: 0,
     };
+    // Watching starts before the first build, so a save made while it runs (or while a
+    // restarted watch starts) is the next cycle rather than lost.
+    let (events, receiver) = mpsc::channel();
+    let mut debouncer = new_debouncer(
+        Duration::from_millis(watch.args.debounce_ms),
+        None,
+        move |result: DebounceEventResult| {
+            // The receiver only goes away when this command ends.
+            let _ = events.send(result);
+        },
+    )
+    .context("cannot watch files (inotify)")?;
+    let watched = watch.watched();
+    for path in &watched {
+        let mode = if path.is_dir() {
+            RecursiveMode::Recursive
+        } else {
+            RecursiveMode::NonRecursive
+        };
+        debouncer
+            .watch(path, mode)
+            .with_context(|| format!("cannot watch {}", path.display()))?;
+    }
     // Everything is built and deployed once, with the progress bars of `deploy`.
     let started = Instant::now();
     watch.assets = assets::build(
@@ -137,27 +160,6 @@ pub fn run_watch(mut args: WatchArgs) -> Result<()> {
         describe(&report)
     );
 
-    let (events, receiver) = mpsc::channel();
-    let mut debouncer = new_debouncer(
-        Duration::from_millis(watch.args.debounce_ms),
-        None,
-        move |result: DebounceEventResult| {
-            // The receiver only goes away when this command ends.
-            let _ = events.send(result);
-        },
-    )
-    .context("cannot watch files (inotify)")?;
-    let watched = watch.watched();
-    for path in &watched {
-        let mode = if path.is_dir() {
-            RecursiveMode::Recursive
-        } else {
-            RecursiveMode::NonRecursive
-        };
-        debouncer
-            .watch(path, mode)
-            .with_context(|| format!("cannot watch {}", path.display()))?;
-    }
     println!(
         "watching {} paths of the {} stage for changes; Ctrl-C to stop",
         watched.len(),
