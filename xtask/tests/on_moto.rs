@@ -194,41 +194,71 @@ fn doctor_fails_on_a_missing_rust_target_and_says_how_to_add_it() {
     assert!(err.contains("problem(s) found"), "{err}");
 }
 
+/// Artefacts that stand in for built ones: moto stores Lambda code and images without running
+/// them, so any bytes make a zip and a binary here.
+struct StandIns {
+    _dir: tempfile::TempDir,
+    /// `<function>/bootstrap.zip` for every function.
+    lambda: std::path::PathBuf,
+    /// Alone in its directory, so a watch of that directory sees nothing else.
+    api: std::path::PathBuf,
+    site: std::path::PathBuf,
+}
+
+impl StandIns {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let lambda = dir.path().join("lambda");
+        for function in eventforge_stacks::platform::functions::functions() {
+            std::fs::create_dir_all(lambda.join(function.name)).unwrap();
+            std::fs::write(
+                lambda.join(function.name).join("bootstrap.zip"),
+                format!("code of {}", function.name),
+            )
+            .unwrap();
+        }
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let api = bin.join("eventforge-api");
+        std::fs::write(&api, "#!/bin/false\n").unwrap();
+        let site = dir.path().join("site");
+        std::fs::create_dir_all(&site).unwrap();
+        std::fs::write(site.join("index.html"), "<html>dashboard</html>").unwrap();
+        Self {
+            _dir: dir,
+            lambda,
+            api,
+            site,
+        }
+    }
+
+    /// `--lambda-dir`, `--api-binary` and `--site-dir` pointing at them.
+    fn flags(&self) -> Vec<&std::ffi::OsStr> {
+        vec![
+            "--lambda-dir".as_ref(),
+            self.lambda.as_os_str(),
+            "--api-binary".as_ref(),
+            self.api.as_os_str(),
+            "--site-dir".as_ref(),
+            self.site.as_os_str(),
+        ]
+    }
+}
+
 #[test]
 fn a_deploy_that_widens_access_waits_for_approval_and_seed_demo_stocks_the_empty_table_once() {
     use eventforge_deployer::local_registry::LocalRegistry;
-    use eventforge_stacks::platform::functions::functions;
 
     let moto = MotoServer::start().unwrap_or_else(|error| panic!("{error}"));
     let registry = LocalRegistry::start().unwrap_or_else(|error| panic!("{error}"));
-    let dir = tempfile::tempdir().unwrap();
-    // moto stores Lambda code without running it: any bytes make a zip here.
-    for function in functions() {
-        let zip = dir.path().join("lambda").join(function.name);
-        std::fs::create_dir_all(&zip).unwrap();
-        std::fs::write(
-            zip.join("bootstrap.zip"),
-            format!("code of {}", function.name),
-        )
-        .unwrap();
-    }
-    let api = dir.path().join("eventforge-api");
-    std::fs::write(&api, "#!/bin/false\n").unwrap();
-    let site = dir.path().join("site");
-    std::fs::create_dir_all(&site).unwrap();
-    std::fs::write(site.join("index.html"), "<html>dashboard</html>").unwrap();
+    let stand_ins = StandIns::new();
     let deploy = |approval: &[&str]| {
         let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
             .args(["deploy", "--architecture", "x86-64", "--seed-demo"])
             .args(approval)
             .args(["--endpoint-url", &moto.direct_endpoint()])
             .args(["--registry-url", &registry.endpoint])
-            .arg("--lambda-dir")
-            .arg(dir.path().join("lambda"))
-            .arg("--api-binary")
-            .arg(&api)
-            .arg("--site-dir")
-            .arg(&site)
+            .args(stand_ins.flags())
             .env("RUST_BACKTRACE", "0")
             .stdin(std::process::Stdio::null())
             .output()
@@ -323,30 +353,13 @@ impl WatchOutput {
 async fn watch_deploys_once_then_puts_each_changed_artefact_live_in_one_line() {
     use base64::Engine;
     use eventforge_deployer::local_registry::LocalRegistry;
-    use eventforge_stacks::platform::functions::functions;
     use sha2::{Digest, Sha256};
     use std::io::BufRead;
 
     let moto = MotoServer::start().unwrap_or_else(|error| panic!("{error}"));
     let registry = LocalRegistry::start().unwrap_or_else(|error| panic!("{error}"));
-    let dir = tempfile::tempdir().unwrap();
-    let lambda = dir.path().join("lambda");
-    // moto stores Lambda code without running it: any bytes make a zip here.
-    for function in functions() {
-        std::fs::create_dir_all(lambda.join(function.name)).unwrap();
-        std::fs::write(
-            lambda.join(function.name).join("bootstrap.zip"),
-            format!("code of {}", function.name),
-        )
-        .unwrap();
-    }
-    let bin = dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let api = bin.join("eventforge-api");
-    std::fs::write(&api, "#!/bin/false\n").unwrap();
-    let site = dir.path().join("site");
-    std::fs::create_dir_all(&site).unwrap();
-    std::fs::write(site.join("index.html"), "<html>dashboard</html>").unwrap();
+    let stand_ins = StandIns::new();
+    let (lambda, api, site) = (&stand_ins.lambda, &stand_ins.api, &stand_ins.site);
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args([
@@ -359,12 +372,7 @@ async fn watch_deploys_once_then_puts_each_changed_artefact_live_in_one_line() {
         .args(["--debounce-ms", "100"])
         .args(["--endpoint-url", &moto.direct_endpoint()])
         .args(["--registry-url", &registry.endpoint])
-        .arg("--lambda-dir")
-        .arg(&lambda)
-        .arg("--api-binary")
-        .arg(&api)
-        .arg("--site-dir")
-        .arg(&site)
+        .args(stand_ins.flags())
         .env("RUST_BACKTRACE", "0")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
@@ -432,7 +440,7 @@ async fn watch_deploys_once_then_puts_each_changed_artefact_live_in_one_line() {
 
     // A new API binary: a new image, swapped into the service; the function swapped before
     // runs its new code already and is left alone.
-    std::fs::write(&api, "#!/bin/true\n").unwrap();
+    std::fs::write(api, "#!/bin/true\n").unwrap();
     let image = output.line_starting("[");
     assert!(
         image.contains("the API image ready") && image.contains("hotswapped"),

@@ -95,6 +95,7 @@ pub fn run_watch(mut args: WatchArgs) -> Result<()> {
 
     let frontend_stack = format!("{}-frontend", plan.app);
     let site = only.is_empty() || only.contains(&frontend_stack);
+    let (functions, needs_image) = assets::needed(&plan, &only);
     let mut watch = Watch {
         args,
         plan,
@@ -103,6 +104,8 @@ pub fn run_watch(mut args: WatchArgs) -> Result<()> {
         runtime,
         sources,
         assets: Assets::default(),
+        functions,
+        needs_image,
         site,
         cycle: 0,
     };
@@ -180,6 +183,10 @@ struct Watch {
     runtime: tokio::runtime::Runtime,
     sources: Sources,
     assets: Assets,
+    /// What the selected stacks deploy, fixed for this process: their functions, whether the
+    /// API image, whether the dashboard.
+    functions: Vec<String>,
+    needs_image: bool,
     site: bool,
     cycle: u32,
 }
@@ -239,11 +246,10 @@ impl Watch {
                 work.site = true;
             }
         }
-        let (functions, needs_image) = assets::needed(&self.plan, &self.only);
-        if functions.is_empty() {
+        if self.functions.is_empty() {
             work.functions = Functions::None;
         }
-        work.api &= needs_image;
+        work.api &= self.needs_image;
         work.site &= self.site;
         work
     }
@@ -339,15 +345,14 @@ impl Watch {
             Functions::Only(only) => Some(only.iter().cloned().collect()),
         };
         if let Some(only) = functions {
-            let (all, _) = assets::needed(&self.plan, &self.only);
             let dir = match &given.lambda_dir {
                 Some(dir) => dir.clone(),
                 None => build_lambda_zips(architecture, given.profile, &only, None)?,
             };
-            self.assets.lambda_zips = assets::lambda_zips(&all, &dir)?;
+            self.assets.lambda_zips = assets::lambda_zips(&self.functions, &dir)?;
             built.push(match (&given.lambda_dir, only.is_empty()) {
                 (Some(dir), _) => format!("the zips in {}", dir.display()),
-                (None, true) => format!("{} functions", all.len()),
+                (None, true) => format!("{} functions", self.functions.len()),
                 (None, false) => only.join(", "),
             });
         }
