@@ -55,6 +55,16 @@ pub enum SynthError {
     #[error("output {stack}/{output} clashes with an automatic export's output")]
     OutputClash { stack: String, output: String },
 
+    #[error(
+        "{stack}/{logical_id} accepts the scanner check {check:?}, which is not a checkov id \
+         (CKV_AWS_<number>) or has no reason: fix the id and say why the resource is right as it is"
+    )]
+    MalformedAccepted {
+        stack: String,
+        logical_id: String,
+        check: String,
+    },
+
     #[error("state machine {name} is invalid: {}", .problems.join("; "))]
     InvalidStateMachine { name: String, problems: Vec<String> },
 

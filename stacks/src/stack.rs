@@ -48,6 +48,39 @@ pub struct ResourceOptions {
     pub deletion_policy: Option<Policy>,
     pub update_replace_policy: Option<Policy>,
     pub condition: Option<Condition>,
+    /// Security-scanner findings this resource deliberately does not fix, each with its reason.
+    pub accepted: Vec<Accepted>,
+}
+
+/// A security-scanner check a resource fails on purpose, and why. Rendered as the resource's
+/// `Metadata.checkov.skip` entry, the suppression checkov reads, so the reason travels with the
+/// template and a scan reports the check as skipped with this comment rather than as a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accepted {
+    /// The check's id, e.g. `CKV_AWS_117`.
+    pub check: &'static str,
+    /// Why this resource is right as it is: what real AWS does, what it would cost, what guards
+    /// the risk instead.
+    pub reason: &'static str,
+}
+
+impl Accepted {
+    /// Whether `check` has the shape of a checkov id (`CKV_AWS_117`, `CKV2_AWS_5`): a typo would
+    /// otherwise suppress nothing, silently.
+    pub(crate) fn is_well_formed(&self) -> bool {
+        let Some((prefix, rest)) = self.check.split_once('_') else {
+            return false;
+        };
+        let Some((provider, number)) = rest.rsplit_once('_') else {
+            return false;
+        };
+        matches!(prefix, "CKV" | "CKV2")
+            && !provider.is_empty()
+            && provider.chars().all(|c| c.is_ascii_uppercase())
+            && !number.is_empty()
+            && number.chars().all(|c| c.is_ascii_digit())
+            && !self.reason.trim().is_empty()
+    }
 }
 
 impl ResourceOptions {
@@ -79,6 +112,12 @@ impl ResourceOptions {
 
     pub fn when(mut self, condition: &Condition) -> Self {
         self.condition = Some(condition.clone());
+        self
+    }
+
+    /// Records scanner findings this resource accepts, with their reasons.
+    pub fn accept(mut self, accepted: &[Accepted]) -> Self {
+        self.accepted.extend_from_slice(accepted);
         self
     }
 }

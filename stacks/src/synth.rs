@@ -14,7 +14,7 @@ use serde_json::{Map, json};
 use crate::error::SynthError;
 use crate::handle::Condition;
 use crate::order::deploy_order;
-use crate::stack::{Asset, Stack};
+use crate::stack::{Asset, Entry, Stack};
 use crate::value::{CONDITION_MARKER, GET_ATT_MARKER, IF_MARKER, Json, REF_MARKER};
 
 /// The stacks of one deployment (one stage of the platform).
@@ -351,6 +351,9 @@ fn render(stack: &Stack, resolver: &mut Resolver<'_>) -> Result<Map<String, Json
         if let Some(condition) = &options.condition {
             resource.insert("Condition".into(), condition_name(resolver, condition)?);
         }
+        if !options.accepted.is_empty() {
+            resource.insert("Metadata".into(), accepted_findings(stack, entry)?);
+        }
         resources.insert(entry.logical_id.clone(), Json::Object(resource));
     }
     if !invalid.is_empty() {
@@ -372,6 +375,22 @@ fn render(stack: &Stack, resolver: &mut Resolver<'_>) -> Result<Map<String, Json
         body.insert("Outputs".into(), Json::Object(outputs));
     }
     Ok(body)
+}
+
+/// The checkov suppressions of a resource: `{"checkov": {"skip": [{"id", "comment"}]}}`.
+fn accepted_findings(stack: &Stack, entry: &Entry) -> Result<Json, SynthError> {
+    let mut skip = Vec::new();
+    for accepted in &entry.options.accepted {
+        if !accepted.is_well_formed() {
+            return Err(SynthError::MalformedAccepted {
+                stack: stack.name.clone(),
+                logical_id: entry.logical_id.clone(),
+                check: accepted.check.to_owned(),
+            });
+        }
+        skip.push(json!({ "id": accepted.check, "comment": accepted.reason }));
+    }
+    Ok(json!({ "checkov": { "skip": skip } }))
 }
 
 /// Turns the intermediate JSON of one stack into CloudFormation.

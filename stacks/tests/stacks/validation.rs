@@ -3,6 +3,7 @@
 
 use eventforge_stacks::error::SynthError;
 use eventforge_stacks::generated::{dynamodb, ec2, logs, sqs};
+use eventforge_stacks::stack::{Accepted, ResourceOptions};
 use eventforge_stacks::synth::App;
 use serde_json::json;
 
@@ -129,4 +130,64 @@ fn properties_that_go_together_or_exclude_each_other_are_refused_when_they_do_no
             .any(|p| p.contains("exactly one of CidrBlock, Ipv4IpamPoolId must be set (none is)")),
         "{found:?}"
     );
+}
+
+const NO_VPC: Accepted = Accepted {
+    check: "CKV_AWS_117",
+    reason: "calls only AWS APIs",
+};
+
+#[test]
+fn an_accepted_finding_renders_as_checkov_skip_metadata_with_its_reason() {
+    let mut app = App::new("check");
+    let mut stack = app.new_stack("only", "one stack");
+    stack.add_with(
+        "Logs",
+        logs::LogGroup::new(),
+        ResourceOptions::delete().accept(&[NO_VPC]),
+    );
+    stack.add("Plain", logs::LogGroup::new());
+    app.add(stack);
+    let template = &app.synth().unwrap().stacks[0].template;
+    assert_eq!(
+        template["Resources"]["Logs"]["Metadata"],
+        json!({ "checkov": { "skip": [{ "id": "CKV_AWS_117", "comment": "calls only AWS APIs" }] } })
+    );
+    assert_eq!(template["Resources"]["Logs"]["DeletionPolicy"], "Delete");
+    assert!(template["Resources"]["Plain"].get("Metadata").is_none());
+}
+
+#[test]
+fn an_accepted_finding_without_a_checkov_id_or_a_reason_is_refused() {
+    for accepted in [
+        Accepted {
+            check: "CKV_AWS117",
+            reason: "typo in the id",
+        },
+        Accepted {
+            check: "CKV_AWS_117",
+            reason: "  ",
+        },
+        Accepted {
+            check: "AWS_117",
+            reason: "no prefix",
+        },
+    ] {
+        let mut app = App::new("check");
+        let mut stack = app.new_stack("only", "one stack");
+        stack.add_with(
+            "Logs",
+            logs::LogGroup::new(),
+            ResourceOptions::default().accept(&[accepted]),
+        );
+        app.add(stack);
+        match app.synth() {
+            Err(error @ SynthError::MalformedAccepted { .. }) => {
+                let message = error.to_string();
+                assert!(message.contains("check-only/Logs"), "{message}");
+                assert!(message.contains(accepted.check), "{message}");
+            }
+            other => panic!("{accepted:?} was not refused: {other:?}"),
+        }
+    }
 }
