@@ -1,11 +1,83 @@
 //! The platform's building blocks: a resource (or a few) plus the permissions that using it
 //! requires. Each `grant_*` adds exactly the actions that use needs on exactly its ARNs.
 
+use crate::generated::cloudfront::distribution as cf;
 use crate::generated::{dynamodb, events, logs, s3, sqs};
 use crate::handle::Handle;
 use crate::iam::Grants;
+use crate::stack::Accepted;
 use crate::sub;
 use crate::value::{Value, select, split};
+
+/// Every log group keeps CloudWatch Logs' own encryption.
+pub const LOGS_ENCRYPTED_BY_CLOUDWATCH: Accepted = Accepted {
+    check: "CKV_AWS_158",
+    reason: "CloudWatch Logs encrypts every log group at rest with its own key. A customer-managed \
+             key needs a key policy admitting logs.<region>.amazonaws.com and costs per key and \
+             request; the logs hold ids and outcomes, no secrets or card data.",
+};
+
+/// Where prod's S3 server access logs and CloudFront standard logs go. Dev has no log bucket:
+/// its data is test data, and a bucket of logs nobody reads is cost without use.
+#[derive(Debug, Clone)]
+pub struct AccessLogs {
+    pub bucket: Option<Handle<s3::Bucket>>,
+}
+
+const NO_ACCESS_LOGS_IN_DEV: &str = "Dev holds test data only; prod writes access logs to its \
+                                     access-log bucket (the stage decides, Config::access_logs).";
+
+impl AccessLogs {
+    /// `bucket` with server access logging under `prefix` when there is a log bucket; otherwise
+    /// the finding it then accepts.
+    pub fn bucket(&self, bucket: s3::Bucket, prefix: &str) -> (s3::Bucket, Vec<Accepted>) {
+        match &self.bucket {
+            Some(logs) => (
+                bucket.logging_configuration(
+                    s3::bucket::LoggingConfiguration::new()
+                        .destination_bucket_name(logs.reference())
+                        .log_file_prefix(format!("s3/{prefix}/")),
+                ),
+                Vec::new(),
+            ),
+            None => (
+                bucket,
+                vec![Accepted {
+                    check: "CKV_AWS_18",
+                    reason: NO_ACCESS_LOGS_IN_DEV,
+                }],
+            ),
+        }
+    }
+
+    /// A distribution with standard logging under `prefix` when there is a log bucket;
+    /// otherwise the finding it then accepts.
+    pub fn distribution(
+        &self,
+        distribution: cf::DistributionConfig,
+        prefix: &str,
+    ) -> (cf::DistributionConfig, Vec<Accepted>) {
+        match &self.bucket {
+            Some(logs) => (
+                distribution.logging(
+                    // CloudFront names the bucket by its global domain name, not the regional one.
+                    cf::Logging::new()
+                        .bucket(logs.domain_name())
+                        .include_cookies(false)
+                        .prefix(format!("cloudfront/{prefix}/")),
+                ),
+                Vec::new(),
+            ),
+            None => (
+                distribution,
+                vec![Accepted {
+                    check: "CKV_AWS_86",
+                    reason: NO_ACCESS_LOGS_IN_DEV,
+                }],
+            ),
+        }
+    }
+}
 
 /// The single table and the names of its global secondary indexes.
 #[derive(Debug, Clone)]

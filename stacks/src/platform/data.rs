@@ -8,10 +8,11 @@ use eventforge_core::table_schema::{
 use serde_json::json;
 
 use crate::generated::dynamodb::{self, table};
-use crate::stack::ResourceOptions;
+use crate::generated::s3;
+use crate::stack::{Accepted, ResourceOptions};
 use crate::synth::App;
 
-use super::components::{Bucket, Table, private_bucket};
+use super::components::{AccessLogs, Bucket, Table, private_bucket};
 use super::{Built, Config};
 
 pub struct Outputs {
@@ -69,7 +70,16 @@ pub fn table_properties() -> dynamodb::Table {
     )
 }
 
-pub fn stack(app: &App, config: &Config) -> Built<Outputs> {
+/// The orders' keys: DynamoDB's own encryption, not a key of ours.
+const TABLE_ENCRYPTED_BY_DYNAMODB: Accepted = Accepted {
+    check: "CKV_AWS_119",
+    reason: "DynamoDB encrypts the table at rest with an AWS-owned key. A customer-managed key \
+             adds a KMS request to every uncached read and write, and a key disabled or scheduled \
+             for deletion makes every order unreadable: a new way to lose the data that protects \
+             nothing the table's IAM grants do not.",
+};
+
+pub fn stack(app: &App, config: &Config, access_logs: &AccessLogs) -> Built<Outputs> {
     let mut stack = app.new_stack(
         "data",
         "EventForge data: the single table and the receipts bucket",
@@ -77,12 +87,26 @@ pub fn stack(app: &App, config: &Config) -> Built<Outputs> {
     let table = stack.add_with(
         "Table",
         table_properties().table_name(config.table_name()),
-        ResourceOptions::retain(),
+        ResourceOptions::retain().accept(&[TABLE_ENCRYPTED_BY_DYNAMODB]),
+    );
+    // Versioned: a receipt overwritten or deleted by mistake (or by a bug in the processor) can be
+    // recovered for 30 days.
+    let (receipts, no_logs) = access_logs.bucket(
+        private_bucket()
+            .versioning_configuration(s3::bucket::VersioningConfiguration::new("Enabled"))
+            .lifecycle_configuration(s3::bucket::LifecycleConfiguration::new(vec![
+                s3::bucket::Rule::new("Enabled")
+                    .id("expire-replaced-receipts")
+                    .noncurrent_version_expiration(s3::bucket::NoncurrentVersionExpiration::new(
+                        30,
+                    )),
+            ])),
+        "receipts",
     );
     let receipts = stack.add_with(
         "ReceiptsBucket",
-        private_bucket(),
-        ResourceOptions::retain(),
+        receipts,
+        ResourceOptions::retain().accept(&no_logs),
     );
     Built {
         stack,

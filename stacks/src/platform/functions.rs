@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use crate::generated::{iam, lambda, logs};
 use crate::handle::{Handle, Param};
 use crate::iam::{Grants, Unscoped, add_role};
-use crate::stack::{AssetKind, Parameter, ResourceOptions, Stack};
+use crate::stack::{Accepted, AssetKind, Parameter, ResourceOptions, Stack};
 use crate::sub;
 use crate::synth::App;
 use crate::value::{Json, Pseudo, Value};
 
-use super::components::grant_log_writes;
+use super::components::{LOGS_ENCRYPTED_BY_CLOUDWATCH, grant_log_writes};
 use super::messaging::PROCESSOR_TIMEOUT_SECONDS;
 use super::{Built, Config, auth, bootstrap, data, messaging};
 
@@ -36,6 +36,42 @@ pub struct FunctionSpec {
     pub timeout_seconds: u32,
     pub trigger: Trigger,
 }
+
+/// The most instances of one queue processor at once (the event source mapping's
+/// `MaximumConcurrency`): a processor stuck in a failure loop cannot take the account's whole
+/// concurrency, and the other functions, including the saga's, keep theirs.
+pub const PROCESSOR_MAX_CONCURRENCY: u32 = 5;
+
+/// What every function accepts, and why.
+const FUNCTION_FINDINGS: [Accepted; 4] = [
+    Accepted {
+        check: "CKV_AWS_115",
+        reason: "Reserved concurrency is refused on a new account, whose concurrency quota is 10 \
+                 and must keep 10 unreserved, so the first deploy would fail. Concurrency is \
+                 bounded where the work arrives instead: each queue's event source mapping has \
+                 MaximumConcurrency, the table stream runs one batch per shard, and the saga \
+                 steps run once per order.",
+    },
+    Accepted {
+        check: "CKV_AWS_116",
+        reason: "No function is invoked asynchronously, and a function's DLQ receives only failed \
+                 asynchronous invocations. Step Functions invokes the saga steps synchronously \
+                 (its Retry and Catch handle failures); the processors' failed messages go to \
+                 their queue's dead-letter queue; the stream mapping retries and bisects.",
+    },
+    Accepted {
+        check: "CKV_AWS_117",
+        reason: "The functions call AWS APIs only (DynamoDB, EventBridge, S3, SES, Cognito), over \
+                 TLS with IAM signatures; there is nothing private to reach. A VPC would need a \
+                 NAT gateway or an interface endpoint per service, at an hourly cost per zone.",
+    },
+    Accepted {
+        check: "CKV_AWS_173",
+        reason: "The environment holds resource names, ARNs and the sender address, no secret. \
+                 Lambda encrypts it at rest with an AWS-managed key; a customer-managed key \
+                 would add kms:Decrypt to every role to protect names.",
+    },
+];
 
 /// Saga steps answer quickly; their Task timeouts in the state machine are a little longer.
 pub const SAGA_STEP_TIMEOUT_SECONDS: u32 = 10;
@@ -210,7 +246,7 @@ fn add_function(
         logs::LogGroup::new()
             .log_group_name(format!("/aws/lambda/{function_name}"))
             .retention_in_days(config.log_retention_days),
-        ResourceOptions::delete(),
+        ResourceOptions::delete().accept(&[LOGS_ENCRYPTED_BY_CLOUDWATCH]),
     );
     let (environment, mut grants) = environment_and_grants(uses, email, spec);
     grant_log_writes(&log_group, &mut grants);
@@ -221,7 +257,7 @@ fn add_function(
         spec.description,
         &grants,
     );
-    let function = stack.add(
+    let function = stack.add_with(
         &format!("{id}Function"),
         lambda::Function::new(
             lambda::function::Code::new()
@@ -243,6 +279,7 @@ fn add_function(
                 .log_group(log_group.reference()),
         )
         .environment(lambda::function::Environment::new().variables(environment)),
+        ResourceOptions::default().accept(&FUNCTION_FINDINGS),
     );
     match spec.trigger {
         Trigger::Saga => {}
@@ -256,6 +293,10 @@ fn add_function(
                     lambda::EventSourceMapping::new(function.reference())
                         .event_source_arn(queue.queue.arn())
                         .batch_size(settings.batch_size)
+                        .scaling_config(
+                            lambda::event_source_mapping::ScalingConfig::new()
+                                .maximum_concurrency(PROCESSOR_MAX_CONCURRENCY),
+                        )
                         .function_response_types(vec![Value::from("ReportBatchItemFailures")]),
                     // The role must allow polling before the mapping is validated.
                     ResourceOptions::default().depends_on(&role),

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::generated::{events, sqs};
 use crate::handle::Handle;
-use crate::stack::ResourceOptions;
+use crate::stack::{Accepted, ResourceOptions};
 use crate::synth::App;
 use crate::value::{Json, Value};
 
@@ -165,6 +165,14 @@ impl Outputs {
     }
 }
 
+/// The queues are encrypted, by SQS's own keys (SSE-SQS); checkov looks for a KMS key only.
+const QUEUE_ENCRYPTED_BY_SQS: Accepted = Accepted {
+    check: "CKV_AWS_27",
+    reason: "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled). The check asks for a KMS key, \
+             and a queue under the AWS-managed aws/sqs key cannot receive from EventBridge: that \
+             key's policy cannot admit events.amazonaws.com, so every delivery would fail.",
+};
+
 pub fn stack(app: &App, config: &Config) -> Built<Outputs> {
     let prefix = config.prefix();
     let mut stack = app.new_stack(
@@ -185,7 +193,7 @@ pub fn stack(app: &App, config: &Config) -> Built<Outputs> {
                     .queue_name(format!("{prefix}-{}", settings.dead_letter_queue()))
                     .message_retention_period(settings.dlq_retention_seconds)
                     .sqs_managed_sse_enabled(true),
-                ResourceOptions::delete(),
+                ResourceOptions::delete().accept(&[QUEUE_ENCRYPTED_BY_SQS]),
             );
             let queue = stack.add_with(
                 &format!("{id}Queue"),
@@ -199,7 +207,7 @@ pub fn stack(app: &App, config: &Config) -> Built<Outputs> {
                             .dead_letter_target_arn(dlq.arn())
                             .max_receive_count(settings.max_receive_count),
                     ),
-                ResourceOptions::delete(),
+                ResourceOptions::delete().accept(&[QUEUE_ENCRYPTED_BY_SQS]),
             );
             QueueWithDlq {
                 name: settings.name,

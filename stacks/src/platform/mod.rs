@@ -103,6 +103,8 @@ pub struct Config {
     pub api_max_count: u32,
     pub function_memory_mib: u32,
     pub log_retention_days: u32,
+    /// Whether the buckets and distributions write access logs (to a log bucket of their own).
+    pub access_logs: bool,
     pub architecture: Architecture,
 }
 
@@ -117,6 +119,7 @@ impl Config {
                 api_max_count: 2,
                 function_memory_mib: 256,
                 log_retention_days: 14,
+                access_logs: false,
                 architecture: Architecture::default(),
             },
             Stage::Prod => Self {
@@ -127,6 +130,7 @@ impl Config {
                 api_max_count: 6,
                 function_memory_mib: 512,
                 log_retention_days: 90,
+                access_logs: true,
                 architecture: Architecture::default(),
             },
         }
@@ -148,11 +152,11 @@ impl Config {
 /// derives it from the references.
 pub fn app(config: &Config) -> App {
     let mut app = App::new(&config.prefix());
-    let bootstrap = bootstrap::stack(&app);
+    let bootstrap = bootstrap::stack(&app, config);
     let network = network::stack(&app);
-    let data = data::stack(&app, config);
+    let data = data::stack(&app, config, &bootstrap.outputs.access_logs);
     let messaging = messaging::stack(&app, config);
-    let frontend = frontend::stack(&app);
+    let frontend = frontend::stack(&app, &bootstrap.outputs.access_logs);
     let auth = auth::stack(&app, config, &frontend.outputs);
     let functions = functions::stack(
         &app,

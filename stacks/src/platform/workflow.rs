@@ -27,6 +27,7 @@ use crate::stack::ResourceOptions;
 use crate::synth::App;
 use crate::value::Json;
 
+use super::components::LOGS_ENCRYPTED_BY_CLOUDWATCH;
 use super::functions::SAGA_STEP_TIMEOUT_SECONDS;
 use super::messaging::{RuleSpec, RuleTarget, rules};
 use super::{Built, Config, functions, messaging};
@@ -198,7 +199,7 @@ pub fn stack(
                 config.prefix()
             ))
             .retention_in_days(config.log_retention_days),
-        ResourceOptions::delete(),
+        ResourceOptions::delete().accept(&[LOGS_ENCRYPTED_BY_CLOUDWATCH]),
     );
 
     // The role may invoke exactly the functions the definition's tasks name.
