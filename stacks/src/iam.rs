@@ -29,8 +29,11 @@ pub enum Unscoped {
     EcrAuthorizationToken,
     /// The CloudWatch Logs "vended logs" delivery APIs that Step Functions logging needs.
     LogDelivery,
-    /// Registering and reading ECS task definitions (a hot-swapped image is a new revision).
-    EcsTaskDefinitions,
+    /// Reading ECS task definitions (a hot-swap copies the current revision): no resource level.
+    EcsTaskDefinitionReads,
+    /// `dynamodb:ListStreams`, which a Lambda stream consumer needs: it lists the account's
+    /// streams and has no resource level, so a grant scoped to a table's streams never matches.
+    StreamListing,
     /// Looking up an AWS-managed prefix list's id by name (CloudFront's origin-facing servers,
     /// which the api stack's load balancer admits): Describe actions have no resource level.
     ManagedPrefixListLookup,
@@ -56,9 +59,8 @@ impl Unscoped {
                 "logs:PutResourcePolicy",
                 "logs:UpdateLogDelivery",
             ],
-            Self::EcsTaskDefinitions => {
-                &["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"]
-            }
+            Self::EcsTaskDefinitionReads => &["ecs:DescribeTaskDefinition"],
+            Self::StreamListing => &["dynamodb:ListStreams"],
             Self::ManagedPrefixListLookup => &["ec2:DescribeManagedPrefixLists"],
         }
     }

@@ -331,7 +331,7 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
     let task_definition = stack.add(
         "TaskDefinition",
         ecs::TaskDefinition::new()
-            .family(format!("{}-api", config.prefix()))
+            .family(task_family(config))
             .cpu(config.api_cpu.to_string())
             .memory(config.api_memory_mib.to_string())
             .network_mode("awsvpc")
@@ -445,6 +445,11 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
         stack,
         outputs: Outputs {},
     }
+}
+
+/// The API task definition's family: each hot-swapped image registers a new revision of it.
+pub fn task_family(config: &Config) -> String {
+    format!("{}-api", config.prefix())
 }
 
 /// Between CloudFront and the load balancer the API is plain HTTP, on purpose.

@@ -4,7 +4,7 @@
 use crate::generated::cloudfront::distribution as cf;
 use crate::generated::{dynamodb, events, logs, s3, sqs};
 use crate::handle::Handle;
-use crate::iam::Grants;
+use crate::iam::{Grants, Unscoped};
 use crate::stack::Accepted;
 use crate::sub;
 use crate::value::{Value, select, split};
@@ -128,19 +128,19 @@ impl Table {
     }
 
     /// Reading the table's stream, for an event source mapping. Scoped to the streams of this
-    /// table (`<table arn>/stream/*`, as AWS documents for Lambda stream consumers): a stream ARN
-    /// carries a label that changes whenever the stream is re-enabled, and `ListStreams` is
-    /// evaluated against that pattern rather than one stream.
+    /// table (`<table arn>/stream/*`): a stream ARN carries a label that changes whenever the
+    /// stream is re-enabled. `ListStreams` has no resource level (parliament's finding: scoped to
+    /// the streams it matched no request), so it is unscoped.
     pub fn grant_stream_read(&self, grants: &mut Grants) {
         grants.allow(
             &[
                 "dynamodb:DescribeStream",
                 "dynamodb:GetRecords",
                 "dynamodb:GetShardIterator",
-                "dynamodb:ListStreams",
             ],
             vec![sub![self.handle.arn(), "/stream/*"]],
         );
+        grants.allow_unscoped(Unscoped::StreamListing);
     }
 }
 

@@ -134,7 +134,7 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<()> {
         ResourceOptions::default().when(&enabled),
     );
 
-    let github = github_grants(&prefix, uses, &execution_role, &stage_roles);
+    let github = github_grants(config, uses, &execution_role, &stage_roles);
     let trust = json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -183,11 +183,12 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<()> {
 
 /// Exactly what `cargo xtask deploy` (with `--hotswap`) calls, on this stage's resources.
 fn github_grants(
-    prefix: &str,
+    config: &Config,
     uses: &Uses<'_>,
     execution_role: &Handle<iam::Role>,
     stage_roles: &Value<String>,
 ) -> Grants {
+    let prefix = config.prefix();
     let arn = |service: &str, resource: Value<String>| {
         sub![
             "arn:",
@@ -255,8 +256,19 @@ fn github_grants(
         &["ecs:DescribeServices", "ecs:UpdateService"],
         vec![arn("ecs", Value::from(format!("service/{prefix}-api-*/*")))],
     );
-    // A hot-swapped image is a new task definition revision, run by the stage's own roles.
-    grants.allow_unscoped(Unscoped::EcsTaskDefinitions);
+    // A hot-swapped image is a new revision of the API's task definition, run by the stage's own
+    // roles.
+    grants.allow_unscoped(Unscoped::EcsTaskDefinitionReads);
+    grants.allow(
+        &["ecs:RegisterTaskDefinition"],
+        vec![arn(
+            "ecs",
+            Value::from(format!(
+                "task-definition/{}:*",
+                super::api::task_family(config)
+            )),
+        )],
+    );
     grants.allow(&["iam:PassRole"], vec![stage_roles.clone()]);
     // The api stack's CloudFrontPrefixListId parameter, looked up at every deploy.
     grants.allow_unscoped(Unscoped::ManagedPrefixListLookup);

@@ -124,7 +124,8 @@ fn a_star_resource_is_granted_only_for_actions_aws_cannot_scope() {
         Unscoped::XRayTracing,
         Unscoped::EcrAuthorizationToken,
         Unscoped::LogDelivery,
-        Unscoped::EcsTaskDefinitions,
+        Unscoped::EcsTaskDefinitionReads,
+        Unscoped::StreamListing,
         Unscoped::ManagedPrefixListLookup,
     ]
     .iter()
