@@ -93,6 +93,62 @@ impl DeployedStack {
     }
 }
 
+/// An operation is running on the stack: another deploy's, or one whose deployer was stopped
+/// (CloudFormation carries on without it). `REVIEW_IN_PROGRESS` is not one: it is a stack whose
+/// creating change set was never executed, and a new change set replaces it.
+pub fn is_busy(stack: &DeployedStack) -> bool {
+    stack.status.ends_with("_IN_PROGRESS") && stack.status != "REVIEW_IN_PROGRESS"
+}
+
+/// A first creation that failed and was rolled back: CloudFormation can only delete such a
+/// stack, and deleting it loses nothing (the rollback removed what it had created).
+pub fn is_failed_creation(stack: &DeployedStack) -> bool {
+    stack.status == "ROLLBACK_COMPLETE"
+}
+
+fn poll_interval(mode: ExecutionMode) -> Duration {
+    match mode {
+        ExecutionMode::ChangeSet => POLL,
+        ExecutionMode::Direct => POLL_FAST,
+    }
+}
+
+/// Waits out an operation already running on the stack, reporting its events; the stack as it
+/// settled, or `None` when that operation deleted it. A stack at rest is returned as it is.
+pub async fn settle(
+    client: &Client,
+    stack: &DeployedStack,
+    mode: ExecutionMode,
+    reporter: &dyn Reporter,
+) -> Result<Option<DeployedStack>, DeployError> {
+    if !is_busy(stack) {
+        return Ok(Some(stack.clone()));
+    }
+    reporter.report(Progress::Step(format!(
+        "{} is {}: an operation started earlier (another deploy, or one that was stopped) is \
+         still running; waiting for it to end",
+        stack.name, stack.status
+    )));
+    let since = DateTime::from(std::time::SystemTime::now() - Duration::from_secs(5));
+    let seen = event_ids(client, &stack.name).await.unwrap_or_default();
+    match follow(
+        client,
+        &stack.name,
+        &stack.id,
+        since,
+        seen,
+        poll_interval(mode),
+        reporter,
+    )
+    .await
+    {
+        Ok(settled) if settled.status == "DELETE_COMPLETE" => Ok(None),
+        Ok(settled) => Ok(Some(settled)),
+        Err(_) if describe(client, &stack.name).await?.is_none() => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
 /// Every live stack in the account and region, by name, in one paginated call: what makes a
 /// no-op deploy fast.
 pub async fn describe_all(client: &Client) -> Result<BTreeMap<String, DeployedStack>, DeployError> {
@@ -280,10 +336,7 @@ pub async fn apply(
             Err(error) => return Err(error),
         },
     };
-    let poll = match request.mode {
-        ExecutionMode::ChangeSet => POLL,
-        ExecutionMode::Direct => POLL_FAST,
-    };
+    let poll = poll_interval(request.mode);
     let settled = follow(
         client,
         request.name,
@@ -569,10 +622,7 @@ pub async fn delete(
             reason: sdk_message(&error),
         })?;
     // Follow by id: a deleted stack is no longer found by name.
-    let poll = match mode {
-        ExecutionMode::ChangeSet => POLL,
-        ExecutionMode::Direct => POLL_FAST,
-    };
+    let poll = poll_interval(mode);
     match follow(client, name, &existing.id, since, seen, poll, reporter).await {
         Ok(stack) if stack.status == "DELETE_COMPLETE" => Ok(Outcome::Deleted),
         Ok(stack) => Err(failure(client, &stack, since).await),

@@ -4,9 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
+use aws_config::retry::RetryConfig;
 use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
 use aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionInputBuilder;
 use eventforge_stacks::stack::AssetKind;
@@ -19,8 +20,21 @@ use crate::docker::{Docker, DockerImage, Login};
 use crate::emulator::{Adaptation, EmulatorProfile, ExecutionMode};
 use crate::error::DeployError;
 use crate::image::{self, Image};
+use crate::lock::{StageLock, Taken};
 use crate::plan::{FINGERPRINT_TAG, Plan, PlannedStack, TEMPLATE_TAG, fingerprint, template_hash};
 use crate::progress::{Outcome, Progress, Reporter};
+
+/// How the deployer's AWS calls are retried: throttling (`Throttling`, `Rate exceeded`,
+/// `TooManyRequestsException`, `SlowDown`) and transient 5xx answers, with exponential backoff
+/// and full jitter. CloudFormation's describe calls have low per-account rate limits that
+/// concurrent stacks, a CI job and the console share; the SDK's default of 3 attempts gives up
+/// within a second or two of throttling, which fails a half-finished deploy.
+pub fn retries() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(10)
+        .with_initial_backoff(Duration::from_millis(200))
+        .with_max_backoff(Duration::from_secs(20))
+}
 
 /// The bootstrap stack's outputs the deployer reads.
 pub const ASSET_BUCKET_OUTPUT: &str = "AssetBucketName";
@@ -179,6 +193,8 @@ struct Prepared {
 
 impl Deployer {
     pub fn new(target: Target) -> Self {
+        let sdk = target.sdk.to_builder().retry_config(retries()).build();
+        let target = Target { sdk, ..target };
         let s3_config = aws_sdk_s3::config::Builder::from(&target.sdk)
             // Emulators serve buckets under the path, not as subdomains of 127.0.0.1.
             .force_path_style(target.emulator.is_some())
@@ -270,87 +286,160 @@ impl Deployer {
             }
         }
         let mut deployed = cfn::describe_all(&self.cfn).await?;
-
-        // The bootstrap stack first: assets need its bucket and repository.
         let bootstrap_name = plan.bootstrap_name();
-        let needs_assets = selected.iter().any(|stack| !stack.assets.is_empty());
-        if let Some(bootstrap) = plan.stack(&bootstrap_name) {
-            let bootstrap_selected = selected.iter().any(|stack| stack.name == bootstrap_name);
-            if bootstrap_selected || (needs_assets && !deployed.contains_key(&bootstrap_name)) {
-                let prepared = self.prepare(bootstrap, BTreeMap::new());
-                let started = Instant::now();
-                let outcome = self
-                    .apply(
-                        &prepared,
-                        deployed.get(&bootstrap_name),
-                        false,
-                        reporter.as_ref(),
-                    )
-                    .await;
-                finish(&reporter, &bootstrap_name, &outcome, started);
-                report.outcomes.insert(bootstrap_name.clone(), outcome?);
-                if let Some(stack) = cfn::describe(&self.cfn, &bootstrap_name).await? {
-                    deployed.insert(bootstrap_name.clone(), stack);
-                }
+        let mut lock: Option<StageLock> = None;
+        let result: Result<DeployReport, DeployError> = async {
+            // An operation an earlier run left on the bootstrap stack is waited out first.
+            self.settle(&bootstrap_name, &mut deployed, reporter.as_ref())
+                .await?;
+            if let Some(bootstrap) = deployed.get(&bootstrap_name) {
+                lock = Some(
+                    self.lock(plan, bootstrap, "deploy", reporter.as_ref())
+                        .await?,
+                );
             }
-        }
-        let asset_values = if needs_assets {
-            let bootstrap =
-                deployed
-                    .get(&bootstrap_name)
-                    .ok_or_else(|| DeployError::MissingDependency {
-                        missing: bootstrap_name.clone(),
-                    })?;
-            self.upload_assets(&selected, bootstrap, assets, reporter.as_ref())
-                .await?
-        } else {
-            BTreeMap::new()
-        };
 
-        let remaining: Vec<Prepared> = selected
-            .iter()
-            .filter(|stack| stack.name != bootstrap_name)
-            .map(|stack| {
-                let mut parameters =
-                    own_parameters(stack, deployed.get(&stack.name), &options.parameters);
-                parameters.extend(stack.assets.iter().filter_map(|asset| {
-                    Some((
-                        asset.parameter.clone(),
-                        asset_values.get(&asset.kind)?.clone(),
-                    ))
-                }));
-                self.prepare(stack, parameters)
-            })
-            .collect();
-        let outcomes = self
-            .apply_in_order(plan, remaining, &deployed, options.hotswap, reporter)
-            .await;
-        let mut first_error = None;
-        let mut failures = 0;
-        for (name, outcome) in outcomes {
-            match outcome {
-                Ok(outcome) => {
-                    report.outcomes.insert(name, outcome);
-                }
-                Err(error) => {
-                    failures += 1;
-                    report
-                        .outcomes
-                        .insert(name, Outcome::Failed(error.to_string()));
-                    first_error.get_or_insert(error);
+            // The bootstrap stack first: assets need its bucket and repository.
+            let needs_assets = selected.iter().any(|stack| !stack.assets.is_empty());
+            if let Some(bootstrap) = plan.stack(&bootstrap_name) {
+                let bootstrap_selected = selected.iter().any(|stack| stack.name == bootstrap_name);
+                if bootstrap_selected || (needs_assets && !deployed.contains_key(&bootstrap_name)) {
+                    let prepared = self.prepare(bootstrap, BTreeMap::new());
+                    let started = Instant::now();
+                    let outcome = self
+                        .apply(
+                            &prepared,
+                            deployed.get(&bootstrap_name),
+                            false,
+                            reporter.as_ref(),
+                        )
+                        .await;
+                    finish(&reporter, &bootstrap_name, &outcome, started);
+                    report.outcomes.insert(bootstrap_name.clone(), outcome?);
+                    if let Some(stack) = cfn::describe(&self.cfn, &bootstrap_name).await? {
+                        deployed.insert(bootstrap_name.clone(), stack);
+                    }
                 }
             }
-        }
-        if let Some(error) = first_error {
-            return Err(if failures > 1 {
-                tracing::error!("{error}");
-                DeployError::Several(failures)
+            // A first deploy takes the lock as soon as the bucket it lives in exists.
+            if lock.is_none()
+                && let Some(bootstrap) = deployed.get(&bootstrap_name)
+            {
+                lock = Some(
+                    self.lock(plan, bootstrap, "deploy", reporter.as_ref())
+                        .await?,
+                );
+            }
+            for stack in &selected {
+                self.settle(&stack.name, &mut deployed, reporter.as_ref())
+                    .await?;
+            }
+            let asset_values = if needs_assets {
+                let bootstrap = deployed.get(&bootstrap_name).ok_or_else(|| {
+                    DeployError::MissingDependency {
+                        missing: bootstrap_name.clone(),
+                    }
+                })?;
+                self.upload_assets(&selected, bootstrap, assets, reporter.as_ref())
+                    .await?
             } else {
-                error
-            });
+                BTreeMap::new()
+            };
+
+            let remaining: Vec<Prepared> = selected
+                .iter()
+                .filter(|stack| stack.name != bootstrap_name)
+                .map(|stack| {
+                    let mut parameters =
+                        own_parameters(stack, deployed.get(&stack.name), &options.parameters);
+                    parameters.extend(stack.assets.iter().filter_map(|asset| {
+                        Some((
+                            asset.parameter.clone(),
+                            asset_values.get(&asset.kind)?.clone(),
+                        ))
+                    }));
+                    self.prepare(stack, parameters)
+                })
+                .collect();
+            let outcomes = self
+                .apply_in_order(plan, remaining, &deployed, options.hotswap, reporter)
+                .await;
+            let mut first_error = None;
+            let mut failures = 0;
+            for (name, outcome) in outcomes {
+                match outcome {
+                    Ok(outcome) => {
+                        report.outcomes.insert(name, outcome);
+                    }
+                    Err(error) => {
+                        failures += 1;
+                        report
+                            .outcomes
+                            .insert(name, Outcome::Failed(error.to_string()));
+                        first_error.get_or_insert(error);
+                    }
+                }
+            }
+            if let Some(error) = first_error {
+                return Err(if failures > 1 {
+                    tracing::error!("{error}");
+                    DeployError::Several(failures)
+                } else {
+                    error
+                });
+            }
+            report.outputs = self.outputs(plan).await?;
+            Ok(report)
         }
-        report.outputs = self.outputs(plan).await?;
-        Ok(report)
+        .await;
+        if let Some(lock) = lock {
+            lock.release().await;
+        }
+        result
+    }
+
+    /// Waits out an operation still running on the named stack, if it is deployed, and records
+    /// how it settled (gone, when the operation deleted it).
+    async fn settle(
+        &self,
+        name: &str,
+        deployed: &mut BTreeMap<String, DeployedStack>,
+        reporter: &dyn Reporter,
+    ) -> Result<(), DeployError> {
+        let Some(existing) = deployed.get(name).filter(|stack| cfn::is_busy(stack)) else {
+            return Ok(());
+        };
+        match cfn::settle(&self.cfn, existing, self.mode(), reporter).await? {
+            Some(settled) => deployed.insert(name.to_owned(), settled),
+            None => deployed.remove(name),
+        };
+        Ok(())
+    }
+
+    /// The stage's lock in the bootstrap stack's asset bucket; see [`crate::lock`].
+    async fn lock(
+        &self,
+        plan: &Plan,
+        bootstrap: &DeployedStack,
+        command: &str,
+        reporter: &dyn Reporter,
+    ) -> Result<StageLock, DeployError> {
+        let bucket = bootstrap.outputs.get(ASSET_BUCKET_OUTPUT).ok_or_else(|| {
+            DeployError::MissingBootstrapOutput {
+                stack: bootstrap.name.clone(),
+                output: ASSET_BUCKET_OUTPUT.to_owned(),
+            }
+        })?;
+        match StageLock::take(&self.s3, bucket, &plan.app, command).await? {
+            Taken::Fresh(lock) => Ok(lock),
+            Taken::TakenOver(lock, holder, why) => {
+                reporter.report(Progress::Step(format!(
+                    "took over the deploy lock of {} (pid {}, `{}`): {why}",
+                    holder.who, holder.pid, holder.command
+                )));
+                Ok(lock)
+            }
+        }
     }
 
     /// Outputs of the plan's deployed stacks.
@@ -617,6 +706,28 @@ impl Deployer {
                 return Ok(Outcome::Hotswapped(updated));
             }
         }
+        // CloudFormation can only delete a stack whose first creation rolled back; the next
+        // deploy does that itself rather than asking for a manual clean-up.
+        let existing = match existing {
+            Some(failed) if cfn::is_failed_creation(failed) => {
+                reporter.report(Progress::Step(format!(
+                    "{}: its creation failed earlier and was rolled back ({}); deleting it to \
+                     create it again",
+                    failed.name,
+                    failed.reason.as_deref().unwrap_or("no reason given")
+                )));
+                cfn::delete(
+                    &self.cfn,
+                    &failed.name,
+                    self.mode(),
+                    self.cfn_execution_role.as_deref(),
+                    reporter,
+                )
+                .await?;
+                None
+            }
+            other => other,
+        };
         cfn::apply(
             &self.cfn,
             Apply {
@@ -1011,7 +1122,37 @@ impl Deployer {
         } else {
             plan.with_dependents_reversed(only)
         };
-        let deployed = cfn::describe_all(&self.cfn).await?;
+        let mut deployed = cfn::describe_all(&self.cfn).await?;
+        let bootstrap_name = plan.bootstrap_name();
+        let lock = match deployed.get(&bootstrap_name) {
+            Some(bootstrap) => Some(
+                self.lock(plan, bootstrap, "destroy", reporter.as_ref())
+                    .await?,
+            ),
+            None => None,
+        };
+        let result = self
+            .destroy_holding_lock(plan, names, &mut deployed, purge, reporter)
+            .await;
+        if let Some(lock) = lock {
+            lock.release().await;
+        }
+        result
+    }
+
+    async fn destroy_holding_lock(
+        &self,
+        plan: &Plan,
+        names: Vec<String>,
+        deployed: &mut BTreeMap<String, DeployedStack>,
+        purge: bool,
+        reporter: Arc<dyn Reporter>,
+    ) -> Result<DestroyReport, DeployError> {
+        // A deletion an interrupted run started is followed to its end, like any other
+        // operation still running.
+        for name in &names {
+            self.settle(name, deployed, reporter.as_ref()).await?;
+        }
         let names: Vec<String> = names
             .into_iter()
             .filter(|name| deployed.contains_key(name))

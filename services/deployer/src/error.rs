@@ -30,6 +30,16 @@ pub enum DeployError {
         explanation: String,
         remedy: String,
     },
+    #[error(
+        "{stage} is being deployed by {holder}. Wait for it to finish and run the command again; \
+         if that deployer is gone for good, its lock goes stale {lease_seconds} s after its last \
+         renewal and the next run takes it over"
+    )]
+    Locked {
+        stage: String,
+        holder: String,
+        lease_seconds: u64,
+    },
     #[error("a stack depends on {missing}, which is neither being deployed nor deployed already")]
     MissingDependency { missing: String },
     #[error(

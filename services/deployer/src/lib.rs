@@ -17,6 +17,12 @@
 //! Against an emulator, an [`emulator::EmulatorProfile`] adapts templates to what the emulator
 //! implements and reports every adaptation; see that module for moto's gaps.
 //!
+//! Every run that changes stacks holds the stage's lock ([`lock`]) once the asset bucket exists;
+//! a stack an earlier operation left in progress is waited out, and a first creation that
+//! failed and rolled back is deleted and created again, so a deploy that was killed or failed
+//! needs no manual clean-up. AWS calls are retried with jittered exponential backoff
+//! ([`deploy::retries`]).
+//!
 //! # What this crate must not depend on
 //! Nothing of the CLI (no terminal, no clap, no anyhow): it reports through
 //! [`progress::Reporter`] and fails with [`DeployError`]. It builds no Rust code: the caller
@@ -35,6 +41,7 @@ pub mod image;
 pub mod local_docker;
 #[cfg(feature = "local-registry")]
 pub mod local_registry;
+pub mod lock;
 pub mod plan;
 pub mod progress;
 pub mod security;
