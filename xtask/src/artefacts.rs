@@ -108,6 +108,10 @@ pub enum BuildProfile {
     Ship,
     /// `cargo xtask watch`: the `watch` profile for both, incremental and without LTO, so a
     /// change to one file rebuilds in seconds; bigger binaries, for development stages.
+    #[cfg_attr(
+        not(feature = "deploy"),
+        expect(dead_code, reason = "watch is a deploy command")
+    )]
     Watch,
 }
 
@@ -119,6 +123,10 @@ impl BuildProfile {
         }
     }
 
+    #[cfg_attr(
+        not(feature = "deploy"),
+        expect(dead_code, reason = "the API image is built for deploy commands only")
+    )]
     fn api_profile(self) -> &'static str {
         match self {
             Self::Ship => "release",

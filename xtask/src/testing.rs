@@ -64,9 +64,11 @@ pub const NEEDS_TOOLS: &[(&str, &str, &str)] = &[
     ("eventforge-functions", "on_moto", "moto_server"),
     ("eventforge-functions", "packaging", "cargo-lambda and zig"),
     ("eventforge-stacks", "cfn_lint", "cfn-lint"),
+    ("eventforge-stacks", "scanners", "checkov and parliament"),
     ("xtask", "codegen_no_diff", "cfn-lint's schemas"),
     ("xtask", "workflows", "actionlint"),
     ("xtask", "on_moto", "moto_server, cargo-lambda and zig"),
+    ("xtask", "faults", "moto_server and docker-registry"),
 ];
 
 pub fn run_all(args: TestArgs) -> Result<()> {

@@ -16,6 +16,10 @@ use eventforge_store_dynamodb::DynamoStore;
 use eventforge_store_dynamodb::moto::MotoServer;
 use tower::ServiceExt;
 
+#[path = "support/stand_ins.rs"]
+mod stand_ins;
+use stand_ins::StandIns;
+
 const CATALOGUE: &str = "sku,name,unit_price_minor,currency,stock
 LAMP-01,Desk lamp,3450,EUR,5
 MUG-01,Mug,900,EUR,12
@@ -192,57 +196,6 @@ fn doctor_fails_on_a_missing_rust_target_and_says_how_to_add_it() {
     );
     let err = String::from_utf8_lossy(&doctor.stderr);
     assert!(err.contains("problem(s) found"), "{err}");
-}
-
-/// Artefacts that stand in for built ones: moto stores Lambda code and images without running
-/// them, so any bytes make a zip and a binary here.
-struct StandIns {
-    _dir: tempfile::TempDir,
-    /// `<function>/bootstrap.zip` for every function.
-    lambda: std::path::PathBuf,
-    /// Alone in its directory, so a watch of that directory sees nothing else.
-    api: std::path::PathBuf,
-    site: std::path::PathBuf,
-}
-
-impl StandIns {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let lambda = dir.path().join("lambda");
-        for function in eventforge_stacks::platform::functions::functions() {
-            std::fs::create_dir_all(lambda.join(function.name)).unwrap();
-            std::fs::write(
-                lambda.join(function.name).join("bootstrap.zip"),
-                format!("code of {}", function.name),
-            )
-            .unwrap();
-        }
-        let bin = dir.path().join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        let api = bin.join("eventforge-api");
-        std::fs::write(&api, "#!/bin/false\n").unwrap();
-        let site = dir.path().join("site");
-        std::fs::create_dir_all(&site).unwrap();
-        std::fs::write(site.join("index.html"), "<html>dashboard</html>").unwrap();
-        Self {
-            _dir: dir,
-            lambda,
-            api,
-            site,
-        }
-    }
-
-    /// `--lambda-dir`, `--api-binary` and `--site-dir` pointing at them.
-    fn flags(&self) -> Vec<&std::ffi::OsStr> {
-        vec![
-            "--lambda-dir".as_ref(),
-            self.lambda.as_os_str(),
-            "--api-binary".as_ref(),
-            self.api.as_os_str(),
-            "--site-dir".as_ref(),
-            self.site.as_os_str(),
-        ]
-    }
 }
 
 #[test]

@@ -124,7 +124,7 @@ pub async fn settle(
     if !is_busy(stack) {
         return Ok(Some(stack.clone()));
     }
-    reporter.report(Progress::Step(format!(
+    reporter.report(Progress::Notice(format!(
         "{} is {}: an operation started earlier (another deploy, or one that was stopped) is \
          still running; waiting for it to end",
         stack.name, stack.status

@@ -433,7 +433,7 @@ impl Deployer {
         match StageLock::take(&self.s3, bucket, &plan.app, command).await? {
             Taken::Fresh(lock) => Ok(lock),
             Taken::TakenOver(lock, holder, why) => {
-                reporter.report(Progress::Step(format!(
+                reporter.report(Progress::Notice(format!(
                     "took over the deploy lock of {} (pid {}, `{}`): {why}",
                     holder.who, holder.pid, holder.command
                 )));
@@ -710,7 +710,7 @@ impl Deployer {
         // deploy does that itself rather than asking for a manual clean-up.
         let existing = match existing {
             Some(failed) if cfn::is_failed_creation(failed) => {
-                reporter.report(Progress::Step(format!(
+                reporter.report(Progress::Notice(format!(
                     "{}: its creation failed earlier and was rolled back ({}); deleting it to \
                      create it again",
                     failed.name,

@@ -47,6 +47,10 @@ pub enum Progress {
     },
     /// A preparatory step (building, uploading) with a one-line description.
     Step(String),
+    /// Something the operator should know and keep in the log: a wait for an operation an
+    /// earlier run left running, a failed creation deleted to be created again, a stale lock
+    /// taken over.
+    Notice(String),
     /// An asset was uploaded, or found already present under its content address.
     Asset {
         name: String,

@@ -332,18 +332,21 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     };
     let mut call = Call::classify(&parts.method, &parts.uri, &parts.headers, &body);
     let request = (parts.method, parts.uri, parts.headers, body);
-    let response = match shared.decide(&call) {
-        Decision::Throttle => {
-            call.fault = Some(Fault::Throttled);
-            answers::throttled(&call.service)
-        }
-        Decision::AlreadyDeleting => {
-            call.fault = Some(Fault::AlreadyDeleting);
-            answers::delete_stack_accepted()
-        }
+    let decision = shared.decide(&call);
+    call.fault = match &decision {
+        Decision::Forward => None,
+        Decision::Throttle => Some(Fault::Throttled),
+        Decision::Slow(_) => Some(Fault::Slowed),
+        Decision::FailCreation(_) => Some(Fault::FailedCreation),
+        Decision::AlreadyDeleting => Some(Fault::AlreadyDeleting),
+    };
+    // Recorded as it arrives: a test waits for a slowed operation to start, not to end.
+    shared.lock().calls.push(call.clone());
+    let stack = stack_name(call.stack.as_deref().unwrap_or_default()).to_owned();
+    match decision {
+        Decision::Throttle => answers::throttled(&call.service),
+        Decision::AlreadyDeleting => answers::delete_stack_accepted(),
         Decision::Slow(duration) => {
-            call.fault = Some(Fault::Slowed);
-            let stack = stack_name(call.stack.as_deref().unwrap_or_default()).to_owned();
             // Spawned: the operation completes even when the caller goes away meanwhile.
             let operation = tokio::spawn(shared.clone().slow(
                 call.action.clone(),
@@ -359,8 +362,6 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             let (method, uri, headers, body) = request;
             let response = shared.forward(method, &uri, &headers, body).await;
             if response.status().is_success() {
-                call.fault = Some(Fault::FailedCreation);
-                let stack = stack_name(call.stack.as_deref().unwrap_or_default()).to_owned();
                 shared.show(
                     &stack,
                     Overlay {
@@ -385,9 +386,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
                 response
             }
         }
-    };
-    shared.lock().calls.push(call);
-    response
+    }
 }
 
 /// A CloudFormation describe response as the stacks' overlays make it.

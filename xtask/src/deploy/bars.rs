@@ -80,6 +80,7 @@ impl Reporter for Bars {
         match progress {
             Progress::Planned { stacks } => self.overall.set_length(stacks.len() as u64),
             Progress::Step(step) => self.overall.set_message(step),
+            Progress::Notice(notice) => self.println(format!("  {notice}")),
             Progress::Asset {
                 name,
                 uploaded,
