@@ -415,6 +415,24 @@ fn iam_policies() -> BTreeMap<String, Json> {
     policies
 }
 
+/// parliament over every `.json` policy in `dir`, findings as JSON lines.
+fn parliament(dir: &Path) -> std::process::Output {
+    Command::new("parliament")
+        .args([
+            "--include_policy_extension",
+            "json",
+            "--json",
+            "--directory",
+        ])
+        .arg(dir)
+        .output()
+        .unwrap_or_else(|error| {
+            panic!(
+                "cannot run parliament ({error}): install it with `pip install parliament==1.6.4`"
+            )
+        })
+}
+
 #[test]
 fn parliament_finds_nothing_in_the_iam_policies_the_stacks_grant() {
     let policies = iam_policies();
@@ -428,20 +446,7 @@ fn parliament_finds_nothing_in_the_iam_policies_the_stacks_grant() {
         );
         std::fs::write(dir.path().join(format!("{name}.json")), text).unwrap();
     }
-    let output = Command::new("parliament")
-        .args([
-            "--include_policy_extension",
-            "json",
-            "--json",
-            "--directory",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap_or_else(|error| {
-            panic!(
-                "cannot run parliament ({error}): install it with `pip install parliament==1.6.4`"
-            )
-        });
+    let output = parliament(dir.path());
     let findings = String::from_utf8_lossy(&output.stdout);
     let errors = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -464,16 +469,7 @@ fn parliament_finds_a_misspelt_action_and_a_mismatched_resource() {
         ],
     });
     std::fs::write(dir.path().join("bad.json"), policy.to_string()).unwrap();
-    let output = Command::new("parliament")
-        .args([
-            "--include_policy_extension",
-            "json",
-            "--json",
-            "--directory",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let output = parliament(dir.path());
     let findings = String::from_utf8_lossy(&output.stdout);
     assert!(findings.contains("UNKNOWN_ACTION"), "{findings}");
     assert!(findings.contains("RESOURCE_MISMATCH"), "{findings}");
