@@ -205,8 +205,46 @@ fn throttled_calls_are_retried_with_backoff_and_the_deploy_completes() {
         applied(&calls, "CreateStack")
     );
 
-    // Throttled again, a second deploy finds every stack current and changes nothing.
+    // A hot-swap, whose first two calls to every service are throttled: Lambda's 429 among
+    // them.
+    account.proxy.set_faults(Faults {
+        throttle_share: 0.25,
+        seed: 23,
+        throttle_first_calls: 2,
+        ..Faults::default()
+    });
     let before = calls.len();
+    let zip = account
+        .stand_ins
+        .lambda
+        .join("charge-payment/bootstrap.zip");
+    std::fs::write(&zip, "new code of charge-payment").unwrap();
+    let (deployed, output) = run(account.deploy(&["--hotswap"]));
+    assert!(deployed, "{output}");
+    assert!(output.contains("eventforge-dev-charge-payment"), "{output}");
+    let swap = &account.proxy.calls()[before..];
+    let throttled_lambda = swap
+        .iter()
+        .filter(|call| call.service == "lambda" && call.fault == Some(Fault::Throttled))
+        .count();
+    assert!(throttled_lambda >= 2, "{swap:#?}");
+    assert!(
+        swap.iter().any(|call| call.service == "lambda"
+            && call.action.starts_with("PUT ")
+            && call.fault.is_none()),
+        "UpdateFunctionCode never got through: {swap:#?}"
+    );
+    println!(
+        "hot-swap: throttled {} of {} calls, {throttled_lambda} of them Lambda's",
+        injected(swap, Fault::Throttled),
+        swap.len()
+    );
+
+    // Throttled again, a plain deploy brings CloudFormation up to date, and one more finds every
+    // stack current and changes nothing.
+    let (deployed, output) = run(account.deploy(&[]));
+    assert!(deployed, "{output}");
+    let before = account.proxy.calls().len();
     let (deployed, output) = run(account.deploy(&[]));
     assert!(deployed, "{output}");
     let again = &account.proxy.calls()[before..];

@@ -43,6 +43,9 @@ pub struct Faults {
     pub throttle_share: f64,
     /// Seeds the choice of throttled calls, so a run can be repeated.
     pub seed: u64,
+    /// The first calls of each service are throttled, whatever the share: every service the
+    /// run uses meets throttling at least this often.
+    pub throttle_first_calls: u32,
     /// How long each operation on these stacks takes, by stack name.
     pub slow_stacks: BTreeMap<String, Duration>,
     /// Creations of these stacks fail on this resource, by stack name.
@@ -75,6 +78,8 @@ struct ProxyState {
     faults: Faults,
     random: StdRng,
     calls: Vec<Call>,
+    /// Calls seen per service, for [`Faults::throttle_first_calls`].
+    seen_per_service: BTreeMap<String, u32>,
     /// What a stack shows instead of the emulator's status, by stack name.
     overlays: BTreeMap<String, Overlay>,
 }
@@ -118,6 +123,7 @@ impl FaultProxy {
                 random: StdRng::seed_from_u64(faults.seed),
                 faults,
                 calls: Vec::new(),
+                seen_per_service: BTreeMap::new(),
                 overlays: BTreeMap::new(),
             }),
         });
@@ -154,6 +160,7 @@ impl FaultProxy {
     pub fn set_faults(&self, faults: Faults) {
         let mut state = self.shared.lock();
         state.random = StdRng::seed_from_u64(faults.seed);
+        state.seen_per_service.clear();
         state.faults = faults;
     }
 
@@ -199,9 +206,18 @@ impl Shared {
         state
             .overlays
             .retain(|_, overlay| overlay.until.is_none_or(|until| until > now));
-        let share = state.faults.throttle_share;
-        if !call.service.is_empty() && share > 0.0 && state.random.gen_bool(share.min(1.0)) {
-            return Decision::Throttle;
+        if !call.service.is_empty() {
+            let first_calls = state.faults.throttle_first_calls;
+            let seen = state
+                .seen_per_service
+                .entry(call.service.clone())
+                .or_default();
+            *seen += 1;
+            let among_first = *seen <= first_calls;
+            let share = state.faults.throttle_share;
+            if among_first || (share > 0.0 && state.random.gen_bool(share.min(1.0))) {
+                return Decision::Throttle;
+            }
         }
         let Some(stack) = call
             .stack
