@@ -85,7 +85,6 @@ fn installed_target(architecture: ArchitectureArg, candidates: &[String]) -> Res
     )
 }
 
-#[cfg(feature = "deploy")]
 /// The static target the API binary is built for: musl when installed, otherwise glibc with the
 /// C runtime linked statically, which runs on any Linux of that architecture.
 pub fn api_target(architecture: ArchitectureArg) -> Result<String> {
@@ -123,10 +122,6 @@ impl BuildProfile {
         }
     }
 
-    #[cfg_attr(
-        not(feature = "deploy"),
-        expect(dead_code, reason = "the API image is built for deploy commands only")
-    )]
     fn api_profile(self) -> &'static str {
         match self {
             Self::Ship => "release",
@@ -191,7 +186,6 @@ pub fn lambda_binary(architecture: ArchitectureArg, function: &str) -> PathBuf {
         .join(function)
 }
 
-#[cfg(feature = "deploy")]
 /// Builds the static API binary with the profile; returns its path.
 pub fn build_api_binary(architecture: ArchitectureArg, profile: BuildProfile) -> Result<PathBuf> {
     let triple = api_target(architecture)?;
@@ -221,7 +215,6 @@ pub fn build_api_binary(architecture: ArchitectureArg, profile: BuildProfile) ->
     Ok(api_binary(&triple, profile))
 }
 
-#[cfg(feature = "deploy")]
 /// Where [`build_api_binary`] leaves the binary for `triple`.
 pub fn api_binary(triple: &str, profile: BuildProfile) -> PathBuf {
     target_dir()
