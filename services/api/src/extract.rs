@@ -105,7 +105,7 @@ impl FromRequestParts<AppState> for AdminUser {
     }
 }
 
-/// The user of the request's bearer token, verified; the request span records its id.
+/// The user of the request's bearer token, verified; the request's log line names it.
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<AuthenticatedUser, ApiError> {
     let value = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
         ApiError::Unauthenticated(
@@ -125,7 +125,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<AuthenticatedUs
             )
         })?;
     let user = state.config().verifier.verify(token).await?;
-    tracing::Span::current().record("user_id", user.user_id.as_str());
+    crate::request_log::note_user(&user.user_id);
     Ok(user)
 }
 

@@ -46,6 +46,7 @@ pub mod openapi;
 pub mod otlp;
 pub mod probe;
 pub mod receipts;
+pub mod request_log;
 pub mod state;
 pub mod trace;
 
@@ -66,8 +67,6 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
-use tracing::Span;
 
 /// The largest request body accepted; larger ones are answered 413 with a problem body.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -159,7 +158,8 @@ pub fn routes(config: &ApiConfig) -> Vec<Route> {
 /// The API as an axum router: the endpoints of `state`'s configuration, the dashboard fallback,
 /// problem responses for unknown routes and methods, a 64 KiB body limit, request ids
 /// (`x-request-id`, kept from the client or generated, echoed on the response) and a tracing
-/// span per request with its id, method, path, user, status and latency.
+/// span per request with its id, method and path, and one log line when it is answered
+/// (`request_log`).
 pub fn router(state: AppState) -> Router {
     let mut router = Router::new();
     for (_, path, handler) in endpoints(state.config()) {
@@ -180,14 +180,8 @@ pub fn router(state: AppState) -> Router {
     router.layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES)).layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-            .layer(
-                TraceLayer::new_for_http()
-                    .make_span_with(request_span)
-                    .on_request(())
-                    .on_response(record_response)
-                    // Server-side failures are logged once, with their cause, by ApiError.
-                    .on_failure(()),
-            )
+            // A server-side failure's cause is logged by ApiError; this line has its status.
+            .layer(axum::middleware::from_fn(request_log::log_request))
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(CatchPanicLayer::custom(panic_response)),
     )
@@ -224,31 +218,6 @@ fn cors(config: &ApiConfig) -> Option<CorsLayer> {
             ])
             .max_age(Duration::from_secs(600)),
     )
-}
-
-fn request_span<B>(request: &Request<B>) -> Span {
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("-");
-    tracing::info_span!(
-        "request",
-        request_id,
-        method = %request.method(),
-        path = %request.uri().path(),
-        user_id = tracing::field::Empty,
-        order_id = tracing::field::Empty,
-        trace_id = tracing::field::Empty,
-        status = tracing::field::Empty,
-        latency_ms = tracing::field::Empty,
-    )
-}
-
-fn record_response<B>(response: &Response<B>, latency: Duration, span: &Span) {
-    span.record("status", response.status().as_u16());
-    span.record("latency_ms", latency.as_secs_f64() * 1000.0);
-    tracing::info!("finished");
 }
 
 fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {

@@ -277,6 +277,11 @@ fn health_check() -> anyhow::Result<()> {
     )))?)
 }
 
+/// mimalloc rather than the C library's allocator, whose arenas serialise the runtime's worker
+/// threads on every request's small allocations (bodies, JSON, spans): see BENCHMARKS.md, "API".
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     if std::env::args().nth(1).as_deref() == Some("health") {

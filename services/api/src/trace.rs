@@ -47,7 +47,7 @@ pub async fn propagate(
         Some(parent) => parent.child(),
         None => TraceContext::new_root(state.config().clock.now()),
     };
-    tracing::Span::current().record("trace_id", span.trace_id());
+    crate::request_log::note_trace(span.trace_id());
     request.extensions_mut().insert(RequestTrace(span));
     let name = span_name(&request);
     let (started_at, clock) = (OffsetDateTime::now_utc(), Instant::now());

@@ -34,8 +34,13 @@ pub struct ApiBenchArgs {
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     pub seconds: u64,
     /// Replace the `## API` section of BENCHMARKS.md with the figures.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "binary")]
     pub record: bool,
+    /// Run this eventforge-api build instead of building the shipped one: a build with symbols,
+    /// to profile the server under the load with `perf record -p <pid>`. Its figures are not
+    /// the shipped binary's, so they cannot be recorded.
+    #[arg(long, value_name = "PATH")]
+    pub binary: Option<std::path::PathBuf>,
 }
 
 /// A product with stock no run can exhaust (orders are only placed here, not reserved).
@@ -59,12 +64,21 @@ struct Memory {
 }
 
 pub async fn run(args: &ApiBenchArgs) -> Result<String> {
-    println!("building the shipped eventforge-api (release, static) ...");
-    let binary = tokio::task::spawn_blocking(|| {
-        artefacts::build_api_binary(ArchitectureArg::host(), BuildProfile::Ship)
-    })
-    .await
-    .context("the build task failed")??;
+    let binary = match &args.binary {
+        Some(binary) if binary.is_file() => binary.clone(),
+        Some(binary) => bail!(
+            "--binary {} is not a file: build one with `cargo build --release -p eventforge-api`",
+            binary.display()
+        ),
+        None => {
+            println!("building the shipped eventforge-api (release, static) ...");
+            tokio::task::spawn_blocking(|| {
+                artefacts::build_api_binary(ArchitectureArg::host(), BuildProfile::Ship)
+            })
+            .await
+            .context("the build task failed")??
+        }
+    };
     let scratch = tempfile::tempdir().context("cannot create a temporary directory")?;
     let database = scratch.path().join("bench.db");
     {
@@ -86,6 +100,7 @@ pub async fn run(args: &ApiBenchArgs) -> Result<String> {
         spawn(axum::Router::new().route("/", axum::routing::get(|| async { "Hello, World!" })))
             .await?;
     let mut server = ShippedApi::start(&binary, scratch.path(), &database, jwks)?;
+    println!("eventforge-api is pid {}", server.child.id());
     let result = measure(args, &server, &token, hello).await;
     server.stop();
     let (rows, memory) = result?;
@@ -285,10 +300,13 @@ fn report(args: &ApiBenchArgs, rows: &[Row], memory: Memory, binary: &Path) -> S
         })
         .collect();
     let size = std::fs::metadata(binary).map_or(0, |metadata| metadata.len());
+    let build = match &args.binary {
+        None => "release, static, stripped: the image's binary".to_owned(),
+        Some(path) => format!("not the shipped build: {}", path.display()),
+    };
     format!(
         "## API\n\n\
-         `cargo xtask bench api`: the shipped `eventforge-api` ({:.1} MB, release, static, \
-         stripped: the image's binary) as its own process, on the SQLite store in WAL mode, JSON \
+         `cargo xtask bench api`: `eventforge-api` ({:.1} MB, {build}) as its own process, on the SQLite store in WAL mode, JSON \
          request logs to a discarded stdout, no OTLP collector. {seconds} s per scenario after a \
          1 s warm-up; the load comes from `wrk` (one thread) in another process on the same 2 \
          cores, and the ceiling is an axum hello-world in the benchmark's process. Every `/api` \

@@ -3,6 +3,7 @@
 use super::page_limit;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, optional_header};
+use crate::request_log::note_order;
 use crate::state::AppState;
 use crate::trace::RequestTrace;
 use axum::Extension;
@@ -66,7 +67,7 @@ pub async fn create_order(
         Some(trace),
     )
     .await?;
-    record_order(outcome.order().id);
+    note_order(outcome.order().id);
     let location = HeaderValue::try_from(format!("/api/orders/{}", outcome.order().id))
         .map_err(ApiError::internal)?;
     Ok(match outcome {
@@ -166,7 +167,7 @@ pub async fn get_order(
     AuthUser(user): AuthUser,
     ApiPath(id): ApiPath<OrderId>,
 ) -> Result<Json<OrderDetail>, ApiError> {
-    record_order(id);
+    note_order(id);
     let (order, history) = order_of_user(&*state.config().store, &user, id).await?;
     Ok(Json(OrderDetail { order, history }))
 }
@@ -198,7 +199,7 @@ pub async fn get_trace(
     AuthUser(user): AuthUser,
     ApiPath(id): ApiPath<OrderId>,
 ) -> Result<Json<OrderTrace>, ApiError> {
-    record_order(id);
+    note_order(id);
     let config = state.config();
     let (_, history) = order_of_user(&*config.store, &user, id).await?;
     let trace_id = history
@@ -240,7 +241,7 @@ pub async fn get_receipt(
     AuthUser(user): AuthUser,
     ApiPath(id): ApiPath<OrderId>,
 ) -> Result<Json<ReceiptLink>, ApiError> {
-    record_order(id);
+    note_order(id);
     let config = state.config();
     let (order, _history) = order_of_user(&*config.store, &user, id).await?;
     let key = order.receipt_key.ok_or_else(|| {
@@ -254,9 +255,4 @@ pub async fn get_receipt(
         .await
         .map_err(ApiError::internal)?;
     Ok(Json(ReceiptLink { url }))
-}
-
-/// Names the order on the request's log line, so one order's requests can be found by its id.
-fn record_order(id: OrderId) {
-    tracing::Span::current().record("order_id", id.to_string());
 }

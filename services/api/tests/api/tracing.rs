@@ -138,3 +138,101 @@ async fn another_users_trace_is_not_found_and_production_serves_no_traces() {
         .await;
     reply.problem(StatusCode::NOT_FOUND);
 }
+
+std::thread_local! {
+    /// What the server logged on this thread while a test listens (`None` when none does).
+    static CAPTURED: std::cell::RefCell<Option<Vec<u8>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The log writer: appends to the listening test's buffer. A `#[tokio::test]` serves its
+/// requests on its own thread, so each test hears only its own requests.
+struct ThreadCapture;
+
+impl std::io::Write for ThreadCapture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        CAPTURED.with_borrow_mut(|captured| {
+            if let Some(captured) = captured {
+                captured.extend_from_slice(bytes);
+            }
+        });
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Sends `request` with the server logging as the ECS task does (JSON, with the current span);
+/// returns the reply and the `finished` lines it logged. The subscriber is the process's global
+/// one, installed once: a thread's own subscriber (`set_default`) loses events to tracing's
+/// cache of which call sites are off, when tests on other threads meet them first.
+async fn logged(
+    app: &TestApp,
+    request: Request<Body>,
+) -> (crate::common::Reply, Vec<serde_json::Value>) {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_writer(|| ThreadCapture)
+            .init();
+    });
+    CAPTURED.set(Some(Vec::new()));
+    let reply = app.send(request).await;
+    let text = String::from_utf8(CAPTURED.take().unwrap_or_default()).expect("utf-8");
+    let finished = text
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON log line"))
+        .filter(|line: &serde_json::Value| line["fields"]["message"] == "finished")
+        .collect();
+    (reply, finished)
+}
+
+#[tokio::test]
+async fn each_request_logs_one_line_naming_its_user_order_trace_status_and_latency() {
+    let app = TestApp::new().await;
+    let created = app.send(order_request(None)).await;
+    let order_id = created.json["id"].as_str().expect("id").to_owned();
+    let (reply, finished) = logged(
+        &app,
+        Request::get(format!("/api/orders/{order_id}"))
+            .header(header::AUTHORIZATION, format!("Bearer {}", token("alice")))
+            .header("x-request-id", "req-42")
+            .header("traceparent", CALLER)
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(finished.len(), 1, "one line per request: {finished:?}");
+    let line = &finished[0];
+    assert_eq!(line["fields"]["status"], 200);
+    assert_eq!(line["fields"]["order_id"], order_id.as_str());
+    assert_eq!(line["fields"]["user_id"], created.json["user_id"]);
+    assert_eq!(
+        line["fields"]["trace_id"],
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    );
+    assert!(line["fields"]["latency_ms"].as_f64().expect("latency") >= 0.0);
+    assert_eq!(line["span"]["request_id"], "req-42");
+    assert_eq!(line["span"]["method"], "GET");
+    assert_eq!(line["span"]["path"], format!("/api/orders/{order_id}"));
+}
+
+#[tokio::test]
+async fn what_a_rejected_request_never_learnt_is_logged_as_a_dash() {
+    let app = TestApp::new().await;
+    let (reply, finished) = logged(
+        &app,
+        Request::get("/api/orders")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(finished.len(), 1, "one line per request: {finished:?}");
+    assert_eq!(finished[0]["fields"]["status"], 401);
+    assert_eq!(finished[0]["fields"]["user_id"], "-");
+    assert_eq!(finished[0]["fields"]["order_id"], "-");
+}
