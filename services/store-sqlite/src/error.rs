@@ -33,6 +33,4 @@ pub enum SqliteError {
     Writer(#[from] eventforge_sqlite_writer::WriterError),
     #[error("cannot start the writer: {0}")]
     WriterStart(#[from] eventforge_sqlite_writer::StartError),
-    #[error("a blocking database task failed: {0}")]
-    Task(String),
 }

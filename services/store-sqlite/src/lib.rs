@@ -139,37 +139,31 @@ impl SqliteStore {
             .map_err(|error| StoreError::backend(SqliteError::Writer(error)))?
     }
 
-    /// Runs `query` on a pooled read connection.
+    /// Runs `query` on a pooled read connection, on the calling thread.
+    ///
+    /// Why not on the blocking pool, as blocking work should be: a read here is a lookup by key
+    /// or one index range of at most a page of rows, in pages the OS has cached, and in WAL mode
+    /// it never waits for the writer or a checkpoint. It takes microseconds, and handing it to
+    /// another thread and back (a wake-up each way, the pool's lock) cost more than the read
+    /// itself: a fifth of the API's time on `GET /api/orders/{id}` (BENCHMARKS.md, "API").
     async fn read<T, F>(&self, query: F) -> StoreResult<T>
     where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T>,
     {
-        let inner = Arc::clone(&self.inner);
-        blocking(move || {
-            let pooled = inner.readers.lock().ok().and_then(|mut idle| idle.pop());
-            let connection = match pooled {
-                Some(connection) => connection,
-                None => schema::connect(&inner.path).map_err(StoreError::backend)?,
-            };
-            let value = query(&connection);
-            if let Ok(mut idle) = inner.readers.lock()
-                && idle.len() < IDLE_READERS
-            {
-                idle.push(connection);
-            }
-            value
-        })
-        .await
+        let inner = &self.inner;
+        let pooled = inner.readers.lock().ok().and_then(|mut idle| idle.pop());
+        let connection = match pooled {
+            Some(connection) => connection,
+            None => schema::connect(&inner.path).map_err(StoreError::backend)?,
+        };
+        let value = query(&connection);
+        if let Ok(mut idle) = inner.readers.lock()
+            && idle.len() < IDLE_READERS
+        {
+            idle.push(connection);
+        }
+        value
     }
-}
-
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> StoreResult<T> + Send + 'static,
-) -> StoreResult<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|join| StoreError::backend(SqliteError::Task(join.to_string())))?
 }
 
 /// Statements through the connection's statement cache: the writer runs the same few
