@@ -56,7 +56,7 @@ pub use state::{ApiConfig, AppState};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, Method, Request, Response, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, delete, get, post, put};
 use handlers::{admin, dev, feed, files, ingest, orders, webhooks};

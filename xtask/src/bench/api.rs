@@ -104,7 +104,7 @@ pub async fn run(args: &ApiBenchArgs) -> Result<String> {
     let result = measure(args, &server, &token, hello).await;
     server.stop();
     let (rows, memory) = result?;
-    Ok(report(args, &rows, memory, &binary))
+    Ok(report(args, &rows, memory, &binary, &super::provenance()?))
 }
 
 async fn measure(
@@ -279,7 +279,13 @@ async fn spawn(router: axum::Router) -> Result<SocketAddr> {
     Ok(address)
 }
 
-fn report(args: &ApiBenchArgs, rows: &[Row], memory: Memory, binary: &Path) -> String {
+fn report(
+    args: &ApiBenchArgs,
+    rows: &[Row],
+    memory: Memory,
+    binary: &Path,
+    provenance: &str,
+) -> String {
     let table: String = rows
         .iter()
         .map(|row| {
@@ -306,11 +312,12 @@ fn report(args: &ApiBenchArgs, rows: &[Row], memory: Memory, binary: &Path) -> S
     };
     format!(
         "## API\n\n\
-         `cargo xtask bench api`: `eventforge-api` ({:.1} MB, {build}) as its own process, on the SQLite store in WAL mode, JSON \
-         request logs to a discarded stdout, no OTLP collector. {seconds} s per scenario after a \
-         1 s warm-up; the load comes from `wrk` (one thread) in another process on the same 2 \
-         cores, and the ceiling is an axum hello-world in the benchmark's process. Every `/api` \
-         request carries an RS256 bearer token that is verified.\n\n\
+         `cargo xtask bench api` ({provenance}, 2 cores): `eventforge-api` ({:.1} MB, {build}) as \
+         its own process, on the SQLite store in WAL mode, JSON request logs to a discarded \
+         stdout, no OTLP collector. {seconds} s per scenario after a 1 s warm-up; the load comes \
+         from `wrk` (one thread) in another process on the same 2 cores, and the ceiling is an \
+         axum hello-world in the benchmark's process. Every `/api` request carries an RS256 \
+         bearer token that is verified.\n\n\
          | connections | scenario | req/s | p50 ms | p99 ms | max ms | of ceiling |\n\
          |---|---|---|---|---|---|---|\n\
          {table}\n\
