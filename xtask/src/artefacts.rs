@@ -101,8 +101,8 @@ pub fn api_target(architecture: ArchitectureArg) -> Result<String> {
 /// How the shipped artefacts are compiled.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum BuildProfile {
-    /// What `deploy` ships: the `lambda` profile for the zips (smallest: fat LTO), `release`
-    /// for the API binary.
+    /// What `deploy` ships: the `lambda` profile for the zips (smallest: fat LTO), `api` for
+    /// the API binary (fat LTO, optimised for speed).
     #[default]
     Ship,
     /// `cargo xtask watch`: the `watch` profile for both, incremental and without LTO, so a
@@ -124,7 +124,7 @@ impl BuildProfile {
 
     fn api_profile(self) -> &'static str {
         match self {
-            Self::Ship => "release",
+            Self::Ship => "api",
             Self::Watch => "watch",
         }
     }

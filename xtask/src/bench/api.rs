@@ -1,5 +1,5 @@
 //! `cargo xtask bench api`: authenticated `POST /api/orders` and `GET /api/orders/{id}` against
-//! the shipped `eventforge-api` binary (built as the image gets it: release, static, stripped)
+//! the shipped `eventforge-api` binary (built as the image gets it: profile `api`, static, stripped)
 //! running as its own process on the SQLite store, and an axum hello-world in the same run on
 //! the same machine as the ceiling. The load comes from `wrk` (see `load`), which shares the
 //! machine's cores with the server, as it does for the ceiling, so the ratio between the two is
@@ -71,7 +71,7 @@ pub async fn run(args: &ApiBenchArgs) -> Result<String> {
             binary.display()
         ),
         None => {
-            println!("building the shipped eventforge-api (release, static) ...");
+            println!("building the shipped eventforge-api (profile api: fat LTO, static) ...");
             tokio::task::spawn_blocking(|| {
                 artefacts::build_api_binary(ArchitectureArg::host(), BuildProfile::Ship)
             })
@@ -307,7 +307,7 @@ fn report(
         .collect();
     let size = std::fs::metadata(binary).map_or(0, |metadata| metadata.len());
     let build = match &args.binary {
-        None => "release, static, stripped: the image's binary".to_owned(),
+        None => "profile `api` (fat LTO), static, stripped: the image's binary".to_owned(),
         Some(path) => format!("not the shipped build: {}", path.display()),
     };
     format!(
