@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use eventforge_stacks::manifest::Format;
 use eventforge_stacks::platform::{self, Architecture, Config, Stage};
 use serde_json::Value as Json;
+use typed_cloudformation::manifest::Format;
 
 /// cfn-lint with informational checks on; its exit status and findings.
 fn cfn_lint(templates: &[&Path]) -> (Option<i32>, String) {

@@ -11,10 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
-use eventforge_stacks::manifest::Format;
 use eventforge_stacks::platform::{self, Config, Stage};
-use eventforge_stacks::synth::Assembly;
 use serde_json::{Value as Json, json};
+use typed_cloudformation::manifest::Format;
+use typed_cloudformation::synth::Assembly;
 
 const STAGES: [Stage; 2] = [Stage::Dev, Stage::Prod];
 

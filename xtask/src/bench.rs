@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use eventforge_stacks::manifest::Format;
 use eventforge_stacks::platform::{self, Config, Stage};
-use eventforge_stacks::synth::Assembly;
+use typed_cloudformation::manifest::Format;
+use typed_cloudformation::synth::Assembly;
 
 mod api;
 mod dashboard;

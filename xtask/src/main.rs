@@ -52,7 +52,7 @@ struct Cli {
 enum Command {
     /// Run the whole platform locally on SQLite: API, dashboard, saga and processors. No AWS account needed.
     Dev(dev::DevArgs),
-    /// Regenerate the typed CloudFormation resources in stacks/src/generated from cfn-lint's schemas.
+    /// Regenerate the typed CloudFormation resources in stacks/typed-cloudformation/src/generated from cfn-lint's schemas.
     Codegen(codegen::CodegenArgs),
     /// Synthesise the platform's CloudFormation templates and manifest.json (deploy order, assets).
     Synth(synth::SynthArgs),

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use eventforge_stacks::manifest::{Format, MANIFEST_FILE};
 use eventforge_stacks::platform::{self, Architecture, Config, Stage};
+use typed_cloudformation::manifest::{Format, MANIFEST_FILE};
 
 #[derive(Args)]
 pub struct SynthArgs {

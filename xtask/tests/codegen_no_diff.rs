@@ -1,4 +1,4 @@
-//! The committed `stacks/src/generated` is exactly what `cargo xtask codegen` produces from the
+//! The committed `stacks/typed-cloudformation/src/generated` is exactly what `cargo xtask codegen` produces from the
 //! pinned cfn-lint schemas: nobody edited it by hand and nobody forgot to regenerate. Needs
 //! cfn-lint 1.51.0 for python3 (`pip install cfn-lint==1.51.0`).
 
@@ -39,7 +39,7 @@ fn regenerating_the_resource_types_changes_nothing() {
     );
     let committed_dir =
         Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo test"))
-            .join("../stacks/src/generated");
+            .join("../stacks/typed-cloudformation/src/generated");
     let committed = files(&committed_dir);
     let fresh = files(&generated);
     assert_eq!(

@@ -10,9 +10,9 @@ use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
 use aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionInputBuilder;
-use eventforge_stacks::stack::AssetKind;
 use serde_json::Value as Json;
 use tokio::task::JoinSet;
+use typed_cloudformation::stack::AssetKind;
 
 use crate::assets;
 use crate::cfn::{self, Apply, Change, DeployedStack};
@@ -1516,7 +1516,7 @@ mod tests {
                 "ValidateOrderCodeKey": { "Type": "String" },
             }}),
             dependencies: Vec::new(),
-            assets: vec![eventforge_stacks::stack::Asset {
+            assets: vec![typed_cloudformation::stack::Asset {
                 parameter: "ValidateOrderCodeKey".to_owned(),
                 kind: AssetKind::LambdaZip {
                     function: "validate-order".to_owned(),

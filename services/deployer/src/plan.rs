@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use eventforge_stacks::stack::{Asset, AssetKind};
-use eventforge_stacks::synth::Assembly;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
+use typed_cloudformation::stack::{Asset, AssetKind};
+use typed_cloudformation::synth::Assembly;
 
 /// The stack tag holding the fingerprint of what was last deployed.
 pub const FINGERPRINT_TAG: &str = "eventforge:fingerprint";

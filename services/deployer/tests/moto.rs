@@ -23,11 +23,11 @@ use eventforge_deployer::site::{Invalidation, SiteProgress, SiteReport};
 use eventforge_deployer::{
     Assets, ContainerImage, DeployOptions, DeployReport, Deployer, EmulatorProfile, Plan, Target,
 };
-use eventforge_stacks::manifest::Format;
 use eventforge_stacks::platform::{self, Config, Stage};
 use eventforge_store_dynamodb::moto::MotoServer;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
+use typed_cloudformation::manifest::Format;
 
 struct World {
     _moto: MotoServer,

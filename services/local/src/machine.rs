@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use eventforge_stacks::asl::Definition;
 use serde::Deserialize;
 use serde_json::Value;
+use typed_cloudformation::asl::Definition;
 
 use crate::error::LocalError;
 use crate::paths::{PathField, nullable};

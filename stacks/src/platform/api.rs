@@ -12,21 +12,21 @@
 
 use std::collections::BTreeMap;
 
-use crate::generated::applicationautoscaling::scaling_policy as scaling;
-use crate::generated::cloudfront::distribution as cf;
-use crate::generated::ecs::{service as svc, task_definition as td};
-use crate::generated::elasticloadbalancingv2::{
+use typed_cloudformation::generated::applicationautoscaling::scaling_policy as scaling;
+use typed_cloudformation::generated::cloudfront::distribution as cf;
+use typed_cloudformation::generated::ecs::{service as svc, task_definition as td};
+use typed_cloudformation::generated::elasticloadbalancingv2::{
     listener, listener_rule, load_balancer, target_group,
 };
-use crate::generated::{
+use typed_cloudformation::generated::{
     applicationautoscaling, cloudfront, cloudwatch, ec2, ecs, elasticloadbalancingv2, logs,
 };
-use crate::handle::Handle;
-use crate::iam::{Grants, Unscoped, add_role};
-use crate::stack::{Accepted, AssetKind, ResourceOptions};
-use crate::sub;
-use crate::synth::App;
-use crate::value::{JsonText, Pseudo, Value};
+use typed_cloudformation::handle::Handle;
+use typed_cloudformation::iam::{Grants, Unscoped, add_role};
+use typed_cloudformation::stack::{Accepted, AssetKind, ResourceOptions};
+use typed_cloudformation::sub;
+use typed_cloudformation::synth::App;
+use typed_cloudformation::value::{JsonText, Pseudo, Value};
 
 use super::auth::ORIGIN_VERIFY_HEADER;
 use super::components::{LOGS_ENCRYPTED_BY_CLOUDWATCH, grant_log_writes};
@@ -474,7 +474,7 @@ const FORBIDDEN_BODY: &str = r#"{"type":"about:blank","title":"Forbidden","statu
 /// The API's alarms (5xx answers, p99 latency) and its dashboard: here rather than in the
 /// observability stack, so they go with the load balancer they watch.
 fn add_api_watch(
-    stack: &mut crate::stack::Stack,
+    stack: &mut typed_cloudformation::stack::Stack,
     config: &Config,
     uses: &Uses<'_>,
     load_balancer: &Handle<elasticloadbalancingv2::LoadBalancer>,

@@ -6,13 +6,13 @@
 //! The secrets live here rather than in the api stack because `teardown-ecs` deletes the api
 //! stack: a partner's ingest key must not change at every redeploy of the API.
 
-use crate::generated::cognito::user_pool as pool;
-use crate::generated::{cognito, secretsmanager};
-use crate::handle::Handle;
-use crate::stack::{Accepted, ResourceOptions};
-use crate::sub;
-use crate::synth::App;
-use crate::value::{Pseudo, Value};
+use typed_cloudformation::generated::cognito::user_pool as pool;
+use typed_cloudformation::generated::{cognito, secretsmanager};
+use typed_cloudformation::handle::Handle;
+use typed_cloudformation::stack::{Accepted, ResourceOptions};
+use typed_cloudformation::sub;
+use typed_cloudformation::synth::App;
+use typed_cloudformation::value::{Pseudo, Value};
 
 use super::{Built, Config, Stage, frontend};
 

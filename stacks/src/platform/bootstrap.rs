@@ -3,12 +3,12 @@
 
 use serde_json::json;
 
-use crate::generated::{ecr, s3};
-use crate::handle::Handle;
-use crate::stack::{Accepted, ResourceOptions, Stack};
-use crate::sub;
-use crate::synth::App;
-use crate::value::Pseudo;
+use typed_cloudformation::generated::{ecr, s3};
+use typed_cloudformation::handle::Handle;
+use typed_cloudformation::stack::{Accepted, ResourceOptions, Stack};
+use typed_cloudformation::sub;
+use typed_cloudformation::synth::App;
+use typed_cloudformation::value::Pseudo;
 
 use super::components::{AccessLogs, Bucket, private_bucket};
 use super::{Built, Config};

@@ -1,13 +1,13 @@
 //! The platform's building blocks: a resource (or a few) plus the permissions that using it
 //! requires. Each `grant_*` adds exactly the actions that use needs on exactly its ARNs.
 
-use crate::generated::cloudfront::distribution as cf;
-use crate::generated::{dynamodb, events, logs, s3, sqs};
-use crate::handle::Handle;
-use crate::iam::{Grants, Unscoped};
-use crate::stack::Accepted;
-use crate::sub;
-use crate::value::{Value, select, split};
+use typed_cloudformation::generated::cloudfront::distribution as cf;
+use typed_cloudformation::generated::{dynamodb, events, logs, s3, sqs};
+use typed_cloudformation::handle::Handle;
+use typed_cloudformation::iam::{Grants, Unscoped};
+use typed_cloudformation::stack::Accepted;
+use typed_cloudformation::sub;
+use typed_cloudformation::value::{Value, select, split};
 
 /// Every log group keeps CloudWatch Logs' own encryption.
 pub const LOGS_ENCRYPTED_BY_CLOUDWATCH: Accepted = Accepted {

@@ -7,10 +7,10 @@ use eventforge_core::table_schema::{
 };
 use serde_json::json;
 
-use crate::generated::dynamodb::{self, table};
-use crate::generated::s3;
-use crate::stack::{Accepted, ResourceOptions};
-use crate::synth::App;
+use typed_cloudformation::generated::dynamodb::{self, table};
+use typed_cloudformation::generated::s3;
+use typed_cloudformation::stack::{Accepted, ResourceOptions};
+use typed_cloudformation::synth::App;
 
 use super::components::{AccessLogs, Bucket, Table, private_bucket};
 use super::{Built, Config};

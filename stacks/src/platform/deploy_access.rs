@@ -9,13 +9,13 @@
 
 use serde_json::json;
 
-use crate::generated::iam;
-use crate::handle::Handle;
-use crate::iam::{Grants, Unscoped, trust_policy};
-use crate::stack::{ConditionExpr, Parameter, ResourceOptions};
-use crate::sub;
-use crate::synth::App;
-use crate::value::{Pseudo, Value};
+use typed_cloudformation::generated::iam;
+use typed_cloudformation::handle::Handle;
+use typed_cloudformation::iam::{Grants, Unscoped, trust_policy};
+use typed_cloudformation::stack::{ConditionExpr, Parameter, ResourceOptions};
+use typed_cloudformation::sub;
+use typed_cloudformation::synth::App;
+use typed_cloudformation::value::{Pseudo, Value};
 
 use super::components::Bucket;
 use super::{Built, Config, bootstrap, frontend};

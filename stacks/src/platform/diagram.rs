@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::asl::{Definition, State};
-use crate::synth::Assembly;
+use typed_cloudformation::asl::{Definition, State};
+use typed_cloudformation::synth::Assembly;
 
 use super::functions::{self, Trigger};
 use super::messaging::{self, RuleTarget};

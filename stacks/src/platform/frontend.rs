@@ -6,13 +6,13 @@
 
 use serde_json::json;
 
-use crate::generated::cloudfront::distribution as cf;
-use crate::generated::{cloudfront, s3};
-use crate::handle::Handle;
-use crate::stack::{Accepted, ResourceOptions};
-use crate::sub;
-use crate::synth::App;
-use crate::value::Pseudo;
+use typed_cloudformation::generated::cloudfront::distribution as cf;
+use typed_cloudformation::generated::{cloudfront, s3};
+use typed_cloudformation::handle::Handle;
+use typed_cloudformation::stack::{Accepted, ResourceOptions};
+use typed_cloudformation::sub;
+use typed_cloudformation::synth::App;
+use typed_cloudformation::value::Pseudo;
 
 use super::Built;
 use super::components::{AccessLogs, private_bucket};

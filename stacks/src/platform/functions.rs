@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::generated::{iam, lambda, logs};
-use crate::handle::{Handle, Param};
-use crate::iam::{Grants, Unscoped, add_role};
-use crate::stack::{Accepted, AssetKind, Parameter, ResourceOptions, Stack};
-use crate::sub;
-use crate::synth::App;
-use crate::value::{Json, Pseudo, Value};
+use typed_cloudformation::generated::{iam, lambda, logs};
+use typed_cloudformation::handle::{Handle, Param};
+use typed_cloudformation::iam::{Grants, Unscoped, add_role};
+use typed_cloudformation::stack::{Accepted, AssetKind, Parameter, ResourceOptions, Stack};
+use typed_cloudformation::sub;
+use typed_cloudformation::synth::App;
+use typed_cloudformation::value::{Json, Pseudo, Value};
 
 use super::components::{LOGS_ENCRYPTED_BY_CLOUDWATCH, grant_log_writes};
 use super::messaging::PROCESSOR_TIMEOUT_SECONDS;
@@ -232,7 +232,7 @@ fn add_function(
     email: &EmailSender,
     spec: FunctionSpec,
 ) -> (Handle<lambda::Function>, Handle<logs::LogGroup>) {
-    let id = crate::naming::upper_camel(spec.name);
+    let id = typed_cloudformation::naming::upper_camel(spec.name);
     let function_name = format!("{}-{}", config.prefix(), spec.name);
     let code_key = stack.asset_parameter(
         &format!("{id}CodeKey"),

@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::generated::{events, sqs};
-use crate::handle::Handle;
-use crate::stack::{Accepted, ResourceOptions};
-use crate::synth::App;
-use crate::value::{Json, Value};
+use typed_cloudformation::generated::{events, sqs};
+use typed_cloudformation::handle::Handle;
+use typed_cloudformation::stack::{Accepted, ResourceOptions};
+use typed_cloudformation::synth::App;
+use typed_cloudformation::value::{Json, Value};
 
 use super::components::{Bus, QueueWithDlq};
 use super::{Built, Config, EVENT_SOURCE, INGESTED_EVENT_SOURCE};
@@ -186,7 +186,7 @@ pub fn stack(app: &App, config: &Config) -> Built<Outputs> {
     let queues: Vec<QueueWithDlq> = queues()
         .into_iter()
         .map(|settings| {
-            let id = crate::naming::upper_camel(settings.name);
+            let id = typed_cloudformation::naming::upper_camel(settings.name);
             let dlq = stack.add_with(
                 &format!("{id}DeadLetterQueue"),
                 sqs::Queue::new()
@@ -235,7 +235,10 @@ pub fn stack(app: &App, config: &Config) -> Built<Outputs> {
             continue;
         }
         let handle: Handle<events::Rule> = stack.add(
-            &format!("{}Rule", crate::naming::upper_camel(rule.name)),
+            &format!(
+                "{}Rule",
+                typed_cloudformation::naming::upper_camel(rule.name)
+            ),
             events::Rule::new()
                 .description(rule.description)
                 .event_bus_name(bus.reference())
@@ -262,7 +265,10 @@ pub fn stack(app: &App, config: &Config) -> Built<Outputs> {
             }],
         });
         stack.add(
-            &format!("{}QueuePolicy", crate::naming::upper_camel(queue.name)),
+            &format!(
+                "{}QueuePolicy",
+                typed_cloudformation::naming::upper_camel(queue.name)
+            ),
             sqs::QueuePolicy::new(policy, vec![queue.queue.reference()]),
         );
     }

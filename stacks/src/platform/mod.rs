@@ -20,8 +20,8 @@ pub mod network;
 pub mod observability;
 pub mod workflow;
 
-use crate::error::SynthError;
-use crate::synth::{App, Assembly};
+use typed_cloudformation::error::SynthError;
+use typed_cloudformation::synth::{App, Assembly};
 
 /// The EventBridge `source` of the events the platform itself records (the outbox publisher
 /// sets it; the saga's and the processors' rules match on it).
@@ -230,6 +230,6 @@ pub fn synth(config: &Config) -> Result<Assembly, SynthError> {
 
 /// A stack and the handles other stacks may use.
 pub struct Built<T> {
-    pub stack: crate::stack::Stack,
+    pub stack: typed_cloudformation::stack::Stack,
     pub outputs: T,
 }

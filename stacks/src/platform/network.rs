@@ -4,11 +4,11 @@
 //! pulling the image and calling AWS APIs) while their security group admits traffic from the
 //! load balancer only. That keeps a dev stage's fixed cost to the load balancer.
 
-use crate::generated::ec2;
-use crate::handle::Handle;
-use crate::stack::ResourceOptions;
-use crate::synth::App;
-use crate::value::{Value, availability_zones, select};
+use typed_cloudformation::generated::ec2;
+use typed_cloudformation::handle::Handle;
+use typed_cloudformation::stack::ResourceOptions;
+use typed_cloudformation::synth::App;
+use typed_cloudformation::value::{Value, availability_zones, select};
 
 use super::Built;
 

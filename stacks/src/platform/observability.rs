@@ -7,13 +7,13 @@
 
 use serde_json::json;
 
-use crate::generated::cloudwatch::alarm;
-use crate::generated::logs::metric_filter;
-use crate::generated::{cloudwatch, logs, sns};
-use crate::handle::Handle;
-use crate::stack::{Accepted, ConditionExpr, Parameter, ResourceOptions, Stack};
-use crate::synth::App;
-use crate::value::{JsonText, Pseudo, Value};
+use typed_cloudformation::generated::cloudwatch::alarm;
+use typed_cloudformation::generated::logs::metric_filter;
+use typed_cloudformation::generated::{cloudwatch, logs, sns};
+use typed_cloudformation::handle::Handle;
+use typed_cloudformation::stack::{Accepted, ConditionExpr, Parameter, ResourceOptions, Stack};
+use typed_cloudformation::synth::App;
+use typed_cloudformation::value::{JsonText, Pseudo, Value};
 
 use super::{Built, Config, functions, messaging, workflow};
 
@@ -143,7 +143,10 @@ pub fn stack(app: &App, config: &Config, watches: &Watches<'_>) -> Built<Outputs
             &mut stack,
             &topic,
             AlarmSpec {
-                id: format!("{}DeadLetterAlarm", crate::naming::upper_camel(queue.name)),
+                id: format!(
+                    "{}DeadLetterAlarm",
+                    typed_cloudformation::naming::upper_camel(queue.name)
+                ),
                 description: format!(
                     "Messages in the {} dead-letter queue: a processor gave up",
                     queue.name

@@ -16,16 +16,16 @@
 
 use std::collections::BTreeMap;
 
-use crate::asl::{
+use typed_cloudformation::asl::{
     ALL_ERRORS, Catcher, Definition, Fail, Retrier, State, Succeed, TRANSIENT_ERRORS, Task,
     Transition, placeholder,
 };
-use crate::generated::{events, logs, stepfunctions};
-use crate::handle::Handle;
-use crate::iam::{Grants, Unscoped, add_role};
-use crate::stack::ResourceOptions;
-use crate::synth::App;
-use crate::value::Json;
+use typed_cloudformation::generated::{events, logs, stepfunctions};
+use typed_cloudformation::handle::Handle;
+use typed_cloudformation::iam::{Grants, Unscoped, add_role};
+use typed_cloudformation::stack::ResourceOptions;
+use typed_cloudformation::synth::App;
+use typed_cloudformation::value::Json;
 
 use super::components::LOGS_ENCRYPTED_BY_CLOUDWATCH;
 use super::functions::SAGA_STEP_TIMEOUT_SECONDS;
@@ -272,7 +272,10 @@ pub fn stack(
                 rule_target = rule_target.input_path(path);
             }
             stack.add(
-                &format!("{}Rule", crate::naming::upper_camel(rule.name)),
+                &format!(
+                    "{}Rule",
+                    typed_cloudformation::naming::upper_camel(rule.name)
+                ),
                 events::Rule::new()
                     .description(rule.description)
                     .event_bus_name(messaging.bus.name())

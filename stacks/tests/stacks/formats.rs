@@ -1,10 +1,10 @@
 //! The JSON and YAML renderings are the same document, and the manifest reads back as written:
 //! the deployer consumes exactly what synthesis produced.
 
-use eventforge_stacks::manifest::{Format, MANIFEST_FILE, Manifest};
 use eventforge_stacks::platform::{self, Config, Stage};
-use eventforge_stacks::synth::Assembly;
 use serde_json::Value as Json;
+use typed_cloudformation::manifest::{Format, MANIFEST_FILE, Manifest};
+use typed_cloudformation::synth::Assembly;
 
 /// Reading the YAML back gives the JSON document exactly: strings that look like numbers or
 /// booleans (`PORT: "8080"`) stay strings.

@@ -1,11 +1,11 @@
 //! Permissions come from use, name exact actions and ARNs, and `*` appears only where AWS offers
 //! nothing narrower.
 
-use eventforge_stacks::iam::{Grants, Unscoped};
 use eventforge_stacks::platform::components::Table;
 use eventforge_stacks::platform::{self, Config, Stage};
-use eventforge_stacks::stack::Stack;
 use serde_json::{Value as Json, json};
+use typed_cloudformation::iam::{Grants, Unscoped};
+use typed_cloudformation::stack::Stack;
 
 fn table() -> Table {
     let mut stack = Stack::new("test-data", "data");
@@ -174,7 +174,7 @@ fn the_saga_role_may_invoke_exactly_the_functions_its_tasks_name() {
         .map(|f| {
             format!(
                 "eventforge-dev-functions:{}Function-Arn",
-                eventforge_stacks::naming::upper_camel(f)
+                typed_cloudformation::naming::upper_camel(f)
             )
         })
         .collect();

@@ -1,11 +1,9 @@
 //! One test binary for the crate's integration tests (one link of the dependency tree instead
 //! of one per file); each module is the specification of one part.
 
-mod cross_stack;
 mod formats;
 mod iam;
 mod platform;
 mod properties;
 mod saga;
 mod snapshots;
-mod validation;

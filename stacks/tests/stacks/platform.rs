@@ -1,14 +1,14 @@
 //! The platform's stacks, checked against the design: what each stack must contain.
 
 use eventforge_core::table_schema::{GLOBAL_INDEXES, PARTITION_KEY, SORT_KEY};
-use eventforge_stacks::manifest::Format;
-use eventforge_stacks::naming::upper_camel;
 use eventforge_stacks::platform::{
     self, Architecture, Config, Stage, functions::functions, messaging::queues,
 };
-use eventforge_stacks::stack::AssetKind;
-use eventforge_stacks::synth::Assembly;
 use serde_json::{Value as Json, json};
+use typed_cloudformation::manifest::Format;
+use typed_cloudformation::naming::upper_camel;
+use typed_cloudformation::stack::AssetKind;
+use typed_cloudformation::synth::Assembly;
 
 fn dev() -> Assembly {
     platform::synth(&Config::for_stage(Stage::Dev)).unwrap()

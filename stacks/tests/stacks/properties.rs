@@ -3,15 +3,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use eventforge_stacks::error::SynthError;
-use eventforge_stacks::generated::{logs, sqs};
-use eventforge_stacks::handle::Handle;
-use eventforge_stacks::manifest::Format;
 use eventforge_stacks::platform::{self, Config, Stage};
-use eventforge_stacks::stack::Stack;
-use eventforge_stacks::synth::{App, Assembly};
-use eventforge_stacks::value::join;
 use proptest::prelude::*;
+use typed_cloudformation::error::SynthError;
+use typed_cloudformation::generated::{logs, sqs};
+use typed_cloudformation::handle::Handle;
+use typed_cloudformation::manifest::Format;
+use typed_cloudformation::stack::Stack;
+use typed_cloudformation::synth::{App, Assembly};
+use typed_cloudformation::value::join;
 
 /// Builds `count` stacks, each with one queue, where stack `from` uses queue `to` for every
 /// edge. Declared in a shuffled order given by `declaration`.

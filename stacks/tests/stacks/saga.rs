@@ -1,8 +1,8 @@
 //! The order saga, read as a specification: where each outcome leads.
 
-use eventforge_stacks::asl::{State, TRANSIENT_ERRORS, Task, Transition};
 use eventforge_stacks::platform::messaging::{RuleTarget, queues, rules};
 use eventforge_stacks::platform::workflow::{errors, saga_asl, saga_definition};
+use typed_cloudformation::asl::{State, TRANSIENT_ERRORS, Task, Transition};
 
 fn task(name: &str) -> Task {
     let definition = saga_definition();

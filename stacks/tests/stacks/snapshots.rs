@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use eventforge_stacks::manifest::Format;
 use eventforge_stacks::platform::{self, Config, Stage};
+use typed_cloudformation::manifest::Format;
 
 fn snapshot_dir(stage: Stage) -> PathBuf {
     // Read when the test runs, not baked in by `env!`: cargo reuses a test binary built from

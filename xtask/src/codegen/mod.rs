@@ -1,9 +1,9 @@
-//! `cargo xtask codegen`: generate the typed CloudFormation resources of `stacks/src/generated/`
+//! `cargo xtask codegen`: generate the typed CloudFormation resources of `stacks/typed-cloudformation/src/generated/`
 //! from the official resource provider schemas shipped in the `cfn-lint` PyPI package.
 //!
 //! This is how troposphere, goformation and the CDK's L1 layer stay correct: the types are never
 //! written by hand. Only the resource types the platform uses are generated (see [`ALLOWLIST`]),
-//! which keeps the `stacks` crate quick to compile. The output is committed, and a test
+//! which keeps `typed-cloudformation` quick to compile. The output is committed, and a test
 //! (`xtask/tests/codegen_no_diff.rs`) regenerates it into a temporary directory to prove that the
 //! committed code is exactly what this generator produces from the pinned schemas.
 
@@ -20,7 +20,7 @@ use clap::Args;
 pub const CFN_LINT_VERSION: &str = "1.51.0";
 
 /// Every CloudFormation resource type the platform's stacks use. Adding a type here and running
-/// `cargo xtask codegen` is the only way to make a new resource type available to `stacks`.
+/// `cargo xtask codegen` is the only way to make a new resource type available to `typed-cloudformation`.
 pub const ALLOWLIST: &[&str] = &[
     "AWS::ApplicationAutoScaling::ScalableTarget",
     "AWS::ApplicationAutoScaling::ScalingPolicy",
@@ -71,7 +71,11 @@ pub const ALLOWLIST: &[&str] = &[
 #[derive(Args)]
 pub struct CodegenArgs {
     /// Directory to write the generated modules into.
-    #[arg(long, value_name = "DIR", default_value = "stacks/src/generated")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "stacks/typed-cloudformation/src/generated"
+    )]
     out: PathBuf,
     /// Directory holding cfn-lint's `data/schemas` (found through `python3` when omitted).
     #[arg(long, value_name = "DIR", env = "EVENTFORGE_CFN_SCHEMAS")]

@@ -22,7 +22,7 @@ pub struct Resource {
 }
 
 /// A constraint of the schema at a property path (`Tags/*/Key`), as the Rust expression of an
-/// `eventforge_stacks::validate::Rule`.
+/// `typed_cloudformation::validate::Rule`.
 pub struct Constraint {
     pub path: String,
     pub rule: String,

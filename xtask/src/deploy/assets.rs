@@ -12,7 +12,7 @@ use eventforge_deployer::docker::Docker;
 use eventforge_deployer::image::{Image, ImageSpec};
 use eventforge_deployer::plan::Plan;
 use eventforge_deployer::{Assets, ContainerImage};
-use eventforge_stacks::stack::AssetKind;
+use typed_cloudformation::stack::AssetKind;
 
 use crate::artefacts::{BuildProfile, api_binary, api_target, build_api_binary, build_lambda_zips};
 use crate::frontend::Frontend;

@@ -17,14 +17,14 @@ use crate::order::deploy_order;
 use crate::stack::{Asset, Entry, Stack};
 use crate::value::{CONDITION_MARKER, GET_ATT_MARKER, IF_MARKER, Json, REF_MARKER};
 
-/// The stacks of one deployment (one stage of the platform).
+/// The stacks of one deployment (one stage of an application).
 pub struct App {
     name: String,
     stacks: Vec<Stack>,
 }
 
 impl App {
-    /// `name` prefixes every stack name, e.g. `eventforge-dev`.
+    /// `name` prefixes every stack name, e.g. `shop-prod`.
     pub fn new(name: &str) -> Self {
         Self {
             name: name.to_owned(),

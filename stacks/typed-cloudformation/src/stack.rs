@@ -244,7 +244,7 @@ pub enum AssetKind {
     /// A zip of the `bootstrap` binary of a Lambda function, stored in the asset bucket under a
     /// content-addressed key; `parameter` receives the key.
     LambdaZip {
-        /// The function's name in the platform, e.g. `validate-order` (also its binary's name).
+        /// The function's name, e.g. `validate-order` (also its binary's name).
         function: String,
     },
     /// The API's container image, pushed to the bootstrap repository; `parameter` receives the

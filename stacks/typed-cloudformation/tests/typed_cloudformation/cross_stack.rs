@@ -1,13 +1,13 @@
 //! Using a value of another stack is all it takes: the export, the import and the deploy order
 //! follow.
 
-use eventforge_stacks::error::SynthError;
-use eventforge_stacks::generated::{logs, sqs};
-use eventforge_stacks::stack::{ConditionExpr, Parameter};
-use eventforge_stacks::sub;
-use eventforge_stacks::synth::App;
-use eventforge_stacks::value::{Value, join};
 use serde_json::json;
+use typed_cloudformation::error::SynthError;
+use typed_cloudformation::generated::{logs, sqs};
+use typed_cloudformation::stack::{ConditionExpr, Parameter};
+use typed_cloudformation::sub;
+use typed_cloudformation::synth::App;
+use typed_cloudformation::value::{Value, join};
 
 /// `consumer` gets a queue whose dead-letter target is `producer`'s queue.
 fn app_with_one_reference() -> App {

@@ -2,7 +2,7 @@
 //!
 //! A [`Definition`] is built in Rust, checked by [`Definition::validate`], and serialised to the
 //! ASL JSON that goes into the template and that the local runtime executes unchanged. Tasks
-//! name the platform function they invoke; the JSON refers to it through a
+//! name the function they invoke; the JSON refers to it through a
 //! `${<Function>FunctionArn}` placeholder which `DefinitionSubstitutions` fills on AWS and the
 //! local runtime maps back to the function (see [`Definition::substitutions`]).
 
@@ -64,7 +64,7 @@ impl Transition {
     }
 }
 
-/// A task that invokes one of the platform's Lambda functions with the state input.
+/// A task that invokes one of the application's Lambda functions with the state input.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Task {

@@ -17,6 +17,7 @@ pub type Json = serde_json::Value;
 
 /// Marker keys of stack-qualified references in the intermediate JSON. They are not valid
 /// CloudFormation, so a marker that synthesis failed to resolve could never deploy silently.
+/// (Their `EventForge::` prefix is the name of the project this crate was written for.)
 pub(crate) const REF_MARKER: &str = "EventForge::Ref";
 pub(crate) const GET_ATT_MARKER: &str = "EventForge::GetAtt";
 pub(crate) const IF_MARKER: &str = "EventForge::If";
@@ -25,7 +26,7 @@ pub(crate) const CONDITION_MARKER: &str = "EventForge::Condition";
 /// A resource or parameter of a stack.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Target {
-    /// The CloudFormation stack name, e.g. `eventforge-dev-data`.
+    /// The CloudFormation stack name, e.g. `shop-prod-data`.
     pub stack: String,
     pub logical_id: String,
 }

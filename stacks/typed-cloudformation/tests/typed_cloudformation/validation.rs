@@ -1,14 +1,16 @@
 //! Property values are checked at synthesis against the resource schemas' constraints, and a bad
 //! value is named by stack, resource, property and the line that added the resource.
 
-use eventforge_stacks::error::SynthError;
-use eventforge_stacks::generated::{dynamodb, ec2, logs, sqs};
-use eventforge_stacks::stack::{Accepted, ResourceOptions};
-use eventforge_stacks::synth::App;
 use serde_json::json;
+use typed_cloudformation::error::SynthError;
+use typed_cloudformation::generated::{dynamodb, ec2, logs, sqs};
+use typed_cloudformation::stack::{Accepted, ResourceOptions};
+use typed_cloudformation::synth::App;
 
 /// Synthesises an app of one stack built by `build`; returns the problems synthesis reports.
-fn problems(build: impl FnOnce(&mut eventforge_stacks::stack::Stack) -> u32) -> (Vec<String>, u32) {
+fn problems(
+    build: impl FnOnce(&mut typed_cloudformation::stack::Stack) -> u32,
+) -> (Vec<String>, u32) {
     let mut app = App::new("check");
     let mut stack = app.new_stack("only", "one stack");
     let line = build(&mut stack);
@@ -30,7 +32,8 @@ fn a_value_outside_an_enum_is_refused() {
         found,
         [format!(
             "check-only/Logs (AWS::Logs::LogGroup) LogGroupClass: \"COLD\" is not one of STANDARD, \
-             INFREQUENT_ACCESS, DELIVERY (added at stacks/tests/stacks/validation.rs:{line})"
+             INFREQUENT_ACCESS, DELIVERY (added at {}:{line})",
+            file!()
         )]
     );
 }

@@ -1,4 +1,4 @@
-//! Logical ids and placeholders derived from the platform's kebab-case names.
+//! Logical ids and placeholders derived from kebab-case names (a function's, a queue's).
 
 /// `kebab-case` to `UpperCamelCase`, the only case conversion the crate needs.
 pub fn upper_camel(kebab: &str) -> String {
