@@ -228,7 +228,7 @@ mod tests {
 
     #[test]
     fn the_svg_draws_every_box_with_its_label() {
-        let saga = diagram::saga(&eventforge_stacks::platform::workflow::saga_definition());
+        let saga = diagram::saga(&eventforge_topology::saga::saga_definition());
         let drawn = svg(&saga);
         assert!(drawn.starts_with("<?xml") && drawn.contains("<svg "));
         for node in saga.nodes() {

@@ -19,7 +19,7 @@ use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use eventforge_core::{Event, EventId, Store};
-use eventforge_stacks::platform::event_source;
+use eventforge_topology::event_source;
 use serde_dynamo::AttributeValue;
 use time::OffsetDateTime;
 
@@ -90,7 +90,7 @@ pub fn entry(bus: &Bus, event: &Event) -> PutEventsRequestEntry {
     let detail = serde_json::to_string(event).unwrap_or_default();
     PutEventsRequestEntry::builder()
         .event_bus_name(&bus.name)
-        .source(event_source(&event.event_type))
+        .source(event_source(event.event_type.is_platform_owned()))
         .detail_type(event.event_type.as_str())
         .detail(detail)
         .set_trace_header(event.trace.map(|trace| trace.xray_header()))

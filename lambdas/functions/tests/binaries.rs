@@ -1,7 +1,7 @@
 //! Specification: every function the stacks deploy is a binary of this crate, so
 //! `cargo lambda build` makes a zip for each.
 
-use eventforge_stacks::platform::functions::functions;
+use eventforge_topology::functions;
 
 #[test]
 fn every_deployed_function_has_a_binary_of_its_name() {

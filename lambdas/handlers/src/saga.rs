@@ -12,7 +12,7 @@ use std::sync::Arc;
 use eventforge_core::inventory::StockLine;
 use eventforge_core::store::{ReleaseOutcome, StoreError};
 use eventforge_core::{Clock, Event, EventType, Order, OrderId, OrderStatus, Store, TraceContext};
-use eventforge_stacks::platform::workflow::errors;
+use eventforge_topology::saga::errors;
 use serde_json::{Value, json};
 
 use crate::order_event_id;
@@ -310,7 +310,7 @@ pub async fn mark_order_failed(deps: &SagaDeps, state: &Value) -> Result<Value, 
 #[cfg(test)]
 mod tests {
     use super::Step;
-    use eventforge_stacks::platform::functions::{Trigger, functions};
+    use eventforge_topology::{Trigger, functions};
 
     #[test]
     fn the_steps_are_exactly_the_saga_functions_the_stacks_deploy() {

@@ -3,7 +3,7 @@
 //! The flow of `deploy`: read every deployed stack in one call -> bootstrap stack (asset bucket
 //! and container repository) when missing or selected -> upload Lambda zips under
 //! content-addressed keys and push the API image tagged with its digest, both skipped when
-//! already there -> every stack in the dependency order [`eventforge_stacks`] derived, each as
+//! already there -> every stack in the dependency order `typed-cloudformation` derived, each as
 //! soon as its dependencies are done (independent stacks concurrently), via change sets.
 //!
 //! A stack is skipped when the fingerprint tag it carries (template + parameter values, asset

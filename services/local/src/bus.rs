@@ -6,8 +6,7 @@
 use std::sync::Arc;
 
 use eventforge_core::Event;
-use eventforge_stacks::platform::event_source;
-use eventforge_stacks::platform::messaging::{RuleSpec, RuleTarget, rules};
+use eventforge_topology::{RuleSpec, RuleTarget, event_source, rules};
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
@@ -44,7 +43,7 @@ impl Rule {
                 .targets
                 .iter()
                 .map(|target| match target {
-                    RuleTarget::Queue(queue) => Target::Queue((*queue).to_owned()),
+                    RuleTarget::Queue(queue) => Target::Queue(queue.name().to_owned()),
                     RuleTarget::StateMachine(name) => Target::StateMachine {
                         name: (*name).to_owned(),
                         input_path: RuleSpec::input_path(target).map(str::to_owned),
@@ -67,7 +66,7 @@ pub fn envelope(event: &Event) -> Value {
         "version": "0",
         "id": event.id.to_string(),
         "detail-type": event.event_type.as_str(),
-        "source": event_source(&event.event_type),
+        "source": event_source(event.event_type.is_platform_owned()),
         "account": "000000000000",
         "time": event.occurred_at.replace_nanosecond(0).unwrap_or(event.occurred_at).format(&Rfc3339).unwrap_or_default(),
         "region": "local",

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::Value;
-use typed_cloudformation::asl::Definition;
+use states_language::Definition;
 
 use crate::error::LocalError;
 use crate::paths::{PathField, nullable};
@@ -427,8 +427,7 @@ mod tests {
     #[test]
     fn the_deployed_saga_loads_with_its_functions_named() {
         let machine =
-            Machine::from_definition(&eventforge_stacks::platform::workflow::saga_definition())
-                .unwrap();
+            Machine::from_definition(&eventforge_topology::saga::saga_definition()).unwrap();
         assert_eq!(machine.document.start_at, "ValidateOrder");
         let State::Task(task) = machine.state("ChargePayment").unwrap() else {
             panic!("ChargePayment is a task");

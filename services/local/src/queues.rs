@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use eventforge_stacks::platform::messaging::QueueSettings;
+use eventforge_topology::{PROCESSOR_TIMEOUT_SECONDS, QueueSettings, queues};
 use rusqlite::params;
 
 use crate::db::{RuntimeDb, now_ms};
@@ -36,8 +36,7 @@ impl From<&QueueSettings> for QueueSpec {
             visibility_timeout_seconds: settings.visibility_timeout_seconds,
             max_receive_count: settings.max_receive_count,
             batch_size: settings.batch_size,
-            consumer_timeout_seconds:
-                eventforge_stacks::platform::messaging::PROCESSOR_TIMEOUT_SECONDS,
+            consumer_timeout_seconds: PROCESSOR_TIMEOUT_SECONDS,
         }
     }
 }
@@ -90,10 +89,7 @@ impl Queues {
 
     /// The platform's queues, as the messaging stack deploys them.
     pub fn platform_specs() -> Vec<QueueSpec> {
-        eventforge_stacks::platform::messaging::queues()
-            .iter()
-            .map(QueueSpec::from)
-            .collect()
+        queues().iter().map(QueueSpec::from).collect()
     }
 
     pub fn spec(&self, queue: &str) -> LocalResult<&QueueSpec> {

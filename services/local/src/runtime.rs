@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eventforge_core::{Event, EventId, EventType, Store};
-use eventforge_stacks::platform::workflow::{SAGA_NAME, saga_definition};
+use eventforge_topology::saga::{SAGA_NAME, saga_definition};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 

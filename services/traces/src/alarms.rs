@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use eventforge_core::trace::{Span, SpanKind, SpanSink, SpanStore, SpanStoreError};
-use eventforge_stacks::platform::observability::{
+use eventforge_topology::alarms::{
     ALARM_PERIOD_SECONDS, API_5XX_PER_PERIOD, API_P99_SECONDS, WEBHOOK_FAILURES_PER_PERIOD,
     WEBHOOK_PROCESSOR,
 };
@@ -47,7 +47,7 @@ pub struct Window {
 impl Window {
     /// Takes in one finished span; returns the alarms it raised or cleared.
     pub fn observe(&mut self, span: &Span) -> Vec<AlarmChange> {
-        if span.kind == SpanKind::Consumer && span.name == WEBHOOK_PROCESSOR {
+        if span.kind == SpanKind::Consumer && span.name == WEBHOOK_PROCESSOR.name() {
             return self.observe_webhook_run(span);
         }
         if span.kind != SpanKind::Request {
@@ -271,7 +271,7 @@ mod tests {
         Span::finished(
             &TraceContext::new_root(start),
             None,
-            WEBHOOK_PROCESSOR,
+            WEBHOOK_PROCESSOR.name(),
             SpanKind::Consumer,
             start,
             Duration::from_millis(3),

@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use eventforge_topology::alarms::{API_5XX_PER_PERIOD, API_P99_SECONDS};
 use typed_cloudformation::generated::applicationautoscaling::scaling_policy as scaling;
 use typed_cloudformation::generated::cloudfront::distribution as cf;
 use typed_cloudformation::generated::ecs::{service as svc, task_definition as td};
@@ -31,9 +32,7 @@ use typed_cloudformation::value::{JsonText, Pseudo, Value};
 use super::auth::ORIGIN_VERIFY_HEADER;
 use super::components::{LOGS_ENCRYPTED_BY_CLOUDWATCH, grant_log_writes};
 use super::frontend::DISTRIBUTION_WITHOUT_A_DOMAIN;
-use super::observability::{
-    API_5XX_PER_PERIOD, API_P99_SECONDS, AlarmSpec, Statistic, add_alarm, metric_widget,
-};
+use super::observability::{AlarmSpec, Statistic, add_alarm, metric_widget};
 use super::{Built, Config, auth, bootstrap, data, frontend, messaging, network, observability};
 
 /// The port the API listens on inside its container.

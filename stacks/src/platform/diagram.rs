@@ -5,12 +5,10 @@
 
 use std::collections::BTreeMap;
 
+use eventforge_topology::saga::{SAGA_NAME, saga_definition};
+use eventforge_topology::{RuleTarget, Trigger, functions, queues, rules};
 use typed_cloudformation::asl::{Definition, State};
 use typed_cloudformation::synth::Assembly;
-
-use super::functions::{self, Trigger};
-use super::messaging::{self, RuleTarget};
-use super::workflow;
 
 /// Boxes and arrows, in groups.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,11 +93,7 @@ fn edge(from: String, to: String, label: impl Into<String>) -> Edge {
 
 /// Every diagram of the platform.
 pub fn all(assembly: &Assembly) -> Vec<Diagram> {
-    vec![
-        stacks(assembly),
-        event_flow(),
-        saga(&workflow::saga_definition()),
-    ]
+    vec![stacks(assembly), event_flow(), saga(&saga_definition())]
 }
 
 /// The stacks in deploy order, an arrow from each stack to those that import its values.
@@ -151,7 +145,7 @@ pub fn stacks(assembly: &Assembly) -> Diagram {
 /// From a state change to its effects: the table's outbox, the bus, each rule, the queues and
 /// their dead-letter queues, the processors, and the saga the bus starts.
 pub fn event_flow() -> Diagram {
-    let all_functions = functions::functions();
+    let all_functions = functions();
     let mut sources = vec![
         node("src", "api", "API (ECS Fargate)", Shape::Service),
         node("src", "table", "Orders table: state + outbox", Shape::Queue),
@@ -173,12 +167,16 @@ pub fn event_flow() -> Diagram {
             }
             Trigger::Queue(queue) => {
                 function_nodes.push(node("fn", function.name, function.name, Shape::Service));
-                edges.push(edge(id("queue", queue), id("fn", function.name), "batch"));
+                edges.push(edge(
+                    id("queue", queue.name()),
+                    id("fn", function.name),
+                    "batch",
+                ));
             }
             Trigger::Saga => {}
         }
     }
-    for queue in messaging::queues() {
+    for queue in queues() {
         let dlq = queue.dead_letter_queue();
         queue_nodes.push(node(
             "queue",
@@ -194,7 +192,7 @@ pub fn event_flow() -> Diagram {
             on_failure: true,
         });
     }
-    for rule in messaging::rules() {
+    for rule in rules() {
         let types = if rule.event_types.is_empty() {
             format!("any {}", rule.source)
         } else {
@@ -209,7 +207,7 @@ pub fn event_flow() -> Diagram {
         edges.push(edge(id("bus", "bus"), id("rule", rule.name), ""));
         for target in &rule.targets {
             let to = match target {
-                RuleTarget::Queue(queue) => id("queue", queue),
+                RuleTarget::Queue(queue) => id("queue", queue.name()),
                 RuleTarget::StateMachine(machine) => id("saga", machine),
             };
             edges.push(edge(id("rule", rule.name), to, ""));
@@ -221,15 +219,12 @@ pub fn event_flow() -> Diagram {
         .count();
     let saga = vec![node(
         "saga",
-        workflow::SAGA_NAME,
-        format!(
-            "{} (Step Functions, {saga_steps} Lambda steps)",
-            workflow::SAGA_NAME
-        ),
+        SAGA_NAME,
+        format!("{} (Step Functions, {saga_steps} Lambda steps)", SAGA_NAME),
         Shape::Service,
     )];
     edges.push(edge(
-        id("saga", workflow::SAGA_NAME),
+        id("saga", SAGA_NAME),
         id("src", "table"),
         "each step's state change",
     ));
@@ -375,7 +370,7 @@ mod tests {
     #[test]
     fn each_queue_feeds_its_processor_and_overflows_into_its_dead_letter_queue() {
         let diagram = event_flow();
-        for queue in messaging::queues() {
+        for queue in queues() {
             let from = id("queue", queue.name);
             assert!(
                 diagram
@@ -391,11 +386,14 @@ mod tests {
 
     #[test]
     fn the_saga_shows_the_compensation_on_a_failure_arrow() {
-        let diagram = saga(&workflow::saga_definition());
+        let diagram = saga(&saga_definition());
         let declined: Vec<&Edge> = diagram
             .edges
             .iter()
-            .filter(|e| e.label.contains(workflow::errors::PAYMENT_DECLINED))
+            .filter(|e| {
+                e.label
+                    .contains(eventforge_topology::saga::errors::PAYMENT_DECLINED)
+            })
             .collect();
         assert!(!declined.is_empty(), "no arrow for a declined payment");
         assert!(declined.iter().all(|e| e.on_failure));

@@ -12,35 +12,10 @@ use typed_cloudformation::sub;
 use typed_cloudformation::synth::App;
 use typed_cloudformation::value::{Json, Pseudo, Value};
 
+use eventforge_topology::{FunctionSpec, PROCESSOR_MAX_CONCURRENCY, Queue, Trigger, functions};
+
 use super::components::{LOGS_ENCRYPTED_BY_CLOUDWATCH, grant_log_writes};
-use super::messaging::PROCESSOR_TIMEOUT_SECONDS;
 use super::{Built, Config, auth, bootstrap, data, messaging};
-
-/// What invokes a function besides the state machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    /// A saga step, invoked by the state machine.
-    Saga,
-    /// A processor of one of the work queues.
-    Queue(&'static str),
-    /// The table's stream (the outbox publisher).
-    TableStream,
-}
-
-/// One function of the platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FunctionSpec {
-    /// Also the name of its binary and of its zip asset.
-    pub name: &'static str,
-    pub description: &'static str,
-    pub timeout_seconds: u32,
-    pub trigger: Trigger,
-}
-
-/// The most instances of one queue processor at once (the event source mapping's
-/// `MaximumConcurrency`): a processor stuck in a failure loop cannot take the account's whole
-/// concurrency, and the other functions, including the saga's, keep theirs.
-pub const PROCESSOR_MAX_CONCURRENCY: u32 = 5;
 
 /// What every function accepts, and why.
 const FUNCTION_FINDINGS: [Accepted; 4] = [
@@ -73,47 +48,6 @@ const FUNCTION_FINDINGS: [Accepted; 4] = [
     },
 ];
 
-/// Saga steps answer quickly; their Task timeouts in the state machine are a little longer.
-pub const SAGA_STEP_TIMEOUT_SECONDS: u32 = 10;
-
-pub fn functions() -> Vec<FunctionSpec> {
-    let step = |name, description| FunctionSpec {
-        name,
-        description,
-        timeout_seconds: SAGA_STEP_TIMEOUT_SECONDS,
-        trigger: Trigger::Saga,
-    };
-    let processor = |name, description, queue| FunctionSpec {
-        name,
-        description,
-        timeout_seconds: PROCESSOR_TIMEOUT_SECONDS,
-        trigger: Trigger::Queue(queue),
-    };
-    vec![
-        step("validate-order", "Saga: validate an order"),
-        step("reserve-inventory", "Saga: reserve stock for an order"),
-        step("charge-payment", "Saga: charge the payment, idempotently"),
-        step("confirm-order", "Saga: confirm an order"),
-        step(
-            "release-inventory",
-            "Saga compensation: release reserved stock",
-        ),
-        step(
-            "mark-order-failed",
-            "Saga compensation: mark an order failed",
-        ),
-        processor("email-processor", "Sends order emails", "email"),
-        processor("receipt-processor", "Renders PDF receipts", "receipt"),
-        processor("webhook-processor", "Delivers signed webhooks", "webhook"),
-        FunctionSpec {
-            name: "outbox-publisher",
-            description: "Publishes outbox events from the table stream to the bus",
-            timeout_seconds: 30,
-            trigger: Trigger::TableStream,
-        },
-    ]
-}
-
 pub struct Uses<'a> {
     pub assets: &'a bootstrap::Outputs,
     pub data: &'a data::Outputs,
@@ -123,7 +57,7 @@ pub struct Uses<'a> {
 }
 
 pub struct Outputs {
-    /// Every function by name.
+    /// Every function by name ([`eventforge_topology::Function::name`]).
     pub functions: BTreeMap<&'static str, Handle<lambda::Function>>,
     /// Every function's log group, by the function's name.
     pub log_groups: BTreeMap<&'static str, Handle<logs::LogGroup>>,
@@ -186,14 +120,14 @@ fn environment_and_grants(
             if let Some(queue) = uses.messaging.queue(name) {
                 queue.grant_consume(&mut grants);
             }
-            if name == "receipt" {
+            if name == Queue::Receipt {
                 uses.data.receipts.grant_write(&mut grants);
                 environment.insert(
                     "RECEIPTS_BUCKET".to_owned(),
                     uses.data.receipts.name().to_json(),
                 );
             }
-            if name == "email" {
+            if name == Queue::Email {
                 grants.allow(
                     &["ses:SendEmail", "ses:SendRawEmail"],
                     vec![sub![
@@ -284,10 +218,8 @@ fn add_function(
     match spec.trigger {
         Trigger::Saga => {}
         Trigger::Queue(name) => {
-            if let (Some(queue), Some(settings)) = (
-                uses.messaging.queue(name),
-                messaging::queues().into_iter().find(|q| q.name == name),
-            ) {
+            if let Some(queue) = uses.messaging.queue(name) {
+                let settings = name.settings();
                 stack.add_with(
                     &format!("{id}Source"),
                     lambda::EventSourceMapping::new(function.reference())

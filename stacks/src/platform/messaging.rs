@@ -1,157 +1,21 @@
 //! Messaging: the custom event bus, the three work queues with their dead-letter queues, and the
-//! rules that fan order events out to them.
-//!
-//! [`queues`] and [`rules`] are plain data: the stack is built from them, and the local runtime
-//! reads the very same values, so the queues and routing that run locally are the deployed ones.
+//! rules that fan order events out to them, built from [`eventforge_topology::queues`] and
+//! [`eventforge_topology::rules`], which the local runtime reads too.
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
 use serde_json::json;
 
 use typed_cloudformation::generated::{events, sqs};
 use typed_cloudformation::handle::Handle;
 use typed_cloudformation::stack::{Accepted, ResourceOptions};
 use typed_cloudformation::synth::App;
-use typed_cloudformation::value::{Json, Value};
+use typed_cloudformation::value::Value;
 
 use super::components::{Bus, QueueWithDlq};
-use super::{Built, Config, EVENT_SOURCE, INGESTED_EVENT_SOURCE};
+use eventforge_topology::{Queue, RuleTarget, queues, rules};
 
-/// The settings of one work queue and its dead-letter queue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct QueueSettings {
-    /// `email`, `receipt` or `webhook`.
-    pub name: &'static str,
-    /// The function consuming the queue.
-    pub consumer: &'static str,
-    /// Six times the consumer's timeout, as AWS advises for Lambda consumers.
-    pub visibility_timeout_seconds: u32,
-    /// Deliveries before a message moves to the dead-letter queue.
-    pub max_receive_count: u32,
-    pub message_retention_seconds: u32,
-    pub dlq_retention_seconds: u32,
-    /// Messages per consumer invocation; failures are reported per message.
-    pub batch_size: u32,
-}
-
-impl QueueSettings {
-    /// The dead-letter queue's name in the platform, e.g. `email-dlq`.
-    pub fn dead_letter_queue(&self) -> String {
-        format!("{}-dlq", self.name)
-    }
-}
-
-/// How long a processor may run per batch.
-pub const PROCESSOR_TIMEOUT_SECONDS: u32 = 30;
-
-const FOUR_DAYS: u32 = 4 * 24 * 3600;
-const FOURTEEN_DAYS: u32 = 14 * 24 * 3600;
-
-/// The three work queues.
-pub fn queues() -> Vec<QueueSettings> {
-    [
-        ("email", "email-processor"),
-        ("receipt", "receipt-processor"),
-        ("webhook", "webhook-processor"),
-    ]
-    .into_iter()
-    .map(|(name, consumer)| QueueSettings {
-        name,
-        consumer,
-        visibility_timeout_seconds: 6 * PROCESSOR_TIMEOUT_SECONDS,
-        max_receive_count: 5,
-        message_retention_seconds: FOUR_DAYS,
-        dlq_retention_seconds: FOURTEEN_DAYS,
-        batch_size: 10,
-    })
-    .collect()
-}
-
-/// Where a rule delivers matching events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
-pub enum RuleTarget {
-    /// One of [`queues`], by name.
-    Queue(&'static str),
-    /// The saga state machine ([`super::workflow::SAGA_NAME`]); it receives the event's
-    /// `detail` (the platform's event record) as its input.
-    StateMachine(&'static str),
-}
-
-/// An EventBridge rule on the platform's bus.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RuleSpec {
-    pub name: &'static str,
-    pub description: &'static str,
-    /// Matched against the event's `source`: [`EVENT_SOURCE`] or [`INGESTED_EVENT_SOURCE`].
-    pub source: &'static str,
-    /// Matched against the event's `detail-type`, which is the event type; empty matches every
-    /// type of the source.
-    pub event_types: Vec<&'static str>,
-    pub targets: Vec<RuleTarget>,
-}
-
-impl RuleSpec {
-    /// The EventBridge event pattern.
-    pub fn pattern(&self) -> Json {
-        let mut pattern = json!({ "source": [self.source] });
-        if !self.event_types.is_empty() {
-            pattern["detail-type"] = json!(self.event_types);
-        }
-        pattern
-    }
-
-    /// The JSONPath of the event passed to a target: state machines get the event record only.
-    pub fn input_path(target: &RuleTarget) -> Option<&'static str> {
-        match target {
-            RuleTarget::StateMachine(_) => Some("$.detail"),
-            RuleTarget::Queue(_) => None,
-        }
-    }
-}
-
-/// Every rule of the platform, the saga trigger included.
-pub fn rules() -> Vec<RuleSpec> {
-    use RuleTarget::{Queue, StateMachine};
-    vec![
-        RuleSpec {
-            name: "start-saga",
-            description: "A new order starts the order saga",
-            source: EVENT_SOURCE,
-            event_types: vec!["order.created"],
-            targets: vec![StateMachine(super::workflow::SAGA_NAME)],
-        },
-        RuleSpec {
-            name: "order-created",
-            description: "New orders are announced to webhooks",
-            source: EVENT_SOURCE,
-            event_types: vec!["order.created"],
-            targets: vec![Queue("webhook")],
-        },
-        RuleSpec {
-            name: "order-confirmed",
-            description: "Confirmed orders get an email, a receipt and webhooks",
-            source: EVENT_SOURCE,
-            event_types: vec!["order.confirmed"],
-            targets: vec![Queue("email"), Queue("receipt"), Queue("webhook")],
-        },
-        RuleSpec {
-            name: "order-failed",
-            description: "Failed orders get an email and webhooks",
-            source: EVENT_SOURCE,
-            event_types: vec!["order.failed"],
-            targets: vec![Queue("email"), Queue("webhook")],
-        },
-        RuleSpec {
-            name: "ingested",
-            description: "Events from outside systems reach the webhooks registered for them",
-            source: INGESTED_EVENT_SOURCE,
-            event_types: vec![],
-            targets: vec![Queue("webhook")],
-        },
-    ]
-}
+use super::{Built, Config};
 
 pub struct Outputs {
     pub bus: Bus,
@@ -159,9 +23,9 @@ pub struct Outputs {
 }
 
 impl Outputs {
-    /// The queue named `name` (one of [`queues`]).
-    pub fn queue(&self, name: &str) -> Option<&QueueWithDlq> {
-        self.queues.iter().find(|queue| queue.name == name)
+    /// The resources of `queue`.
+    pub fn queue(&self, queue: Queue) -> Option<&QueueWithDlq> {
+        self.queues.iter().find(|built| built.name == queue.name())
     }
 }
 
@@ -224,7 +88,7 @@ pub fn stack(app: &App, config: &Config) -> Built<Outputs> {
             .targets
             .iter()
             .filter_map(|target| match target {
-                RuleTarget::Queue(name) => queues.iter().find(|queue| queue.name == *name),
+                RuleTarget::Queue(queue) => queues.iter().find(|built| built.name == queue.name()),
                 RuleTarget::StateMachine(_) => None,
             })
             .map(|queue| {
@@ -247,7 +111,7 @@ pub fn stack(app: &App, config: &Config) -> Built<Outputs> {
         );
         for target in &rule.targets {
             if let RuleTarget::Queue(name) = target {
-                senders.entry(name).or_default().push(handle.arn());
+                senders.entry(name.name()).or_default().push(handle.arn());
             }
         }
     }

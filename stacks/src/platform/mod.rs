@@ -2,9 +2,8 @@
 //! by passing handles, never by names.
 //!
 //! [`app`] builds every stack for a [`Config`]; the deploy order falls out of the references
-//! between them. The plain-data views the local runtime needs (the saga's ASL, the EventBridge
-//! rules, the queue settings) come from the same definitions the stacks are built from:
-//! [`workflow::saga_definition`], [`messaging::rules`] and [`messaging::queues`].
+//! between them. What the platform is made of (functions, queues, rules, the saga) is
+//! `eventforge-topology`'s plain data, which the local runtime reads too.
 
 pub mod api;
 pub mod auth;
@@ -22,23 +21,6 @@ pub mod workflow;
 
 use typed_cloudformation::error::SynthError;
 use typed_cloudformation::synth::{App, Assembly};
-
-/// The EventBridge `source` of the events the platform itself records (the outbox publisher
-/// sets it; the saga's and the processors' rules match on it).
-pub const EVENT_SOURCE: &str = "eventforge.orders";
-/// The EventBridge `source` of events outside systems posted to `/webhooks/ingest`: a rule of
-/// their own fans them out, and no rule of the platform's events can match them.
-pub const INGESTED_EVENT_SOURCE: &str = "eventforge.ingested";
-
-/// The `source` an event is published with: the platform's for its own event types, the ingest
-/// source for every other type (ingest refuses the platform's own).
-pub fn event_source(event_type: &eventforge_core::EventType) -> &'static str {
-    if event_type.is_platform_owned() {
-        EVENT_SOURCE
-    } else {
-        INGESTED_EVENT_SOURCE
-    }
-}
 
 /// A deployment stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,10 +201,10 @@ pub fn app(config: &Config) -> App {
 
 /// Synthesises the platform for `config`.
 pub fn synth(config: &Config) -> Result<Assembly, SynthError> {
-    workflow::saga_definition()
+    eventforge_topology::saga::saga_definition()
         .validate()
         .map_err(|problems| SynthError::InvalidStateMachine {
-            name: workflow::SAGA_NAME.to_owned(),
+            name: eventforge_topology::saga::SAGA_NAME.to_owned(),
             problems,
         })?;
     app(config).synth()

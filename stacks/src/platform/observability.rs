@@ -15,6 +15,10 @@ use typed_cloudformation::stack::{Accepted, ConditionExpr, Parameter, ResourceOp
 use typed_cloudformation::synth::App;
 use typed_cloudformation::value::{JsonText, Pseudo, Value};
 
+use eventforge_topology::alarms::{
+    ALARM_PERIOD_SECONDS, WEBHOOK_FAILURES_PER_PERIOD, WEBHOOK_PROCESSOR,
+};
+
 use super::{Built, Config, functions, messaging, workflow};
 
 pub struct Watches<'a> {
@@ -27,17 +31,6 @@ pub struct Outputs {
     pub topic: Handle<sns::Topic>,
 }
 
-/// The API's p99 response time, in seconds, above which users notice. `cargo xtask dev` warns
-/// at the same thresholds as the alarms (through these constants).
-pub const API_P99_SECONDS: f64 = 1.0;
-/// 5xx responses within one period that raise the API's error alarm.
-pub const API_5XX_PER_PERIOD: u32 = 5;
-/// Every alarm's period.
-pub const ALARM_PERIOD_SECONDS: u32 = 300;
-/// Failed webhook deliveries (after their retries) within one period that raise the alarm.
-pub const WEBHOOK_FAILURES_PER_PERIOD: u32 = 3;
-/// The function whose logs say when a webhook delivery failed.
-pub const WEBHOOK_PROCESSOR: &str = "webhook-processor";
 /// The CloudWatch Logs filter matching the webhook processor's log line for a failed delivery:
 /// its JSON logs put the event's fields under `fields`, and a failed delivery is logged with
 /// `outcome = "webhook.failed"` (see `eventforge_handlers::webhook`).
@@ -177,7 +170,7 @@ pub fn stack(app: &App, config: &Config, watches: &Watches<'_>) -> Built<Outputs
         },
     );
     let namespace = format!("EventForge/{}", config.prefix());
-    if let Some(log_group) = watches.functions.log_groups.get(WEBHOOK_PROCESSOR) {
+    if let Some(log_group) = watches.functions.log_groups.get(WEBHOOK_PROCESSOR.name()) {
         stack.add(
             "WebhookFailuresMetricFilter",
             logs::MetricFilter::new(

@@ -168,7 +168,7 @@ fn the_saga_role_may_invoke_exactly_the_functions_its_tasks_name() {
         .map(|r| r["Fn::ImportValue"].as_str().unwrap().to_owned())
         .collect();
     imported.sort();
-    let expected: Vec<String> = platform::workflow::saga_definition()
+    let expected: Vec<String> = eventforge_topology::saga::saga_definition()
         .invoked_functions()
         .iter()
         .map(|f| {

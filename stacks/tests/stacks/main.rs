@@ -5,5 +5,4 @@ mod formats;
 mod iam;
 mod platform;
 mod properties;
-mod saga;
 mod snapshots;

@@ -1,9 +1,8 @@
 //! The platform's stacks, checked against the design: what each stack must contain.
 
 use eventforge_core::table_schema::{GLOBAL_INDEXES, PARTITION_KEY, SORT_KEY};
-use eventforge_stacks::platform::{
-    self, Architecture, Config, Stage, functions::functions, messaging::queues,
-};
+use eventforge_stacks::platform::{self, Architecture, Config, Stage};
+use eventforge_topology::{functions, queues};
 use serde_json::{Value as Json, json};
 use typed_cloudformation::manifest::Format;
 use typed_cloudformation::naming::upper_camel;
@@ -654,8 +653,9 @@ fn the_configured_architecture_is_what_every_function_and_the_api_task_declare()
 #[test]
 fn failed_webhook_deliveries_in_the_processors_logs_raise_an_alarm() {
     use eventforge_stacks::platform::observability::{
-        WEBHOOK_FAILED_FILTER, WEBHOOK_FAILURES_METRIC, WEBHOOK_FAILURES_PER_PERIOD,
+        WEBHOOK_FAILED_FILTER, WEBHOOK_FAILURES_METRIC,
     };
+    use eventforge_topology::alarms::WEBHOOK_FAILURES_PER_PERIOD;
     let assembly = dev();
     let observability = template(&assembly, "observability");
     let filters = resources_of_type(observability, "AWS::Logs::MetricFilter");

@@ -46,13 +46,17 @@
 //! pure function of the typed app. The platform's stacks (`eventforge-stacks`) are built on it;
 //! the deployer reads what it writes (`manifest.json`, the templates).
 
-pub mod asl;
+/// Amazon States Language, typed: the `states-language` crate.
+pub use states_language as asl;
 pub mod error;
 pub mod generated;
 pub mod handle;
 pub mod iam;
 pub mod manifest;
-pub mod naming;
+/// Logical ids derived from kebab-case names.
+pub mod naming {
+    pub use states_language::upper_camel;
+}
 pub mod order;
 pub mod resource;
 pub mod stack;

@@ -16,6 +16,7 @@ use crate::handle::Condition;
 use crate::order::deploy_order;
 use crate::stack::{Asset, Entry, Stack};
 use crate::value::{CONDITION_MARKER, GET_ATT_MARKER, IF_MARKER, Json, REF_MARKER};
+pub(crate) use states_language::canonical;
 
 /// The stacks of one deployment (one stage of an application).
 pub struct App {
@@ -546,19 +547,4 @@ fn has_variable(template: &str) -> bool {
     template
         .match_indices("${")
         .any(|(index, _)| !template[index + 2..].starts_with('!'))
-}
-
-/// Rebuilds every object with its keys sorted, whatever map type `serde_json` was built with.
-pub(crate) fn canonical(value: Json) -> Json {
-    match value {
-        Json::Object(map) => {
-            let sorted: BTreeMap<String, Json> = map
-                .into_iter()
-                .map(|(key, inner)| (key, canonical(inner)))
-                .collect();
-            Json::Object(sorted.into_iter().collect())
-        }
-        Json::Array(items) => Json::Array(items.into_iter().map(canonical).collect()),
-        other => other,
-    }
 }

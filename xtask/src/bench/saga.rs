@@ -24,8 +24,8 @@ use eventforge_handlers::local::{LocalPlatform, functions};
 use eventforge_handlers::saga::Step;
 use eventforge_lambda_emulator::{FunctionProcess, Outcome, RuntimeApi};
 use eventforge_local::{FunctionError, FunctionHost, QueueMessage, Runtime, RuntimeConfig};
-use eventforge_stacks::platform::functions::functions as deployed_functions;
 use eventforge_store_sqlite::SqliteStore;
+use eventforge_topology::functions as deployed_functions;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 

@@ -16,7 +16,7 @@ impl StandIns {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let lambda = dir.path().join("lambda");
-        for function in eventforge_stacks::platform::functions::functions() {
+        for function in eventforge_topology::functions() {
             std::fs::create_dir_all(lambda.join(function.name)).unwrap();
             std::fs::write(
                 lambda.join(function.name).join("bootstrap.zip"),

@@ -30,7 +30,7 @@ async fn run(document: Value, host: Arc<ScriptedHost>, input: Value) -> (Outcome
 
 fn saga() -> Arc<Machine> {
     Arc::new(
-        Machine::from_definition(&eventforge_stacks::platform::workflow::saga_definition())
+        Machine::from_definition(&eventforge_topology::saga::saga_definition())
             .expect("the deployed saga loads"),
     )
 }

@@ -65,8 +65,8 @@ fn the_values_of_a_field_are_alternatives_and_fields_must_all_match() {
 #[test]
 fn the_platform_rules_match_their_event_types_only_and_the_ingested_rule_only_outside_events() {
     use eventforge_core::EventType;
-    use eventforge_stacks::platform::event_source;
-    for rule in eventforge_stacks::platform::messaging::rules() {
+    use eventforge_topology::event_source;
+    for rule in eventforge_topology::rules() {
         let pattern = Pattern::compile(&rule.pattern()).unwrap();
         for event_type in [
             "order.created",
@@ -77,7 +77,7 @@ fn the_platform_rules_match_their_event_types_only_and_the_ingested_rule_only_ou
             "crm.note.added",
         ] {
             // Published as the outbox publisher and the local bus publish it.
-            let source = event_source(&event_type.parse::<EventType>().unwrap());
+            let source = event_source(event_type.parse::<EventType>().unwrap().is_platform_owned());
             let event = json!({"source": source, "detail-type": event_type, "detail": {}});
             let expected = rule.source == source
                 && (rule.event_types.is_empty() || rule.event_types.contains(&event_type));

@@ -213,10 +213,8 @@ struct Delivery {
 fn delivery(world: &World) -> Delivery {
     let db = RuntimeDb::open(&world.db).unwrap();
     let queues = Queues::new(db.clone(), Queues::platform_specs(), SCALE);
-    let machine = Arc::new(
-        Machine::from_definition(&eventforge_stacks::platform::workflow::saga_definition())
-            .unwrap(),
-    );
+    let machine =
+        Arc::new(Machine::from_definition(&eventforge_topology::saga::saga_definition()).unwrap());
     let host = Arc::new(ScriptedHost::new().always("validate-order", Reply::Hang));
     let tasks = Tasks::new();
     let executor = Executor::new(

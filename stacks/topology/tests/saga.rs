@@ -1,8 +1,8 @@
 //! The order saga, read as a specification: where each outcome leads.
 
-use eventforge_stacks::platform::messaging::{RuleTarget, queues, rules};
-use eventforge_stacks::platform::workflow::{errors, saga_asl, saga_definition};
-use typed_cloudformation::asl::{State, TRANSIENT_ERRORS, Task, Transition};
+use eventforge_topology::saga::{errors, saga_asl, saga_definition};
+use eventforge_topology::{Queue, RuleTarget, queues, rules};
+use states_language::{State, TRANSIENT_ERRORS, Task, Transition};
 
 fn task(name: &str) -> Task {
     let definition = saga_definition();
@@ -148,7 +148,7 @@ fn order_created_starts_the_saga_and_confirmed_orders_fan_out_to_all_three_queue
     };
     assert!(targets_of("order.created").contains(&RuleTarget::StateMachine("order-saga")));
     let confirmed = targets_of("order.confirmed");
-    for queue in ["email", "receipt", "webhook"] {
+    for queue in [Queue::Email, Queue::Receipt, Queue::Webhook] {
         assert!(confirmed.contains(&RuleTarget::Queue(queue)), "{queue}");
     }
 }

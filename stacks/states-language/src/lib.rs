@@ -5,14 +5,24 @@
 //! name the function they invoke; the JSON refers to it through a
 //! `${<Function>FunctionArn}` placeholder which `DefinitionSubstitutions` fills on AWS and the
 //! local runtime maps back to the function (see [`Definition::substitutions`]).
+//!
+//! The crate also holds the two conventions the task placeholders share with the templates that
+//! fill them: [`upper_camel`] (a function's kebab-case name to the `UpperCamelCase` of its
+//! logical id and placeholder) and [`canonical`] (JSON with sorted keys). `typed-cloudformation`
+//! uses the same two, so a placeholder and its `DefinitionSubstitutions` key cannot disagree.
+//! It depends on serde alone: the local runtime reads a definition without the CloudFormation
+//! library.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::Serialize;
 use serde_json::{Map, json};
 
-use crate::naming::upper_camel;
-use crate::value::Json;
+mod json;
+mod naming;
+
+pub use json::{Json, canonical};
+pub use naming::upper_camel;
 
 /// Errors that every Lambda task retries: the service's transient failures and task timeouts.
 pub const TRANSIENT_ERRORS: &[&str] = &[
@@ -329,7 +339,7 @@ impl Definition {
                 )
             })
             .collect();
-        crate::synth::canonical(json!({
+        canonical(json!({
             "Comment": self.comment,
             "StartAt": self.start_at,
             "States": states,
