@@ -1,14 +1,16 @@
-//! The Lambda side of EventForge: every function of `stacks::platform::functions` is a binary
+//! The Lambda side of EventForge: every [`eventforge_topology::Function`] is a binary
 //! of this crate (`src/bin/<function>.rs`, built into `<function>/bootstrap.zip` by
 //! `cargo lambda build`), and each binary is one call into this library, which connects a
 //! handler of `eventforge-handlers` to `lambda_runtime` and to AWS:
 //!
-//! - saga steps ([`run_saga_step`]): the state machine's payload in, the step's result out; a
-//!   business outcome becomes the Lambda error type the state machine catches (`OutOfStock`,
+//! - saga steps: the state machine's payload in, the step's result out; a business outcome
+//!   becomes the Lambda error type the state machine catches (`OutOfStock`,
 //!   `PaymentDeclined`, ...), a store failure `Transient`, which it retries.
-//! - queue processors ([`run_email_processor`], [`run_receipt_processor`],
-//!   [`run_webhook_processor`]): SQS batches with partial batch failures, over SES, S3 and HTTPS.
-//! - the outbox publisher ([`run_outbox_publisher`]): the table's stream to EventBridge.
+//! - queue processors (`eventforge_handlers::message::Processor`): SQS batches with partial
+//!   batch failures, over SES, S3 and HTTPS.
+//! - the outbox publisher: the table's stream to EventBridge.
+//!
+//! Each binary is `run(Function::...)` ([`run`]).
 //!
 //! Configuration comes from the environment the functions stack sets ([`Settings`]); AWS
 //! credentials, region and endpoint from the standard chain (so `AWS_ENDPOINT_URL` points every
@@ -18,20 +20,20 @@ mod aws;
 pub mod publisher;
 mod settings;
 
-use std::future::Future;
 use std::sync::Arc;
 
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use eventforge_core::webhook::UrlPolicy;
-use eventforge_core::{Clock, Event, Store, SystemClock};
-use eventforge_handlers::email::{self, EmailDeps};
-use eventforge_handlers::message::{ProcessError, process_batch};
+use eventforge_core::{Clock, Store, SystemClock};
+use eventforge_handlers::email::EmailDeps;
+use eventforge_handlers::message::{Processor, serve_batch};
 use eventforge_handlers::payment::SimulatedPayment;
-use eventforge_handlers::receipt::{self, ReceiptDeps};
+use eventforge_handlers::receipt::ReceiptDeps;
 use eventforge_handlers::saga::{SagaDeps, Step, StepError};
-use eventforge_handlers::webhook::{self, RetryPolicy, WebhookDeps};
+use eventforge_handlers::webhook::{RetryPolicy, WebhookDeps};
 use eventforge_store_dynamodb::DynamoStore;
+use eventforge_topology::{Function, Queue, Trigger};
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
@@ -86,9 +88,22 @@ impl From<StepFailure> for Diagnostic {
     }
 }
 
+/// Serves `function`: the one call each binary makes. A function added to the topology is a
+/// compile error here (through [`Step::of`] and [`serve_processor`]) until it is served.
+pub async fn run(function: Function) -> Result<(), Error> {
+    match (Step::of(function), function.trigger()) {
+        (Some(step), _) => run_saga_step(step).await,
+        (None, Trigger::Queue(queue)) => serve_processor(queue).await,
+        (None, Trigger::TableStream) => run_outbox_publisher().await,
+        (None, Trigger::Saga) => {
+            Err(format!("{function} is a saga function without a step").into())
+        }
+    }
+}
+
 /// Serves `step` of the saga. Payments go to the simulated provider (see
 /// `eventforge_handlers::payment`); a real provider is a `PaymentProvider` away.
-pub async fn run_saga_step(step: Step) -> Result<(), Error> {
+async fn run_saga_step(step: Step) -> Result<(), Error> {
     let platform = Platform::from_environment().await?;
     let deps = SagaDeps {
         store: platform.store,
@@ -102,16 +117,49 @@ pub async fn run_saga_step(step: Step) -> Result<(), Error> {
     .await
 }
 
-/// Serves an SQS queue with `process`, answering with the messages that failed so only those
+/// Serves the processor of `queue` over its AWS dependencies: order emails through SES, PDF
+/// receipts into the receipts bucket, signed webhook deliveries to public addresses only.
+async fn serve_processor(queue: Queue) -> Result<(), Error> {
+    let platform = Platform::from_environment().await?;
+    match queue {
+        Queue::Email => {
+            let sender = platform.settings.email_from()?.to_owned();
+            let user_pool = platform.settings.user_pool_id()?.to_owned();
+            serve_queue(EmailDeps {
+                sink: Arc::new(SesEmail::new(&platform.aws, sender)),
+                recipients: Arc::new(CognitoRecipients::new(&platform.aws, user_pool)),
+                store: platform.store,
+                clock: platform.clock,
+            })
+            .await
+        }
+        Queue::Receipt => {
+            let bucket = platform.settings.receipts_bucket()?.to_owned();
+            serve_queue(ReceiptDeps {
+                receipts: Arc::new(S3Receipts::new(&platform.aws, bucket)?),
+                store: platform.store,
+                clock: platform.clock,
+            })
+            .await
+        }
+        Queue::Webhook => {
+            serve_queue(WebhookDeps {
+                store: platform.store,
+                clock: platform.clock,
+                policy: UrlPolicy::PublicHttpsOnly,
+                retry: RetryPolicy::default(),
+            })
+            .await
+        }
+    }
+}
+
+/// Serves an SQS queue with `processor`, answering with the messages that failed so only those
 /// come again (`ReportBatchItemFailures` on the event source mapping).
-async fn serve_queue<D, F, Fut>(deps: D, process: F) -> Result<(), Error>
-where
-    D: Clone + Send + Sync + 'static,
-    F: Fn(D, Event) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), ProcessError>> + Send,
-{
+async fn serve_queue<P: Processor>(processor: P) -> Result<(), Error> {
+    let processor = Arc::new(processor);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let (deps, process) = (deps.clone(), process.clone());
+        let processor = processor.clone();
         async move {
             let messages = event.payload.records.into_iter().map(|message| {
                 (
@@ -119,7 +167,7 @@ where
                     message.body.unwrap_or_default(),
                 )
             });
-            let failed = process_batch(messages, |event| process(deps.clone(), event)).await;
+            let failed = serve_batch(&*processor, messages).await;
             let mut response = SqsBatchResponse::default();
             response.set_failures(failed);
             Ok::<_, Error>(response)
@@ -128,55 +176,8 @@ where
     .await
 }
 
-/// Serves the email queue: order emails through SES.
-pub async fn run_email_processor() -> Result<(), Error> {
-    let platform = Platform::from_environment().await?;
-    let sender = platform.settings.email_from()?.to_owned();
-    let user_pool = platform.settings.user_pool_id()?.to_owned();
-    let deps = EmailDeps {
-        store: platform.store,
-        clock: platform.clock,
-        sink: Arc::new(SesEmail::new(&platform.aws, sender)),
-        recipients: Arc::new(CognitoRecipients::new(&platform.aws, user_pool)),
-    };
-    serve_queue(deps, |deps: EmailDeps, event| async move {
-        email::process(&deps, event).await
-    })
-    .await
-}
-
-/// Serves the receipt queue: PDF receipts into the receipts bucket.
-pub async fn run_receipt_processor() -> Result<(), Error> {
-    let platform = Platform::from_environment().await?;
-    let bucket = platform.settings.receipts_bucket()?.to_owned();
-    let deps = ReceiptDeps {
-        store: platform.store,
-        clock: platform.clock,
-        receipts: Arc::new(S3Receipts::new(&platform.aws, bucket)?),
-    };
-    serve_queue(deps, |deps: ReceiptDeps, event| async move {
-        receipt::process(&deps, event).await
-    })
-    .await
-}
-
-/// Serves the webhook queue: signed deliveries to public addresses only.
-pub async fn run_webhook_processor() -> Result<(), Error> {
-    let platform = Platform::from_environment().await?;
-    let deps = WebhookDeps {
-        store: platform.store,
-        clock: platform.clock,
-        policy: UrlPolicy::PublicHttpsOnly,
-        retry: RetryPolicy::default(),
-    };
-    serve_queue(deps, |deps: WebhookDeps, event| async move {
-        webhook::process(&deps, event).await
-    })
-    .await
-}
-
 /// Serves the table's stream: new outbox events onto the bus, in order, then marked published.
-pub async fn run_outbox_publisher() -> Result<(), Error> {
+async fn run_outbox_publisher() -> Result<(), Error> {
     let platform = Platform::from_environment().await?;
     let bus = publisher::Bus {
         client: aws_sdk_eventbridge::Client::new(&platform.aws),

@@ -16,7 +16,8 @@ use lettre::message::{Mailbox, Message, header::ContentType};
 use serde_json::json;
 
 use crate::derived_event_id;
-use crate::message::ProcessError;
+use crate::message::{ProcessError, Processor};
+use eventforge_topology::Queue;
 
 pub const SENDER: &str = "EventForge <orders@eventforge.local>";
 
@@ -170,6 +171,15 @@ fn sanitise_local_part(user: &str) -> String {
             }
         })
         .collect()
+}
+
+#[async_trait]
+impl Processor for EmailDeps {
+    const QUEUE: Queue = Queue::Email;
+
+    async fn process(&self, event: Event) -> Result<(), ProcessError> {
+        process(self, event).await
+    }
 }
 
 /// Sends the email `event` calls for (if any) to the customer's verified address and records

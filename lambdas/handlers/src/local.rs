@@ -2,7 +2,6 @@
 //! stacks give it, over one store and local stand-ins for AWS (an email outbox folder, a
 //! receipts folder, the simulated payment provider).
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -11,12 +10,14 @@ use eventforge_core::{Clock, Store, SystemClock};
 use eventforge_local::{FunctionError, Functions, QueueMessage};
 use serde_json::Value;
 
-use crate::email::{self, EmailDeps, ExampleAddresses, OutboxFolder};
-use crate::message::{ProcessError, process_batch};
+use eventforge_topology::{Function, Queue, Trigger};
+
+use crate::email::{EmailDeps, ExampleAddresses, OutboxFolder};
+use crate::message::{Processor, serve_batch};
 use crate::payment::{PaymentProvider, SimulatedPayment};
-use crate::receipt::{self, ReceiptDeps, ReceiptFolder};
+use crate::receipt::{ReceiptDeps, ReceiptFolder};
 use crate::saga::{SagaDeps, Step, StepError};
-use crate::webhook::{self, RetryPolicy, WebhookDeps};
+use crate::webhook::{RetryPolicy, WebhookDeps};
 
 /// What the local platform runs on.
 pub struct LocalPlatform {
@@ -62,23 +63,18 @@ fn step(deps: &SagaDeps, saga_step: Step) -> impl Fn(Value) -> futures_step::Ste
 }
 
 /// A processor as a queue consumer: partial batch failures, never a failed batch.
-fn consumer<D, F, Fut>(deps: D, handler: F) -> impl Fn(Vec<QueueMessage>) -> futures_step::Batch
-where
-    D: Clone + Send + Sync + 'static,
-    F: Fn(D, eventforge_core::Event) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), ProcessError>> + Send + 'static,
-{
+fn consumer<P: Processor>(processor: P) -> impl Fn(Vec<QueueMessage>) -> futures_step::Batch {
+    let processor = Arc::new(processor);
     move |batch| {
-        let (deps, handler) = (deps.clone(), handler.clone());
+        let processor = processor.clone();
         Box::pin(async move {
             let messages = batch.into_iter().map(|m| (m.id, m.body));
-            Ok(process_batch(messages, |event| handler(deps.clone(), event)).await)
+            Ok(serve_batch(&*processor, messages).await)
         })
     }
 }
 
 mod futures_step {
-    use std::future::Future;
     use std::pin::Pin;
 
     use eventforge_local::FunctionError;
@@ -89,52 +85,60 @@ mod futures_step {
 }
 
 /// Every function of the platform except the outbox publisher (the runtime drains the outbox
-/// itself), named as in `stacks::platform::functions`.
+/// itself), under its [`Function::name`]. A function added to the topology is a compile error
+/// here until it is mounted.
 pub fn functions(platform: &LocalPlatform) -> Functions {
     let saga = SagaDeps {
         store: platform.store.clone(),
         clock: platform.clock.clone(),
         payments: platform.payments.clone(),
     };
-    let email = EmailDeps {
-        store: platform.store.clone(),
-        clock: platform.clock.clone(),
-        sink: Arc::new(OutboxFolder::new(&platform.email_outbox)),
-        recipients: Arc::new(ExampleAddresses),
-    };
-    let receipts = ReceiptDeps {
-        store: platform.store.clone(),
-        clock: platform.clock.clone(),
-        receipts: Arc::new(ReceiptFolder::new(&platform.receipts_dir)),
-    };
-    let webhooks = WebhookDeps {
-        store: platform.store.clone(),
-        clock: platform.clock.clone(),
-        policy: platform.webhook_policy,
-        retry: platform.webhook_retry,
-    };
-    let functions = Step::ALL
+    Function::ALL
         .into_iter()
-        .fold(Functions::new(), |functions, saga_step| {
-            functions.step(saga_step.function_name(), step(&saga, saga_step))
-        });
-    functions
-        .consumer(
-            "email-processor",
-            consumer(email, |d: EmailDeps, e| async move {
-                email::process(&d, e).await
-            }),
-        )
-        .consumer(
-            "receipt-processor",
-            consumer(receipts, |d: ReceiptDeps, e| async move {
-                receipt::process(&d, e).await
-            }),
-        )
-        .consumer(
-            "webhook-processor",
-            consumer(webhooks, |d: WebhookDeps, e| async move {
-                webhook::process(&d, e).await
-            }),
-        )
+        .fold(Functions::new(), |functions, function| {
+            // `Step::of` and `mount_processor` match every function and queue: a new one does
+            // not compile until it is mounted or said not to be.
+            match (Step::of(function), function.trigger()) {
+                (Some(saga_step), _) => functions.step(function.name(), step(&saga, saga_step)),
+                (None, Trigger::Queue(queue)) => mount_processor(functions, platform, queue),
+                (None, Trigger::Saga | Trigger::TableStream) => functions,
+            }
+        })
+}
+
+/// Mounts the processor of `queue` under its consumer's name.
+fn mount_processor(functions: Functions, platform: &LocalPlatform, queue: Queue) -> Functions {
+    match queue {
+        Queue::Email => mount(
+            functions,
+            EmailDeps {
+                store: platform.store.clone(),
+                clock: platform.clock.clone(),
+                sink: Arc::new(OutboxFolder::new(&platform.email_outbox)),
+                recipients: Arc::new(ExampleAddresses),
+            },
+        ),
+        Queue::Receipt => mount(
+            functions,
+            ReceiptDeps {
+                store: platform.store.clone(),
+                clock: platform.clock.clone(),
+                receipts: Arc::new(ReceiptFolder::new(&platform.receipts_dir)),
+            },
+        ),
+        Queue::Webhook => mount(
+            functions,
+            WebhookDeps {
+                store: platform.store.clone(),
+                clock: platform.clock.clone(),
+                policy: platform.webhook_policy,
+                retry: platform.webhook_retry,
+            },
+        ),
+    }
+}
+
+/// A processor as the consumer function of its queue.
+fn mount<P: Processor>(functions: Functions, processor: P) -> Functions {
+    functions.consumer(P::QUEUE.consumer().name(), consumer(processor))
 }

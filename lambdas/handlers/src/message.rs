@@ -1,13 +1,36 @@
 //! Queue messages: each carries one EventBridge event whose `detail` is a platform event record.
-//! A processor handles one message; [`process_batch`] runs a batch's messages together and
-//! reports those that failed (SQS partial batch failure), so only they are delivered again.
+//! A [`Processor`] handles one message's event; [`process_batch`] runs a batch's messages
+//! together and reports those that failed (SQS partial batch failure), so only they are
+//! delivered again.
 
 use std::future::Future;
 
+use async_trait::async_trait;
 use futures::future::join_all;
 
 use eventforge_core::Event;
+use eventforge_topology::Queue;
 use serde_json::Value;
+
+/// The processor of one work queue: one event in, done or failed. The local runtime
+/// (`local::functions`) and the Lambda binaries (`eventforge-functions`) both serve a processor
+/// through [`serve_batch`]; they differ only in the dependencies they give it.
+#[async_trait]
+pub trait Processor: Send + Sync + 'static {
+    /// The queue whose messages this processor handles.
+    const QUEUE: Queue;
+
+    async fn process(&self, event: Event) -> Result<(), ProcessError>;
+}
+
+/// Runs `processor` over a batch of `(message id, body)`; returns the ids of the messages that
+/// failed.
+pub async fn serve_batch<P: Processor>(
+    processor: &P,
+    messages: impl IntoIterator<Item = (String, String)>,
+) -> Vec<String> {
+    process_batch(messages, |event| processor.process(event)).await
+}
 
 /// Why a message could not be processed. Every failure makes SQS deliver the message again,
 /// until its queue's maxReceiveCount sends it to the dead-letter queue.

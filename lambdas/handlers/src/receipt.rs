@@ -12,8 +12,9 @@ use eventforge_core::{Clock, Event, EventType, Order, Store};
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
 use serde_json::json;
 
-use crate::message::ProcessError;
+use crate::message::{ProcessError, Processor};
 use crate::order_event_id;
+use eventforge_topology::Queue;
 
 /// Where receipt files go.
 #[async_trait]
@@ -130,6 +131,15 @@ pub fn render(order: &Order) -> Vec<u8> {
     }
     pdf.stream(contents, &content.finish());
     pdf.finish()
+}
+
+#[async_trait]
+impl Processor for ReceiptDeps {
+    const QUEUE: Queue = Queue::Receipt;
+
+    async fn process(&self, event: Event) -> Result<(), ProcessError> {
+        process(self, event).await
+    }
 }
 
 /// Renders and stores the receipt of a confirmed order, then attaches it. An order that has its

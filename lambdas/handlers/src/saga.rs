@@ -12,6 +12,7 @@ use std::sync::Arc;
 use eventforge_core::inventory::StockLine;
 use eventforge_core::store::{ReleaseOutcome, StoreError};
 use eventforge_core::{Clock, Event, EventType, Order, OrderId, OrderStatus, Store, TraceContext};
+use eventforge_topology::Function;
 use eventforge_topology::saga::errors;
 use serde_json::{Value, json};
 
@@ -62,8 +63,7 @@ impl From<StoreError> for StepError {
     }
 }
 
-/// The saga's steps, each deployed as the function of the same name in
-/// `stacks::platform::functions`.
+/// The saga's steps, each deployed as its [`Function`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     ValidateOrder,
@@ -84,16 +84,37 @@ impl Step {
         Step::MarkOrderFailed,
     ];
 
+    /// The step's function.
+    pub const fn function(self) -> Function {
+        match self {
+            Step::ValidateOrder => Function::ValidateOrder,
+            Step::ReserveInventory => Function::ReserveInventory,
+            Step::ChargePayment => Function::ChargePayment,
+            Step::ConfirmOrder => Function::ConfirmOrder,
+            Step::ReleaseInventory => Function::ReleaseInventory,
+            Step::MarkOrderFailed => Function::MarkOrderFailed,
+        }
+    }
+
+    /// The step `function` runs, if it is a saga step.
+    pub const fn of(function: Function) -> Option<Step> {
+        match function {
+            Function::ValidateOrder => Some(Step::ValidateOrder),
+            Function::ReserveInventory => Some(Step::ReserveInventory),
+            Function::ChargePayment => Some(Step::ChargePayment),
+            Function::ConfirmOrder => Some(Step::ConfirmOrder),
+            Function::ReleaseInventory => Some(Step::ReleaseInventory),
+            Function::MarkOrderFailed => Some(Step::MarkOrderFailed),
+            Function::EmailProcessor
+            | Function::ReceiptProcessor
+            | Function::WebhookProcessor
+            | Function::OutboxPublisher => None,
+        }
+    }
+
     /// The name of the step's function (and of its binary and zip).
     pub fn function_name(self) -> &'static str {
-        match self {
-            Step::ValidateOrder => "validate-order",
-            Step::ReserveInventory => "reserve-inventory",
-            Step::ChargePayment => "charge-payment",
-            Step::ConfirmOrder => "confirm-order",
-            Step::ReleaseInventory => "release-inventory",
-            Step::MarkOrderFailed => "mark-order-failed",
-        }
+        self.function().name()
     }
 
     /// Runs the step on the saga's state.

@@ -23,7 +23,8 @@ use eventforge_core::{Clock, Event, EventId, EventType, Store, Webhook};
 use serde_json::json;
 
 use crate::derived_event_id;
-use crate::message::ProcessError;
+use crate::message::{ProcessError, Processor};
+use eventforge_topology::Queue;
 
 pub const TIMESTAMP_HEADER: &str = "x-eventforge-timestamp";
 pub const SIGNATURE_HEADER: &str = "x-eventforge-signature";
@@ -68,6 +69,15 @@ pub enum DeliveryError {
 
 fn outcome_id(event: &Event, hook: &Webhook, outcome: &str) -> EventId {
     derived_event_id(format!("{}:{}", event.id, hook.id), outcome)
+}
+
+#[async_trait::async_trait]
+impl Processor for WebhookDeps {
+    const QUEUE: Queue = Queue::Webhook;
+
+    async fn process(&self, event: Event) -> Result<(), ProcessError> {
+        process(self, event).await
+    }
 }
 
 /// Delivers `event` to each of its user's webhooks that want it.

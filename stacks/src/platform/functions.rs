@@ -120,34 +120,39 @@ fn environment_and_grants(
             if let Some(queue) = uses.messaging.queue(name) {
                 queue.grant_consume(&mut grants);
             }
-            if name == Queue::Receipt {
-                uses.data.receipts.grant_write(&mut grants);
-                environment.insert(
-                    "RECEIPTS_BUCKET".to_owned(),
-                    uses.data.receipts.name().to_json(),
-                );
-            }
-            if name == Queue::Email {
-                grants.allow(
-                    &["ses:SendEmail", "ses:SendRawEmail"],
-                    vec![sub![
-                        "arn:",
-                        Pseudo::Partition.value(),
-                        ":ses:",
-                        Pseudo::Region.value(),
-                        ":",
-                        Pseudo::AccountId.value(),
-                        ":identity/",
-                        email.identity.value()
-                    ]],
-                );
-                environment.insert("EMAIL_FROM".to_owned(), email.address.value().to_json());
-                // The customer's address: looked up by the order's user (the token's `sub`).
-                grants.allow(&["cognito-idp:ListUsers"], vec![uses.auth.user_pool.arn()]);
-                environment.insert(
-                    "USER_POOL_ID".to_owned(),
-                    uses.auth.user_pool.reference().to_json(),
-                );
+            match name {
+                Queue::Receipt => {
+                    uses.data.receipts.grant_write(&mut grants);
+                    environment.insert(
+                        "RECEIPTS_BUCKET".to_owned(),
+                        uses.data.receipts.name().to_json(),
+                    );
+                }
+                Queue::Email => {
+                    grants.allow(
+                        &["ses:SendEmail", "ses:SendRawEmail"],
+                        vec![sub![
+                            "arn:",
+                            Pseudo::Partition.value(),
+                            ":ses:",
+                            Pseudo::Region.value(),
+                            ":",
+                            Pseudo::AccountId.value(),
+                            ":identity/",
+                            email.identity.value()
+                        ]],
+                    );
+                    environment.insert("EMAIL_FROM".to_owned(), email.address.value().to_json());
+                    // The customer's address: looked up by the order's user (the token's `sub`).
+                    grants.allow(&["cognito-idp:ListUsers"], vec![uses.auth.user_pool.arn()]);
+                    environment.insert(
+                        "USER_POOL_ID".to_owned(),
+                        uses.auth.user_pool.reference().to_json(),
+                    );
+                }
+                // Webhooks go to the customers' own HTTPS endpoints: no AWS service beyond
+                // the table.
+                Queue::Webhook => {}
             }
         }
         Trigger::TableStream => {

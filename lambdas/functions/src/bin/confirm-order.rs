@@ -1,5 +1,5 @@
 //! Lambda: the ConfirmOrder saga step.
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    eventforge_functions::run_saga_step(eventforge_handlers::saga::Step::ConfirmOrder).await
+    eventforge_functions::run(eventforge_topology::Function::ConfirmOrder).await
 }

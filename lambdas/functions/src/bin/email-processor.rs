@@ -1,5 +1,5 @@
 //! Lambda: the email queue's processor.
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    eventforge_functions::run_email_processor().await
+    eventforge_functions::run(eventforge_topology::Function::EmailProcessor).await
 }
