@@ -22,6 +22,7 @@ use eventforge_deployer::progress::Outcome;
 use eventforge_deployer::site::{Invalidation, SiteReport};
 use eventforge_deployer::{DeployOptions, Deployer, DestroyReport, EmulatorProfile, Plan, Target};
 use eventforge_stacks::platform::{self, Config};
+use eventforge_topology::StackOutput;
 
 use crate::aws::AwsArgs;
 use crate::synth::{ArchitectureArg, StageArg};
@@ -413,16 +414,11 @@ fn print_summary(outcomes: &BTreeMap<String, Outcome>) {
 
 /// The outputs people need: API and dashboard URLs, user pool and client ids, and the rest.
 fn print_outputs(outputs: &BTreeMap<String, BTreeMap<String, String>>) {
-    let interesting = [
-        "ApiUrl",
-        "SiteUrl",
-        "UserPoolId",
-        "DashboardClientId",
-        "HostedUiDomain",
-        "AssetBucketName",
-        "ApiRepositoryUri",
-    ];
-    for name in interesting {
+    for output in StackOutput::ALL
+        .into_iter()
+        .filter(|output| *output != StackOutput::SiteBucketName)
+    {
+        let name = output.name();
         for stack_outputs in outputs.values() {
             if let Some(value) = stack_outputs.get(name) {
                 println!("  {name:<18} {value}");

@@ -10,6 +10,7 @@ use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
 use aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionInputBuilder;
+use eventforge_topology::StackOutput;
 use serde_json::Value as Json;
 use tokio::task::JoinSet;
 use typed_cloudformation::stack::AssetKind;
@@ -37,8 +38,8 @@ pub fn retries() -> RetryConfig {
 }
 
 /// The bootstrap stack's outputs the deployer reads.
-pub const ASSET_BUCKET_OUTPUT: &str = "AssetBucketName";
-pub const REPOSITORY_OUTPUT: &str = "ApiRepositoryUri";
+pub const ASSET_BUCKET_OUTPUT: &str = StackOutput::AssetBucketName.name();
+pub const REPOSITORY_OUTPUT: &str = StackOutput::ApiRepositoryUri.name();
 
 /// Where to deploy.
 #[derive(Clone)]

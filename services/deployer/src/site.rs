@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_s3::primitives::ByteStream;
+use eventforge_topology::StackOutput;
 use md5::{Digest, Md5};
 use serde_json::{Value as Json, json};
 use tokio::sync::Semaphore;
@@ -27,11 +28,11 @@ use crate::plan::Plan;
 use crate::progress::{Progress, Reporter};
 
 /// The stacks' outputs the dashboard's publication reads.
-pub const SITE_BUCKET_OUTPUT: &str = "SiteBucketName";
-pub const API_URL_OUTPUT: &str = "ApiUrl";
-pub const USER_POOL_OUTPUT: &str = "UserPoolId";
-pub const CLIENT_OUTPUT: &str = "DashboardClientId";
-pub const HOSTED_UI_OUTPUT: &str = "HostedUiDomain";
+pub const SITE_BUCKET_OUTPUT: &str = StackOutput::SiteBucketName.name();
+pub const API_URL_OUTPUT: &str = StackOutput::ApiUrl.name();
+pub const USER_POOL_OUTPUT: &str = StackOutput::UserPoolId.name();
+pub const CLIENT_OUTPUT: &str = StackOutput::DashboardClientId.name();
+pub const HOSTED_UI_OUTPUT: &str = StackOutput::HostedUiDomain.name();
 /// The frontend stack's distribution. The stack has no output with its id, so it is looked up
 /// among the stack's resources by this logical id.
 pub const DISTRIBUTION_LOGICAL_ID: &str = "SiteDistribution";

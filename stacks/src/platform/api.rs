@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use eventforge_topology::StackOutput;
 use eventforge_topology::alarms::{API_5XX_PER_PERIOD, API_P99_SECONDS};
 use typed_cloudformation::generated::applicationautoscaling::scaling_policy as scaling;
 use typed_cloudformation::generated::cloudfront::distribution as cf;
@@ -435,7 +436,7 @@ pub fn stack(app: &App, config: &Config, uses: &Uses<'_>) -> Built<Outputs> {
             .accept(&DISTRIBUTION_WITHOUT_A_DOMAIN),
     );
     stack.output(
-        "ApiUrl",
+        StackOutput::ApiUrl.name(),
         "The API's public endpoint (CloudFront in front of the load balancer)",
         sub!["https://", distribution.domain_name()],
     );

@@ -15,6 +15,7 @@ use typed_cloudformation::synth::App;
 use typed_cloudformation::value::{Pseudo, Value};
 
 use super::{Built, Config, Stage, frontend};
+use eventforge_topology::StackOutput;
 
 /// Where the dashboard dev server runs (`npm run dev`).
 const LOCAL_DASHBOARD: &str = "http://localhost:5173";
@@ -142,7 +143,7 @@ pub fn stack(app: &App, config: &Config, frontend: &frontend::Outputs) -> Built<
         cognito::UserPoolDomain::new(domain_prefix.clone(), user_pool.reference()),
     );
     stack.output(
-        "HostedUiDomain",
+        StackOutput::HostedUiDomain.name(),
         "Host of the Cognito hosted sign-in pages the dashboard redirects to",
         sub![
             domain_prefix,
@@ -169,9 +170,13 @@ pub fn stack(app: &App, config: &Config, frontend: &frontend::Outputs) -> Built<
         ),
         ResourceOptions::delete().accept(&[SECRET_UNDER_THE_MANAGED_KEY]),
     );
-    stack.output("UserPoolId", "The user pool", user_pool.reference());
     stack.output(
-        "DashboardClientId",
+        StackOutput::UserPoolId.name(),
+        "The user pool",
+        user_pool.reference(),
+    );
+    stack.output(
+        StackOutput::DashboardClientId.name(),
         "The dashboard's app client",
         client.reference(),
     );

@@ -12,6 +12,7 @@ use typed_cloudformation::value::Pseudo;
 
 use super::components::{AccessLogs, Bucket, private_bucket};
 use super::{Built, Config};
+use eventforge_topology::StackOutput;
 
 /// How many API images the repository keeps; older ones are expired.
 const IMAGES_KEPT: u32 = 20;
@@ -80,12 +81,12 @@ pub fn stack(app: &App, config: &Config) -> Built<Outputs> {
         ResourceOptions::retain().accept(&[IMAGES_ENCRYPTED_BY_ECR]),
     );
     stack.output(
-        "AssetBucketName",
+        StackOutput::AssetBucketName.name(),
         "Bucket the deployer uploads Lambda zips to",
         asset_bucket.reference(),
     );
     stack.output(
-        "ApiRepositoryUri",
+        StackOutput::ApiRepositoryUri.name(),
         "Repository the deployer pushes the API image to",
         repository.repository_uri(),
     );

@@ -16,6 +16,7 @@ use typed_cloudformation::value::Pseudo;
 
 use super::Built;
 use super::components::{AccessLogs, private_bucket};
+use eventforge_topology::StackOutput;
 
 /// AWS's managed `CachingOptimized` cache policy.
 const CACHING_OPTIMIZED: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";
@@ -129,12 +130,12 @@ pub fn stack(app: &App, access_logs: &AccessLogs) -> Built<Outputs> {
         s3::BucketPolicy::new(bucket.reference(), policy),
     );
     stack.output(
-        "SiteBucketName",
+        StackOutput::SiteBucketName.name(),
         "Bucket the dashboard build is uploaded to",
         bucket.reference(),
     );
     stack.output(
-        "SiteUrl",
+        StackOutput::SiteUrl.name(),
         "The dashboard",
         sub!["https://", distribution.domain_name()],
     );

@@ -1,5 +1,6 @@
 //! What EventForge is made of, as plain data: its [`Function`]s, [`Queue`]s, event [`rules`]
-//! and sources, timeouts, alarm thresholds, and the order saga ([`saga::saga_definition`]).
+//! and sources, timeouts, alarm thresholds, the order saga ([`saga::saga_definition`]) and the
+//! [`StackOutput`]s the deployer reads.
 //!
 //! One description, read by everything that runs or deploys the platform: the stacks
 //! (`eventforge-stacks`) build their resources from it, the local runtime (`eventforge-local`)
@@ -15,6 +16,7 @@
 pub mod alarms;
 mod function;
 mod messaging;
+mod outputs;
 pub mod saga;
 
 pub use function::{
@@ -25,3 +27,4 @@ pub use messaging::{
     EVENT_SOURCE, INGESTED_EVENT_SOURCE, Queue, QueueSettings, RuleSpec, RuleTarget, event_source,
     queues, rules,
 };
+pub use outputs::StackOutput;
