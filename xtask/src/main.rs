@@ -4,6 +4,10 @@
 //! it runs the platform locally, synthesises and deploys the stacks, and runs the tests and
 //! benchmarks.
 
+// The doc comments of the commands are their `--help` text, where `<stage>` is a placeholder
+// for the reader, not an HTML tag.
+#![allow(rustdoc::invalid_html_tags)]
+
 mod artefacts;
 mod aws;
 mod bench;

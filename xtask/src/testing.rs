@@ -165,6 +165,19 @@ fn run_stages(args: &TestArgs, stages: &mut Stages, tally: &mut Tally) -> Result
         .args(&args.cargo_args);
     run_observing(&mut cargo, Observed::Both, |line| tally.cargo_line(line))?;
 
+    // The whole workspace's documentation, only when the whole workspace is tested: a broken
+    // intra-doc link is a claim about the code that stopped being true.
+    if package_selection(&args.cargo_args).contains(&"--workspace") {
+        stages.start("documentation (cargo doc, warnings denied)");
+        let mut doc = process::cargo();
+        doc.current_dir(&root)
+            .env("RUSTDOCFLAGS", "-D warnings")
+            .args(["doc", "--workspace", "--no-deps", "--all-features"]);
+        run(&mut doc).context(
+            "cargo doc found a broken link or invalid documentation: fix what it names above",
+        )?;
+    }
+
     if args.skip_frontend {
         println!("\nskipped the dashboard (--skip-frontend)");
         return Ok(());

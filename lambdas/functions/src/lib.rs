@@ -89,7 +89,7 @@ impl From<StepFailure> for Diagnostic {
 }
 
 /// Serves `function`: the one call each binary makes. A function added to the topology is a
-/// compile error here (through [`Step::of`] and [`serve_processor`]) until it is served.
+/// compile error here (through [`Step::of`] and the match on its queue) until it is served.
 pub async fn run(function: Function) -> Result<(), Error> {
     match (Step::of(function), function.trigger()) {
         (Some(step), _) => run_saga_step(step).await,
