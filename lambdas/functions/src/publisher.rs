@@ -1,7 +1,8 @@
 //! The outbox publisher: every event item the store inserts reaches the table's stream, and
 //! from there the bus, as the same EventBridge event the local runtime delivers (the source of
-//! `stacks::platform::event_source`, detail-type the event type, detail the event record). The event's trace goes
-//! along as the X-Ray `TraceHeader`, so the saga and the processors continue the order's trace.
+//! `eventforge_topology::event_source`, detail-type the event type, detail the event record).
+//! The event's trace goes along as the X-Ray `TraceHeader`, so the saga and the processors
+//! continue the order's trace.
 //!
 //! Published events leave the outbox index ([`Store::mark_published`]). A record whose event
 //! could not be put is reported as a batch item failure; Lambda then retries from it, and since

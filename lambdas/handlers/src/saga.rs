@@ -2,7 +2,7 @@
 //! compensations ReleaseInventory and MarkOrderFailed.
 //!
 //! Each step receives the saga's state (the `order.created` event record, with the results of
-//! earlier steps under their own paths; see `stacks::platform::workflow`) and returns its own
+//! earlier steps under their own paths; see `eventforge_topology::saga`) and returns its own
 //! result. A business outcome is an error whose type the state machine catches
 //! ([`StepError::error_type`]); a store or provider failure is [`StepError::Transient`], which
 //! the state machine retries with backoff. Every step is safe to run twice.
