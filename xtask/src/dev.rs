@@ -14,8 +14,8 @@ use eventforge_core::inventory::InventoryItem;
 use eventforge_core::trace::SpanStore;
 use eventforge_core::webhook::UrlPolicy;
 use eventforge_core::{Store, SystemClock};
-use eventforge_handlers::local::{self, LocalPlatform};
-use eventforge_local::{Runtime, RuntimeConfig};
+use eventforge_handlers::local::LocalPlatform;
+use eventforge_local::Runtime;
 use eventforge_store_sqlite::SqliteStore;
 use eventforge_traces::{AlarmWatch, SqliteSpans, TracingHost};
 use tokio::net::TcpListener;
@@ -182,14 +182,11 @@ async fn serve(args: DevArgs, dashboard: Option<PathBuf>) -> Result<()> {
         SqliteSpans::open(data_dir.join("traces.db")).context("cannot open the trace file")?,
     )));
     let platform = LocalPlatform::in_dir(Arc::clone(&store), &data_dir, url_policy);
-    let host = TracingHost::new(Arc::new(local::functions(&platform)), spans.clone());
-    let runtime = Runtime::start(RuntimeConfig::new(
-        Arc::clone(&store),
-        data_dir.join("runtime.db"),
-        Arc::new(host),
-    ))
-    .await
-    .context("cannot start the local runtime (saga, bus, queues)")?;
+    let mut runtime = platform.runtime_config();
+    runtime.host = Arc::new(TracingHost::new(runtime.host, spans.clone()));
+    let runtime = Runtime::start(runtime)
+        .await
+        .context("cannot start the local runtime (saga, bus, queues)")?;
 
     let mut config = ApiConfig::new(
         Arc::clone(&store),

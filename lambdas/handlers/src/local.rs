@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use eventforge_core::webhook::UrlPolicy;
 use eventforge_core::{Clock, Store, SystemClock};
-use eventforge_local::{FunctionError, Functions, QueueMessage};
+use eventforge_local::{FunctionError, Functions, QueueMessage, RuntimeConfig};
 use serde_json::Value;
 
 use eventforge_topology::{Function, Queue, Trigger};
@@ -30,12 +30,14 @@ pub struct LocalPlatform {
     pub receipts_dir: PathBuf,
     pub webhook_policy: UrlPolicy,
     pub webhook_retry: RetryPolicy,
+    /// The SQLite file of the runtime's own tables (executions, queues, deliveries).
+    pub runtime_db: PathBuf,
 }
 
 impl LocalPlatform {
     /// The platform as `cargo xtask dev` runs it: the system clock, the simulated payment
-    /// provider, default webhook retries, emails in `<dir>/outbox` and receipts in
-    /// `<dir>/receipts`.
+    /// provider, default webhook retries, emails in `<dir>/outbox`, receipts in `<dir>/receipts`
+    /// and the runtime's tables in `<dir>/runtime.db`.
     pub fn in_dir(store: Arc<dyn Store>, dir: &Path, webhook_policy: UrlPolicy) -> Self {
         Self {
             store,
@@ -45,7 +47,21 @@ impl LocalPlatform {
             receipts_dir: dir.join("receipts"),
             webhook_policy,
             webhook_retry: RetryPolicy::default(),
+            runtime_db: dir.join("runtime.db"),
         }
+    }
+
+    /// The local runtime of this platform, ready for `Runtime::start`: every function mounted
+    /// ([`functions`]) as its host, the saga, rules and queues of the topology, in real time.
+    /// `cargo xtask dev`, the saga benchmark and the tests all start the platform from here; they
+    /// differ only in what they change before starting it (a host that records spans or counts
+    /// finished sagas, a faster clock).
+    pub fn runtime_config(&self) -> RuntimeConfig {
+        RuntimeConfig::new(
+            Arc::clone(&self.store),
+            &self.runtime_db,
+            Arc::new(functions(self)),
+        )
     }
 }
 

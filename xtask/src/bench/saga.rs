@@ -20,10 +20,10 @@ use eventforge_core::orders::place_order;
 use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
 use eventforge_core::webhook::UrlPolicy;
 use eventforge_core::{InventoryItem, OrderId, OrderStatus, Store, UserId};
-use eventforge_handlers::local::{LocalPlatform, functions};
+use eventforge_handlers::local::LocalPlatform;
 use eventforge_handlers::saga::Step;
 use eventforge_lambda_emulator::{FunctionProcess, Outcome, RuntimeApi};
-use eventforge_local::{FunctionError, FunctionHost, QueueMessage, Runtime, RuntimeConfig};
+use eventforge_local::{FunctionError, FunctionHost, QueueMessage, Runtime};
 use eventforge_store_sqlite::SqliteStore;
 use eventforge_topology::functions as deployed_functions;
 use serde_json::{Value, json};
@@ -99,13 +99,10 @@ async fn run_sagas(orders: usize) -> Result<SagaFigures> {
         .await?;
     let platform =
         LocalPlatform::in_dir(Arc::clone(&store), dir.path(), UrlPolicy::PublicHttpsOnly);
-    let finish_line = Arc::new(FinishLine::new(Arc::new(functions(&platform))));
-    let runtime = Runtime::start(RuntimeConfig::new(
-        Arc::clone(&store),
-        dir.path().join("runtime.db"),
-        Arc::clone(&finish_line) as Arc<dyn FunctionHost>,
-    ))
-    .await?;
+    let mut config = platform.runtime_config();
+    let finish_line = Arc::new(FinishLine::new(config.host));
+    config.host = Arc::clone(&finish_line) as Arc<dyn FunctionHost>;
+    let runtime = Runtime::start(config).await?;
 
     let started = Instant::now();
     let placing = (0..orders).map(|n| {

@@ -9,8 +9,8 @@ use eventforge_core::orders::place_order;
 use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
 use eventforge_core::webhook::UrlPolicy;
 use eventforge_core::{OrderStatus, UserId};
-use eventforge_handlers::local::{LocalPlatform, functions};
-use eventforge_local::{Runtime, RuntimeConfig, TimeScale};
+use eventforge_handlers::local::LocalPlatform;
+use eventforge_local::Runtime;
 use proptest::prelude::*;
 
 const INITIAL_STOCK: i64 = 30;
@@ -21,16 +21,7 @@ async fn run(quantities: Vec<i64>) -> (i64, i64) {
     let store = crate::common::monitor_store(dir.path(), INITIAL_STOCK as u32).await;
     let platform =
         LocalPlatform::in_dir(Arc::clone(&store), dir.path(), UrlPolicy::PublicHttpsOnly);
-    let mut config = RuntimeConfig::new(
-        Arc::clone(&store),
-        dir.path().join("runtime.db"),
-        Arc::new(functions(&platform)),
-    );
-    config.time_scale = TimeScale {
-        delays: 0.001,
-        timeouts: 0.1,
-    };
-    config.poll_interval = Duration::from_millis(5);
+    let config = crate::common::accelerated(platform.runtime_config());
     let runtime = Runtime::start(config).await.unwrap();
     let mut placed = Vec::new();
     for quantity in quantities {

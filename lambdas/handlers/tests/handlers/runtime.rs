@@ -9,8 +9,8 @@ use eventforge_core::orders::place_order;
 use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
 use eventforge_core::webhook::UrlPolicy;
 use eventforge_core::{InventoryItem, Order, OrderStatus, Store, UserId};
-use eventforge_handlers::local::{LocalPlatform, functions};
-use eventforge_local::{Runtime, RuntimeConfig, RuntimeHandle, TimeScale};
+use eventforge_handlers::local::LocalPlatform;
+use eventforge_local::{Runtime, RuntimeHandle};
 use eventforge_store_sqlite::SqliteStore;
 
 struct World {
@@ -43,16 +43,7 @@ async fn start(world: &World) -> RuntimeHandle {
         world.dir.path(),
         UrlPolicy::PublicHttpsOnly,
     );
-    let mut config = RuntimeConfig::new(
-        Arc::clone(&world.store),
-        world.dir.path().join("runtime.db"),
-        Arc::new(functions(&platform)),
-    );
-    config.time_scale = TimeScale {
-        delays: 0.001,
-        timeouts: 0.1,
-    };
-    config.poll_interval = Duration::from_millis(5);
+    let config = crate::common::accelerated(platform.runtime_config());
     Runtime::start(config).await.unwrap()
 }
 

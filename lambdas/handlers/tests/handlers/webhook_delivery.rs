@@ -17,9 +17,9 @@ use eventforge_core::signature;
 use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
 use eventforge_core::webhook::{UrlPolicy, Webhook};
 use eventforge_core::{Event, EventId, Store, UserId};
-use eventforge_handlers::local::{LocalPlatform, functions};
+use eventforge_handlers::local::LocalPlatform;
 use eventforge_handlers::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use eventforge_local::{Runtime, RuntimeConfig, RuntimeHandle, TimeScale};
+use eventforge_local::{Runtime, RuntimeHandle};
 
 type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
 
@@ -69,16 +69,7 @@ async fn world(event_type: EventType) -> World {
         .await
         .unwrap();
     let platform = LocalPlatform::in_dir(Arc::clone(&store), dir.path(), UrlPolicy::AllowLoopback);
-    let mut config = RuntimeConfig::new(
-        Arc::clone(&store),
-        dir.path().join("runtime.db"),
-        Arc::new(functions(&platform)),
-    );
-    config.time_scale = TimeScale {
-        delays: 0.001,
-        timeouts: 0.1,
-    };
-    config.poll_interval = Duration::from_millis(5);
+    let config = crate::common::accelerated(platform.runtime_config());
     let runtime = Runtime::start(config).await.unwrap();
     World {
         _dir: dir,
