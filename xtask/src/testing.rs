@@ -61,6 +61,7 @@ pub const NEEDS_TOOLS: &[(&str, &str, &str)] = &[
         "docker",
         "docker-registry, a Docker daemon",
     ),
+    ("eventforge-api", "schema_fuzz", "schemathesis"),
     ("eventforge-functions", "on_moto", "moto_server"),
     ("eventforge-functions", "packaging", "cargo-lambda and zig"),
     ("eventforge-stacks", "cfn_lint", "cfn-lint"),

@@ -318,6 +318,7 @@ export interface components {
          *     from the inventory.
          */
         CreateOrderRequest: {
+            /** @description 1 to 50 lines, each SKU at most once */
             items: components["schemas"]["RequestedItem"][];
         };
         /**
@@ -332,7 +333,7 @@ export interface components {
              */
             admin?: boolean;
             /**
-             * @description 1 to 64 characters of letters, digits, '.', '_', '@' or '-'.
+             * @description 1 to 64 characters of letters, digits, '.', '_', '@' or '-'
              * @example alice
              */
             username: string;
@@ -379,8 +380,7 @@ export interface components {
             events: components["schemas"]["Event"][];
         };
         /**
-         * @description The kind of an event, in `noun.verb` form (`order.created`). External events accepted by the
-         *     ingest endpoint may use their own names in the same form.
+         * @description 3 to 64 characters of lower-case letters, digits, '_' and '-', in at least two dot-separated parts
          * @example order.created
          */
         EventType: string;
@@ -498,25 +498,24 @@ export interface components {
         /** @description A product as an administrator sets it; the SKU is the path's. */
         ProductUpdate: {
             /**
-             * @description Three-letter upper-case ISO 4217 code.
+             * @description Three-letter upper-case ISO 4217 code
              * @example USD
              */
             currency: string;
             /**
-             * @description 1 to 200 characters.
+             * @description 1 to 200 characters, no control characters
              * @example Mechanical keyboard
              */
             name: string;
             /**
              * Format: int64
-             * @description Units available to order, 0 to 1,000,000,000. Units held by open orders are reserved
-             *     already and not counted.
+             * @description Units available to order. Units held by open orders are reserved already and not counted: 0 to 1000000000
              * @example 25
              */
             stock: number;
             /**
              * Format: int64
-             * @description Price of one unit in the currency's minor unit (cents), 0 to 100,000,000.
+             * @description Price of one unit in the currency's minor unit (cents): 0 to 100000000
              * @example 8999
              */
             unit_price_minor: number;
@@ -528,20 +527,29 @@ export interface components {
         };
         /** @description The body of `POST /api/webhooks`. */
         RegisterWebhookRequest: {
-            /** @description Defaults to `order.confirmed` and `order.failed`. */
+            /** @description 1 to 20 event types; defaults to `order.confirmed` and `order.failed` */
             event_types?: components["schemas"]["EventType"][] | null;
+            /**
+             * Format: uri
+             * @description An absolute https URL of a public host
+             * @example https://hooks.example.com/eventforge
+             */
             url: string;
         };
         RequestedItem: {
             /**
              * Format: int64
-             * @description 1 to 1000.
+             * @description Units of the SKU: 1 to 1000
              */
             quantity: number;
+            /**
+             * @description 1 to 64 characters of letters, digits, '.', '_' or '-'
+             * @example SKU-KEYBOARD
+             */
             sku: string;
         };
         /**
-         * @description A stock-keeping unit: 1 to 64 characters of `A-Z a-z 0-9 . _ -`.
+         * @description A stock-keeping unit: 1 to [`MAX_SKU_CHARS`] characters of `A-Z a-z 0-9 . _ -`.
          * @example SKU-KEYBOARD
          */
         Sku: string;
@@ -688,7 +696,6 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description 1 to 64 characters of letters, digits, '.', '_' or '-' */
                 sku: string;
             };
             cookie?: never;
@@ -776,7 +783,6 @@ export interface operations {
     recent_events: {
         parameters: {
             query?: {
-                /** @description 1 to 100; default 100. */
                 limit?: number;
             };
             header?: never;
@@ -873,7 +879,6 @@ export interface operations {
     list_orders: {
         parameters: {
             query?: {
-                /** @description 1 to 50; default 20. */
                 limit?: number;
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
@@ -935,8 +940,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description 1 to 255 visible ASCII characters; repeating a request with the same key returns the first order instead of placing another */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;

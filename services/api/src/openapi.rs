@@ -40,7 +40,13 @@ pub const BEARER_SCHEME: &str = "bearer";
         dev::dashboard_config,
         files::receipt_file,
     ),
-    components(schemas(Problem, eventforge_core::validation::FieldError)),
+    components(schemas(
+        Problem,
+        eventforge_core::validation::FieldError,
+        // Named by reference from `CreateOrderRequest.items`, whose schema is built by hand
+        // (`eventforge_core::schema::requested_items`), so not found by the derive.
+        eventforge_core::validation::RequestedItem,
+    )),
     modifiers(&BearerSecurity),
     tags(
         (name = "orders", description = "Placing and following orders"),

@@ -31,7 +31,8 @@ const KEY_BITS: usize = 2048;
 /// The scope Cognito puts in access tokens obtained through its user-pool APIs (`InitiateAuth`).
 pub const DEV_ACCESS_TOKEN_SCOPE: &str = "aws.cognito.signin.user.admin";
 
-const MAX_USERNAME_CHARS: usize = 64;
+/// The longest development username accepted.
+pub const MAX_USERNAME_CHARS: usize = 64;
 
 /// Mixed into the hash behind [`DevIssuer::user_id`] so dev user ids cannot collide with ids
 /// derived the same way for another purpose.

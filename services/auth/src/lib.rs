@@ -55,7 +55,7 @@ mod error;
 mod keys;
 mod verifier;
 
-pub use dev_issuer::{DEV_ACCESS_TOKEN_SCOPE, DevIssuer};
+pub use dev_issuer::{DEV_ACCESS_TOKEN_SCOPE, DevIssuer, MAX_USERNAME_CHARS};
 pub use error::{AuthError, DevIssuerError};
 pub use verifier::{
     DEFAULT_LEEWAY_SECONDS, DEFAULT_MIN_REFETCH_INTERVAL, JwtVerifier, KeySource, VerifierConfig,

@@ -10,12 +10,24 @@ use time::OffsetDateTime;
 
 /// The kind of an event, in `noun.verb` form (`order.created`). External events accepted by the
 /// ingest endpoint may use their own names in the same form.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "order.created")]
 pub struct EventType(Cow<'static, str>);
+
+/// The length of an event type, in characters (all ASCII).
+pub const EVENT_TYPE_CHARS: std::ops::RangeInclusive<usize> = 3..=64;
+
+impl utoipa::PartialSchema for EventType {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        crate::schema::event_type()
+    }
+}
+
+impl utoipa::ToSchema for EventType {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("EventType")
+    }
+}
 
 impl EventType {
     pub const ORDER_CREATED: Self = Self::known("order.created");
@@ -78,7 +90,7 @@ impl TryFrom<String> for EventType {
                         b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
                     })
             });
-        if (3..=64).contains(&value.len()) && parts_ok {
+        if EVENT_TYPE_CHARS.contains(&value.len()) && parts_ok {
             Ok(Self(Cow::Owned(value)))
         } else {
             Err(InvalidEventType)

@@ -62,7 +62,10 @@ impl fmt::Display for UserId {
     }
 }
 
-/// A stock-keeping unit: 1 to 64 characters of `A-Z a-z 0-9 . _ -`.
+/// The longest SKU accepted.
+pub const MAX_SKU_CHARS: usize = 64;
+
+/// A stock-keeping unit: 1 to [`MAX_SKU_CHARS`] characters of `A-Z a-z 0-9 . _ -`.
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
 )]
@@ -83,7 +86,7 @@ impl Sku {
 impl TryFrom<String> for Sku {
     type Error = InvalidSku;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        let well_formed = (1..=64).contains(&value.len())
+        let well_formed = (1..=MAX_SKU_CHARS).contains(&value.len())
             && value
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));

@@ -36,21 +36,17 @@ pub const MAX_STOCK: u32 = 1_000_000_000;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogueEntry {
-    /// 1 to 64 characters of letters, digits, '.', '_' or '-'.
-    #[schema(example = "SKU-KEYBOARD")]
+    #[schema(schema_with = crate::schema::sku)]
     pub sku: String,
-    /// 1 to 200 characters.
-    #[schema(example = "Mechanical keyboard")]
+    #[schema(schema_with = crate::schema::product_name)]
     pub name: String,
-    /// Price of one unit in the currency's minor unit (cents), 0 to 100,000,000.
-    #[schema(example = 8999)]
+    #[schema(schema_with = crate::schema::unit_price_minor)]
     pub unit_price_minor: i64,
-    /// Three-letter upper-case ISO 4217 code.
-    #[schema(example = "USD")]
+    #[schema(schema_with = crate::schema::currency)]
     pub currency: String,
-    /// Units available to order, 0 to 1,000,000,000. Units held by open orders are not
-    /// counted here: they are reserved already and come back if an order fails.
-    #[schema(example = 25)]
+    /// Units held by open orders are not counted here: they are reserved already and come back
+    /// if an order fails.
+    #[schema(schema_with = crate::schema::stock)]
     pub stock: i64,
 }
 

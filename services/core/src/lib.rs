@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod order;
 pub mod orders;
 pub mod roles;
+pub mod schema;
 pub mod signature;
 pub mod store;
 pub mod table_schema;

@@ -17,6 +17,10 @@ use uuid::Uuid;
 pub const IDEMPOTENCY_TTL: time::Duration = time::Duration::hours(24);
 /// Most webhooks one user may register.
 pub const MAX_WEBHOOKS_PER_USER: usize = 10;
+/// The longest Idempotency-Key accepted (visible ASCII, so characters are bytes).
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+/// The most event types one webhook may ask for.
+pub const MAX_WEBHOOK_EVENT_TYPES: usize = 20;
 /// The events a webhook receives when the request names none.
 pub const DEFAULT_WEBHOOK_EVENTS: [EventType; 2] =
     [EventType::ORDER_CONFIRMED, EventType::ORDER_FAILED];
@@ -25,12 +29,20 @@ pub const DEFAULT_WEBHOOK_EVENTS: [EventType; 2] =
 pub enum OrderError {
     #[error("the order is invalid: {0}")]
     Invalid(#[from] ValidationErrors),
-    #[error("the Idempotency-Key header must be 1 to 255 visible ASCII characters")]
+    #[error(
+        "the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters"
+    )]
     MalformedIdempotencyKey,
     #[error("no such order")]
     NotFound,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// 1 to [`MAX_IDEMPOTENCY_KEY_CHARS`] visible ASCII characters.
+pub fn is_well_formed_idempotency_key(key: &str) -> bool {
+    (1..=MAX_IDEMPOTENCY_KEY_CHARS).contains(&key.len())
+        && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// Validates and prices the request, then writes the order as PENDING with its `order.created`
@@ -47,9 +59,7 @@ pub async fn place_order(
     let now = crate::event::truncate_to_millis(clock.now());
     let claim = idempotency_key
         .map(|key| {
-            let well_formed =
-                (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
-            well_formed
+            is_well_formed_idempotency_key(key)
                 .then(|| IdempotencyClaim {
                     key: key.to_owned(),
                     request_fingerprint: fingerprint(request),
@@ -114,8 +124,10 @@ pub async fn order_of_user(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterWebhookRequest {
+    #[schema(schema_with = crate::schema::webhook_url)]
     pub url: String,
     /// Defaults to `order.confirmed` and `order.failed`.
+    #[schema(schema_with = crate::schema::webhook_event_types)]
     pub event_types: Option<Vec<EventType>>,
 }
 
@@ -123,7 +135,7 @@ pub struct RegisterWebhookRequest {
 pub enum WebhookError {
     #[error("{0}")]
     Url(#[from] WebhookUrlError),
-    #[error("event_types must name 1 to 20 event types")]
+    #[error("event_types must name 1 to {MAX_WEBHOOK_EVENT_TYPES} event types")]
     EventTypeCount,
     #[error("a user may register at most {MAX_WEBHOOKS_PER_USER} webhooks; delete one first")]
     TooMany,
@@ -144,7 +156,7 @@ pub async fn register_webhook(
         .event_types
         .clone()
         .unwrap_or_else(|| DEFAULT_WEBHOOK_EVENTS.to_vec());
-    if !(1..=20).contains(&event_types.len()) {
+    if !(1..=MAX_WEBHOOK_EVENT_TYPES).contains(&event_types.len()) {
         return Err(WebhookError::EventTypeCount);
     }
     if store.list_webhooks(user).await?.len() >= MAX_WEBHOOKS_PER_USER {

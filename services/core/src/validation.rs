@@ -15,14 +15,17 @@ pub const MAX_QUANTITY: i64 = 1000;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrderRequest {
+    #[schema(schema_with = crate::schema::requested_items)]
     pub items: Vec<RequestedItem>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestedItem {
+    #[schema(schema_with = crate::schema::sku)]
     pub sku: String,
-    /// 1 to 1000.
+    #[schema(schema_with = crate::schema::quantity)]
+    #[serde(deserialize_with = "whole_number")]
     pub quantity: i64,
 }
 
@@ -191,6 +194,42 @@ pub fn price(
         }),
         _ => Err(ValidationErrors(errors)),
     }
+}
+
+/// An integer field of a JSON body. JSON has one number type, and JSON Schema's `integer` is
+/// any number with a zero fractional part, so `3.0` is the integer 3 here too; `3.5` is refused
+/// as not an integer, which names the field like any other type error.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    struct WholeNumber;
+
+    impl serde::de::Visitor<'_> for WholeNumber {
+        type Value = i64;
+
+        fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+            formatter.write_str("an integer")
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<i64, E> {
+            Ok(value)
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<i64, E> {
+            i64::try_from(value).map_err(|_| E::custom("the integer is too large"))
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<i64, E> {
+            // 2^63 as f64 is exact; every whole f64 below it in magnitude converts exactly.
+            const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+            if value.fract() == 0.0 && (-LIMIT..LIMIT).contains(&value) {
+                #[allow(clippy::cast_possible_truncation)]
+                Ok(value as i64)
+            } else {
+                Err(E::invalid_type(serde::de::Unexpected::Float(value), &self))
+            }
+        }
+    }
+
+    deserializer.deserialize_any(WholeNumber)
 }
 
 #[cfg(test)]

@@ -17,18 +17,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductUpdate {
-    /// 1 to 200 characters.
-    #[schema(example = "Mechanical keyboard")]
+    #[schema(schema_with = eventforge_core::schema::product_name)]
     pub name: String,
-    /// Price of one unit in the currency's minor unit (cents), 0 to 100,000,000.
-    #[schema(example = 8999)]
+    #[schema(schema_with = eventforge_core::schema::unit_price_minor)]
+    #[serde(deserialize_with = "eventforge_core::validation::whole_number")]
     pub unit_price_minor: i64,
-    /// Three-letter upper-case ISO 4217 code.
-    #[schema(example = "USD")]
+    #[schema(schema_with = eventforge_core::schema::currency)]
     pub currency: String,
-    /// Units available to order, 0 to 1,000,000,000. Units held by open orders are reserved
-    /// already and not counted.
-    #[schema(example = 25)]
+    #[schema(schema_with = eventforge_core::schema::stock)]
+    #[serde(deserialize_with = "eventforge_core::validation::whole_number")]
     pub stock: i64,
 }
 
@@ -53,12 +50,20 @@ pub async fn list_products(
     Ok(Json(InventoryList { items }))
 }
 
+/// The product a path names.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SkuPath {
+    #[param(schema_with = eventforge_core::schema::sku)]
+    pub sku: String,
+}
+
 /// Creates a product, or replaces its name, price and stock (administrators).
 #[utoipa::path(
     put,
     path = "/api/admin/inventory/{sku}",
     tag = "catalogue",
-    params(("sku" = String, Path, description = "1 to 64 characters of letters, digits, '.', '_' or '-'")),
+    params(SkuPath),
     request_body = ProductUpdate,
     responses(
         (status = 200, description = "The product was updated", body = InventoryItem),

@@ -6,7 +6,7 @@ use crate::extract::ApiJson;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use eventforge_auth::DevIssuer;
+use eventforge_auth::{DevIssuer, MAX_USERNAME_CHARS};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -39,13 +39,25 @@ pub async fn jwks(State(state): State<AppState>) -> Result<Json<serde_json::Valu
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DevTokenRequest {
-    /// 1 to 64 characters of letters, digits, '.', '_', '@' or '-'.
-    #[schema(example = "alice")]
+    #[schema(schema_with = username_schema)]
     pub username: String,
     /// Mint the token for a member of the `admins` group, who may manage the catalogue
     /// (`/api/admin/inventory`), as Cognito does for members of that group.
     #[serde(default)]
     pub admin: bool,
+}
+
+/// The rule `DevIssuer` applies to a username, as a pattern built from its limit.
+fn username_schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    let max = MAX_USERNAME_CHARS;
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some(format!(
+            "1 to {max} characters of letters, digits, '.', '_', '@' or '-'"
+        )))
+        .pattern(Some(format!("^[A-Za-z0-9._@-]{{1,{max}}}$")))
+        .examples(["alice"])
+        .into()
 }
 
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]

@@ -70,8 +70,12 @@ pub async fn inventory(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RecentEventsQuery {
-    /// 1 to 100; default 100.
+    #[param(schema_with = recent_events_limit)]
     pub limit: Option<usize>,
+}
+
+fn recent_events_limit() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    eventforge_core::schema::page_limit(MAX_RECENT_EVENTS, MAX_RECENT_EVENTS)
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]

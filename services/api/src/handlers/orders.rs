@@ -30,10 +30,7 @@ pub const DEFAULT_PAGE_SIZE: usize = 20;
     path = "/api/orders",
     tag = "orders",
     request_body = CreateOrderRequest,
-    params(
-        ("Idempotency-Key" = Option<String>, Header,
-            description = "1 to 255 visible ASCII characters; repeating a request with the same key returns the first order instead of placing another"),
-    ),
+    params(IdempotencyHeader),
     responses(
         (status = 201, description = "The order was placed", body = Order,
             headers(("Location" = String, description = "/api/orders/{id}"))),
@@ -89,13 +86,26 @@ pub async fn create_order(
     })
 }
 
+/// The header that makes `POST /api/orders` safe to repeat.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyHeader {
+    #[param(rename = "Idempotency-Key", schema_with = eventforge_core::schema::idempotency_key)]
+    pub idempotency_key: Option<String>,
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListOrdersQuery {
-    /// 1 to 50; default 20.
+    #[param(schema_with = orders_limit)]
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page.
+    #[param(min_length = 1)]
     pub cursor: Option<String>,
+}
+
+fn orders_limit() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    eventforge_core::schema::page_limit(MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
 }
 
 /// One page of orders, newest first.
