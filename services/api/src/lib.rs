@@ -59,7 +59,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, delete, get, post, put};
-use handlers::{admin, dev, feed, files, ingest, orders, webhooks};
+use handlers::{admin, dev, events, files, ingest, inventory, operations, orders, webhooks};
 use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -81,9 +81,13 @@ pub struct Route {
 /// Every endpoint with its axum path (which may hold a `{*wildcard}`), for this configuration.
 fn endpoints(config: &ApiConfig) -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
     let mut endpoints = vec![
-        (Method::GET, "/health", get(feed::health)),
-        (Method::GET, "/openapi.json", get(feed::openapi_document)),
-        (Method::GET, "/api/inventory", get(feed::inventory)),
+        (Method::GET, "/health", get(operations::health)),
+        (
+            Method::GET,
+            "/openapi.json",
+            get(operations::openapi_document),
+        ),
+        (Method::GET, "/api/inventory", get(inventory::inventory)),
         (Method::POST, "/api/orders", post(orders::create_order)),
         (Method::GET, "/api/orders", get(orders::list_orders)),
         (Method::GET, "/api/orders/{id}", get(orders::get_order)),
@@ -103,7 +107,7 @@ fn endpoints(config: &ApiConfig) -> Vec<(Method, &'static str, MethodRouter<AppS
             "/api/webhooks/{id}",
             delete(webhooks::delete_webhook),
         ),
-        (Method::GET, "/api/events", get(feed::recent_events)),
+        (Method::GET, "/api/events", get(events::recent_events)),
         (
             Method::GET,
             "/api/admin/inventory",

@@ -2,7 +2,7 @@
 //! domain types' schemas, and served at `/openapi.json`.
 
 use crate::error::Problem;
-use crate::handlers::{admin, dev, feed, files, ingest, orders, webhooks};
+use crate::handlers::{admin, dev, events, files, ingest, inventory, operations, orders, webhooks};
 use std::sync::LazyLock;
 use utoipa::openapi::OpenApi as Document;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -20,10 +20,10 @@ pub const BEARER_SCHEME: &str = "bearer";
             (`application/problem+json`)."
     ),
     paths(
-        feed::health,
-        feed::openapi_document,
-        feed::inventory,
-        feed::recent_events,
+        operations::health,
+        operations::openapi_document,
+        inventory::inventory,
+        events::recent_events,
         orders::create_order,
         orders::list_orders,
         orders::get_order,

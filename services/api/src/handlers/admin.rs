@@ -4,7 +4,7 @@
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{AdminUser, ApiJson, ApiPath};
-use crate::handlers::feed::InventoryList;
+use crate::handlers::inventory::InventoryList;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;

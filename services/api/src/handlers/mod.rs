@@ -3,9 +3,11 @@
 
 pub mod admin;
 pub mod dev;
-pub mod feed;
+pub mod events;
 pub mod files;
 pub mod ingest;
+pub mod inventory;
+pub mod operations;
 pub mod orders;
 pub mod webhooks;
 

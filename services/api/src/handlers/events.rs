@@ -1,4 +1,4 @@
-//! Read-only endpoints: health, the inventory, the caller's recent events, the OpenAPI document.
+//! `GET /api/events`: the caller's event feed, newest first.
 
 use super::page_limit;
 use crate::error::{ApiError, Problem};
@@ -6,66 +6,9 @@ use crate::extract::{ApiQuery, AuthUser};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
+use eventforge_core::Event;
 use eventforge_core::store::MAX_RECENT_EVENTS;
-use eventforge_core::{Event, InventoryItem};
 use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Health {
-    /// Always `ok` when the process serves requests.
-    #[schema(example = "ok")]
-    pub status: String,
-}
-
-/// Liveness for the load balancer; needs no token.
-#[utoipa::path(
-    get,
-    path = "/health",
-    tag = "operations",
-    responses((status = 200, description = "The API is up", body = Health))
-)]
-pub async fn health() -> Json<Health> {
-    Json(Health {
-        status: "ok".to_owned(),
-    })
-}
-
-/// This document.
-#[utoipa::path(
-    get,
-    path = "/openapi.json",
-    tag = "operations",
-    responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = Object))
-)]
-pub async fn openapi_document() -> Json<&'static utoipa::openapi::OpenApi> {
-    Json(crate::openapi::document())
-}
-
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct InventoryList {
-    /// By SKU.
-    pub items: Vec<InventoryItem>,
-}
-
-/// The products that can be ordered, with price and stock.
-#[utoipa::path(
-    get,
-    path = "/api/inventory",
-    tag = "orders",
-    responses(
-        (status = 200, description = "Every product, by SKU", body = InventoryList),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The token issuer's keys are unavailable", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn inventory(
-    State(state): State<AppState>,
-    AuthUser(_user): AuthUser,
-) -> Result<Json<InventoryList>, ApiError> {
-    let items = state.config().store.list_inventory().await?;
-    Ok(Json(InventoryList { items }))
-}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
