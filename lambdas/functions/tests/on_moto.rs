@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use eventforge_core::clock::{ManualClock, SystemClock};
-use eventforge_core::orders::place_order;
+use eventforge_core::commands::place_order;
 use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
 use eventforge_core::{
     Clock, Event, EventType, InventoryItem, Order, OrderStatus, Store, TraceContext, UserId,

@@ -3,15 +3,15 @@
 //!
 //! This crate knows nothing of AWS, HTTP or SQL. It must not depend on the AWS SDK, axum,
 //! rusqlite or any runtime: backends and transports depend on it, never the other way round.
-//! Domain operations ([`orders`]) take their dependencies (store, clock) as arguments so they can
+//! Domain operations ([`commands`]) take their dependencies (store, clock) as arguments so they can
 //! be tested directly.
 
 pub mod clock;
+pub mod commands;
 pub mod event;
 pub mod ids;
 pub mod inventory;
 pub mod order;
-pub mod orders;
 pub mod roles;
 pub mod schema;
 pub mod signature;

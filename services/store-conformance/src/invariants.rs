@@ -3,9 +3,9 @@
 
 use crate::fixtures::*;
 use eventforge_core::clock::SystemClock;
+use eventforge_core::commands::place_order;
 use eventforge_core::event::EventType;
 use eventforge_core::order::OrderStatus;
-use eventforge_core::orders::place_order;
 use eventforge_core::store::{ReleaseOutcome, ReserveOutcome, Store, StoreError};
 use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
 use proptest::prelude::*;

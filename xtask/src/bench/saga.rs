@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use eventforge_core::clock::SystemClock;
-use eventforge_core::orders::place_order;
+use eventforge_core::commands::place_order;
 use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
 use eventforge_core::webhook::UrlPolicy;
 use eventforge_core::{InventoryItem, OrderId, OrderStatus, Store, UserId};

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
 use eventforge_core::clock::SystemClock;
-use eventforge_core::orders::place_order;
+use eventforge_core::commands::place_order;
 use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
 use eventforge_core::{Clock, Event, EventType, Order, Store, UserId};
 use eventforge_handlers::email::{

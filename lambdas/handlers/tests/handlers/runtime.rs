@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eventforge_core::clock::SystemClock;
-use eventforge_core::orders::place_order;
+use eventforge_core::commands::place_order;
 use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
 use eventforge_core::webhook::UrlPolicy;
 use eventforge_core::{InventoryItem, Order, OrderStatus, Store, UserId};

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use eventforge_core::orders::{RegisterWebhookRequest, register_webhook};
+use eventforge_core::commands::{RegisterWebhookRequest, register_webhook};
 use eventforge_core::{EventType, Webhook, WebhookId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

@@ -1,5 +1,6 @@
-//! Domain operations behind the API: each takes its dependencies explicitly and knows nothing of
-//! HTTP.
+//! The commands a user gives the platform: place an order, read one, register a webhook. Each
+//! takes its dependencies explicitly and knows nothing of HTTP; the order's types are in
+//! [`crate::order`].
 
 use crate::clock::Clock;
 use crate::event::{Event, EventType};
