@@ -1,8 +1,8 @@
 //! `cargo xtask test` builds xtask alone (`cargo run -p xtask`, then with its `deploy` feature)
 //! and then the whole workspace (`cargo test --workspace`). A dependency built with other features in one than in the other is
 //! compiled twice, with everything above it: with tokio or serde, most of the AWS SDK, half an
-//! hour of CI on two cores. xtask's manifest turns on what the workspace turns on; this test
-//! says what is missing when it falls behind.
+//! hour of CI on two cores. xtask's manifest, through `xtask-shared-build`, turns on what the
+//! workspace turns on; this test says what is missing when it falls behind.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -41,8 +41,8 @@ fn features(selection: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
     packages
 }
 
-/// What to add to xtask's manifest so that building `selection` turns on what the workspace's
-/// tests turn on; empty when nothing is missing.
+/// What to add to xtask-shared-build's manifest so that building `selection` turns on what the
+/// workspace's tests turn on; empty when nothing is missing.
 fn missing_features(selection: &[&str]) -> Vec<String> {
     let alone = features(&[selection, &["--edges", "normal,build"]].concat());
     let workspace = features(&["--workspace", "--edges", "normal,build,dev"]);
@@ -63,7 +63,7 @@ fn xtask_alone_turns_on_the_same_features_as_the_workspace_tests() {
     let differing = missing_features(&["--package", "xtask"]);
     assert!(
         differing.is_empty(),
-        "xtask/Cargo.toml should turn these on too (its unused-dependencies section), or \
+        "xtask/shared-build/Cargo.toml should turn these on too, or \
          `cargo xtask test` compiles them and their dependants twice:\n{}",
         differing.join("\n")
     );
@@ -75,7 +75,7 @@ fn xtask_with_the_deployer_turns_on_the_same_features_as_the_workspace_tests() {
     let differing = missing_features(&["--package", "xtask", "--features", "deploy"]);
     assert!(
         differing.is_empty(),
-        "xtask/Cargo.toml should turn these on too, or the first deploy command after the tests \
+        "xtask/shared-build/Cargo.toml should turn these on too, or the first deploy command after the tests \
          compiles them and their dependants again:\n{}",
         differing.join("\n")
     );
