@@ -58,7 +58,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::response::IntoResponse;
-use axum::routing::{MethodRouter, delete, get, post, put};
 use handlers::{admin, dev, events, files, ingest, inventory, operations, orders, webhooks};
 use std::future::Future;
 use std::time::Duration;
@@ -67,6 +66,8 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The largest request body accepted; larger ones are answered 413 with a problem body.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -75,86 +76,71 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     pub method: Method,
-    pub path: &'static str,
+    pub path: String,
 }
 
-/// Every endpoint with its axum path (which may hold a `{*wildcard}`), for this configuration.
-fn endpoints(config: &ApiConfig) -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
-    let mut endpoints = vec![
-        (Method::GET, "/health", get(operations::health)),
-        (
-            Method::GET,
-            "/openapi.json",
-            get(operations::openapi_document),
-        ),
-        (Method::GET, "/api/inventory", get(inventory::inventory)),
-        (Method::POST, "/api/orders", post(orders::create_order)),
-        (Method::GET, "/api/orders", get(orders::list_orders)),
-        (Method::GET, "/api/orders/{id}", get(orders::get_order)),
-        (
-            Method::GET,
-            "/api/orders/{id}/receipt",
-            get(orders::get_receipt),
-        ),
-        (
-            Method::POST,
-            "/api/webhooks",
-            post(webhooks::create_webhook),
-        ),
-        (Method::GET, "/api/webhooks", get(webhooks::list_webhooks)),
-        (
-            Method::DELETE,
-            "/api/webhooks/{id}",
-            delete(webhooks::delete_webhook),
-        ),
-        (Method::GET, "/api/events", get(events::recent_events)),
-        (
-            Method::GET,
-            "/api/admin/inventory",
-            get(admin::list_products),
-        ),
-        (
-            Method::PUT,
-            "/api/admin/inventory/{sku}",
-            put(admin::put_product),
-        ),
-        (Method::POST, "/webhooks/ingest", post(ingest::ingest)),
-    ];
-    if config.traces.is_some() {
-        endpoints.push((
-            Method::GET,
-            "/api/orders/{id}/trace",
-            get(orders::get_trace),
-        ));
+/// Every endpoint, each declared once: the router takes its method and path from the handler's
+/// `#[utoipa::path]`, as the document does. `None`: every endpoint, as the document lists them;
+/// `Some(config)`: the ones `config` serves (the trace view, the development issuer, the
+/// dashboard's configuration and local receipt files only when configured).
+fn endpoints(config: Option<&ApiConfig>) -> OpenApiRouter<AppState> {
+    let serves = |enabled: fn(&ApiConfig) -> bool| config.is_none_or(enabled);
+    let mut endpoints = OpenApiRouter::new()
+        .routes(routes!(operations::health))
+        .routes(routes!(operations::openapi_document))
+        .routes(routes!(inventory::inventory))
+        .routes(routes!(orders::create_order, orders::list_orders))
+        .routes(routes!(orders::get_order))
+        .routes(routes!(orders::get_receipt))
+        .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
+        .routes(routes!(webhooks::delete_webhook))
+        .routes(routes!(events::recent_events))
+        .routes(routes!(admin::list_products))
+        .routes(routes!(admin::put_product))
+        .routes(routes!(ingest::ingest));
+    if serves(|config| config.traces.is_some()) {
+        endpoints = endpoints.routes(routes!(orders::get_trace));
     }
-    if config.dev_issuer.is_some() {
-        endpoints.push((Method::GET, "/.well-known/jwks.json", get(dev::jwks)));
-        endpoints.push((Method::POST, "/dev/token", post(dev::dev_token)));
+    if serves(|config| config.dev_issuer.is_some()) {
+        endpoints = endpoints
+            .routes(routes!(dev::jwks))
+            .routes(routes!(dev::dev_token));
     }
-    if config.dashboard_config().is_some() {
-        endpoints.push((Method::GET, "/config.json", get(dev::dashboard_config)));
+    if serves(|config| config.dashboard_config().is_some()) {
+        endpoints = endpoints.routes(routes!(dev::dashboard_config));
     }
-    if config.receipt_files_dir.is_some() {
-        endpoints.push((
-            Method::GET,
-            "/files/receipts/{*key}",
-            get(files::receipt_file),
-        ));
+    if serves(|config| config.receipt_files_dir.is_some()) {
+        endpoints = endpoints.routes(routes!(files::receipt_file));
     }
     endpoints
 }
 
+/// Every path and operation of the API, for the document (`openapi::document`).
+pub(crate) fn all_paths() -> utoipa::openapi::OpenApi {
+    endpoints(None).split_for_parts().1
+}
+
 /// The routes [`router`] serves for `config`, named as in the OpenAPI document.
 pub fn routes(config: &ApiConfig) -> Vec<Route> {
-    endpoints(config)
+    let (_, document) = endpoints(Some(config)).split_for_parts();
+    document
+        .paths
+        .paths
         .into_iter()
-        .map(|(method, path, _)| Route {
-            method,
-            path: if path == "/files/receipts/{*key}" {
-                "/files/receipts/{key}"
-            } else {
-                path
-            },
+        .flat_map(|(path, item)| {
+            [
+                (Method::GET, item.get.is_some()),
+                (Method::POST, item.post.is_some()),
+                (Method::PUT, item.put.is_some()),
+                (Method::PATCH, item.patch.is_some()),
+                (Method::DELETE, item.delete.is_some()),
+            ]
+            .into_iter()
+            .filter(|(_, present)| *present)
+            .map(move |(method, _)| Route {
+                method,
+                path: path.clone(),
+            })
         })
         .collect()
 }
@@ -165,10 +151,7 @@ pub fn routes(config: &ApiConfig) -> Vec<Route> {
 /// span per request with its id, method and path, and one log line when it is answered
 /// (`request_log`).
 pub fn router(state: AppState) -> Router {
-    let mut router = Router::new();
-    for (_, path, handler) in endpoints(state.config()) {
-        router = router.route(path, handler);
-    }
+    let (router, _) = endpoints(Some(state.config())).split_for_parts();
     let cors = cors(state.config());
     let mut router = router
         .fallback(files::fallback)

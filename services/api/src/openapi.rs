@@ -1,8 +1,8 @@
-//! The OpenAPI 3.1 document, assembled from the handlers' `#[utoipa::path]` annotations and the
-//! domain types' schemas, and served at `/openapi.json`.
+//! The OpenAPI 3.1 document, assembled from the handlers' `#[utoipa::path]` annotations (through
+//! the router's one list of endpoints, `crate::endpoints`) and the domain types' schemas, and
+//! served at `/openapi.json`.
 
 use crate::error::Problem;
-use crate::handlers::{admin, dev, events, files, ingest, inventory, operations, orders, webhooks};
 use std::sync::LazyLock;
 use utoipa::openapi::OpenApi as Document;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -18,27 +18,6 @@ pub const BEARER_SCHEME: &str = "bearer";
         description = "Orders, their event history, webhooks and the event feed. Every /api route needs \
             `Authorization: Bearer <access token>`; errors are RFC 7807 problem documents \
             (`application/problem+json`)."
-    ),
-    paths(
-        operations::health,
-        operations::openapi_document,
-        inventory::inventory,
-        events::recent_events,
-        orders::create_order,
-        orders::list_orders,
-        orders::get_order,
-        orders::get_receipt,
-        orders::get_trace,
-        webhooks::create_webhook,
-        webhooks::list_webhooks,
-        webhooks::delete_webhook,
-        ingest::ingest,
-        admin::list_products,
-        admin::put_product,
-        dev::jwks,
-        dev::dev_token,
-        dev::dashboard_config,
-        files::receipt_file,
     ),
     components(schemas(
         Problem,
@@ -82,6 +61,7 @@ impl Modify for BearerSecurity {
 
 /// The document, built once.
 pub fn document() -> &'static Document {
-    static DOCUMENT: LazyLock<Document> = LazyLock::new(ApiDoc::openapi);
+    static DOCUMENT: LazyLock<Document> =
+        LazyLock::new(|| ApiDoc::openapi().merge_from(crate::all_paths()));
     &DOCUMENT
 }
