@@ -23,6 +23,7 @@ use eventforge_deployer::site::{Invalidation, SiteReport};
 use eventforge_deployer::{DeployOptions, Deployer, DestroyReport, EmulatorProfile, Plan, Target};
 use eventforge_stacks::platform::{self, Config};
 use eventforge_topology::StackOutput;
+use typed_cloudformation::manifest::Format;
 
 use crate::aws::AwsArgs;
 use crate::synth::{ArchitectureArg, StageArg};
@@ -155,10 +156,23 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// The synthesised plan of the stage on the architecture.
+/// Synthesises the stage as `cargo xtask synth` does and reads the plan back from the written
+/// `manifest.json` and templates, the deployer's one contract with synthesis. The assembly goes
+/// to a directory of this run's own (two runs at once must not read each other's half-written
+/// files; the stage's lock comes later), removed once read.
 pub fn plan(stage: StageArg, architecture: ArchitectureArg) -> Result<(Config, Plan)> {
     let config = crate::synth::config(stage, architecture);
-    let assembly = platform::synth(&config).context("synthesis failed")?;
-    Ok((config, Plan::from_assembly(&assembly)))
+    let out = std::env::temp_dir().join(format!(
+        "eventforge-assembly-{}-{}",
+        config.stage.name(),
+        std::process::id()
+    ));
+    crate::synth::write_assembly(&config, &out, Format::Json)?;
+    let plan =
+        Plan::load(&out).with_context(|| format!("cannot read the assembly in {}", out.display()));
+    // Best effort: a leftover directory in the temporary directory harms nothing.
+    let _ = std::fs::remove_dir_all(&out);
+    Ok((config, plan?))
 }
 
 /// The SDK configuration and deploy target the flags describe.

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use eventforge_stacks::platform::{self, Architecture, Config, Stage};
 use typed_cloudformation::manifest::{Format, MANIFEST_FILE};
+use typed_cloudformation::synth::Assembly;
 
 #[derive(Args)]
 pub struct SynthArgs {
@@ -89,11 +90,7 @@ pub fn run(args: SynthArgs) -> Result<()> {
         .out
         .unwrap_or_else(|| Path::new(".eventforge/synth").join(config.stage.name()));
     let format = Format::from(args.format);
-    let assembly = platform::synth(&config).context("synthesis failed")?;
-    clear_previous(&out)?;
-    assembly
-        .write(&out, format)
-        .with_context(|| format!("cannot write the assembly to {}", out.display()))?;
+    let assembly = write_assembly(&config, &out, format)?;
 
     println!(
         "synthesised {} stacks into {}",
@@ -127,6 +124,17 @@ pub fn run(args: SynthArgs) -> Result<()> {
         out.join(MANIFEST_FILE).display()
     );
     Ok(())
+}
+
+/// Synthesises `config`'s stacks into `out` (templates and `manifest.json`), replacing what an
+/// earlier run left there.
+pub fn write_assembly(config: &Config, out: &Path, format: Format) -> Result<Assembly> {
+    let assembly = platform::synth(config).context("synthesis failed")?;
+    clear_previous(out)?;
+    assembly
+        .write(out, format)
+        .with_context(|| format!("cannot write the assembly to {}", out.display()))?;
+    Ok(assembly)
 }
 
 /// Removes templates of an earlier run, so a stack that no longer exists leaves no file behind.

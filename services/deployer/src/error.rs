@@ -7,6 +7,8 @@ pub enum DeployError {
     /// A call to an AWS (or emulator) API failed before CloudFormation did anything.
     #[error("{operation} failed: {message}")]
     Api { operation: String, message: String },
+    #[error("{path} is not a synthesised assembly: {reason}; run `cargo xtask synth` again")]
+    NotAnAssembly { path: PathBuf, reason: String },
     #[error("cannot read {path}: {source}")]
     Io {
         path: PathBuf,

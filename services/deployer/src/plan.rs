@@ -2,11 +2,15 @@
 //! whether a deployed stack is already up to date.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
+use typed_cloudformation::manifest::{Format, MANIFEST_FILE, MANIFEST_VERSION, Manifest};
 use typed_cloudformation::stack::{Asset, AssetKind};
 use typed_cloudformation::synth::Assembly;
+
+use crate::error::DeployError;
 
 /// The stack tag holding the fingerprint of what was last deployed.
 pub const FINGERPRINT_TAG: &str = "eventforge:fingerprint";
@@ -56,6 +60,55 @@ impl Plan {
                 })
                 .collect(),
         }
+    }
+
+    /// The assembly in `dir` as `cargo xtask synth` writes it: `manifest.json` (the deployer's
+    /// contract with synthesis) and the templates it names, JSON or YAML.
+    pub fn load(dir: &Path) -> Result<Self, DeployError> {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read_to_string(&path)
+                .map(|text| (path.clone(), text))
+                .map_err(|source| DeployError::Io { path, source })
+        };
+        let unreadable = |path: &Path, reason: String| DeployError::NotAnAssembly {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let (path, text) = read(MANIFEST_FILE)?;
+        let manifest: Manifest =
+            serde_json::from_str(&text).map_err(|error| unreadable(&path, error.to_string()))?;
+        if manifest.version != MANIFEST_VERSION {
+            return Err(unreadable(
+                &path,
+                format!(
+                    "manifest version {}, this deployer reads {MANIFEST_VERSION}",
+                    manifest.version
+                ),
+            ));
+        }
+        let stacks = manifest
+            .stacks
+            .into_iter()
+            .map(|stack| {
+                let (path, text) = read(&stack.template)?;
+                let template: Json = match manifest.format {
+                    Format::Json => serde_json::from_str(&text).map_err(|e| e.to_string()),
+                    Format::Yaml => serde_yaml_ng::from_str(&text).map_err(|e| e.to_string()),
+                }
+                .map_err(|reason| unreadable(&path, reason))?;
+                Ok(PlannedStack {
+                    name: stack.name,
+                    template,
+                    dependencies: stack.dependencies,
+                    assets: stack.assets,
+                })
+            })
+            .collect::<Result<_, DeployError>>()?;
+        Ok(Self {
+            app: manifest.app,
+            stacks,
+        })
     }
 
     /// The stack holding the asset bucket and the container repository.
@@ -153,6 +206,54 @@ pub fn fingerprint(template_hash: &str, parameters: &BTreeMap<String, String>) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn written(format: Format) -> (tempfile::TempDir, Assembly) {
+        use eventforge_stacks::platform::{self, Config, Stage};
+        let assembly = platform::synth(&Config::for_stage(Stage::Dev)).expect("synth");
+        let dir = tempfile::tempdir().expect("temp dir");
+        assembly.write(dir.path(), format).expect("write");
+        (dir, assembly)
+    }
+
+    #[test]
+    fn the_plan_read_from_the_manifest_is_the_plan_of_the_assembly_in_json_and_yaml() {
+        for format in [Format::Json, Format::Yaml] {
+            let (dir, assembly) = written(format);
+            let loaded = Plan::load(dir.path()).expect("load");
+            let direct = Plan::from_assembly(&assembly);
+            assert_eq!(loaded.app, direct.app);
+            let summary = |plan: &Plan| -> Vec<(String, Json, Vec<String>, Vec<Asset>)> {
+                plan.stacks
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.name.clone(),
+                            s.template.clone(),
+                            s.dependencies.clone(),
+                            s.assets.clone(),
+                        )
+                    })
+                    .collect()
+            };
+            assert_eq!(summary(&loaded), summary(&direct));
+        }
+    }
+
+    #[test]
+    fn a_directory_without_an_assembly_or_of_another_version_is_refused_with_the_remedy() {
+        let empty = tempfile::tempdir().expect("temp dir");
+        assert!(matches!(
+            Plan::load(empty.path()),
+            Err(DeployError::Io { .. })
+        ));
+        let (dir, _) = written(Format::Json);
+        let path = dir.path().join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&path).expect("manifest");
+        std::fs::write(&path, text.replacen("\"version\": 1", "\"version\": 99", 1))
+            .expect("write");
+        let error = Plan::load(dir.path()).expect_err("another version");
+        assert!(error.to_string().contains("cargo xtask synth"), "{error}");
+    }
     use serde_json::json;
 
     fn parameters(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
