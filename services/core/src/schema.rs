@@ -31,7 +31,9 @@ pub const CURRENCY_PATTERN: &str = "^[A-Z]{3}$";
 pub const PRODUCT_NAME_PATTERN: &str =
     "^[^\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$";
 
-fn string(description: &str, pattern: Option<String>) -> ObjectBuilder {
+/// A string described by `description`, matching `pattern` if any. Public for the rules that
+/// live outside this crate (the development issuer's usernames).
+pub fn string(description: &str, pattern: Option<String>) -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(SchemaType::new(Type::String))
         .description(Some(description))

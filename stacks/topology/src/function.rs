@@ -123,7 +123,6 @@ impl Function {
     /// The function as plain data.
     pub const fn spec(self) -> FunctionSpec {
         FunctionSpec {
-            function: self,
             name: self.name(),
             description: self.description(),
             timeout_seconds: self.timeout_seconds(),
@@ -141,7 +140,6 @@ impl fmt::Display for Function {
 /// One function of the platform as plain data (see [`Function`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FunctionSpec {
-    pub function: Function,
     /// Also the name of its binary and of its zip asset.
     pub name: &'static str,
     pub description: &'static str,

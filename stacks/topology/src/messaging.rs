@@ -62,7 +62,6 @@ impl Queue {
 
     pub const fn settings(self) -> QueueSettings {
         QueueSettings {
-            queue: self,
             name: self.name(),
             consumer: self.consumer().name(),
             visibility_timeout_seconds: 6 * PROCESSOR_TIMEOUT_SECONDS,
@@ -83,7 +82,6 @@ impl fmt::Display for Queue {
 /// The settings of one work queue and its dead-letter queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueSettings {
-    pub queue: Queue,
     /// [`Queue::name`].
     pub name: &'static str,
     /// The name of the function consuming the queue ([`Queue::consumer`]).

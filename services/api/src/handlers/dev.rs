@@ -50,14 +50,12 @@ pub struct DevTokenRequest {
 /// The rule `DevIssuer` applies to a username, as a pattern built from its limit.
 fn username_schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
     let max = MAX_USERNAME_CHARS;
-    utoipa::openapi::schema::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
-        .description(Some(format!(
-            "1 to {max} characters of letters, digits, '.', '_', '@' or '-'"
-        )))
-        .pattern(Some(format!("^[A-Za-z0-9._@-]{{1,{max}}}$")))
-        .examples(["alice"])
-        .into()
+    eventforge_core::schema::string(
+        &format!("1 to {max} characters of letters, digits, '.', '_', '@' or '-'"),
+        Some(format!("^[A-Za-z0-9._@-]{{1,{max}}}$")),
+    )
+    .examples(["alice"])
+    .into()
 }
 
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
