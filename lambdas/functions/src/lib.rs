@@ -112,7 +112,11 @@ async fn run_saga_step(step: Step) -> Result<(), Error> {
     };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let deps = deps.clone();
-        async move { step.run(&deps, &event.payload).await.map_err(StepFailure) }
+        async move {
+            step.handle(&deps, &event.payload)
+                .await
+                .map_err(StepFailure)
+        }
     }))
     .await
 }

@@ -74,7 +74,12 @@ fn step(deps: &SagaDeps, saga_step: Step) -> impl Fn(Value) -> futures_step::Ste
     let deps = deps.clone();
     move |state| {
         let deps = deps.clone();
-        Box::pin(async move { saga_step.run(&deps, &state).await.map_err(function_error) })
+        Box::pin(async move {
+            saga_step
+                .handle(&deps, &state)
+                .await
+                .map_err(function_error)
+        })
     }
 }
 
