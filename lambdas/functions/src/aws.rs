@@ -7,11 +7,11 @@ use async_trait::async_trait;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{EmailContent, RawMessage};
+use eventforge_application::email::{EmailSink, OutgoingEmail, Recipient, Recipients};
+use eventforge_application::message::ProcessError;
+use eventforge_application::receipt::ReceiptStore;
 use eventforge_aws_https::{HttpClientError, TrustAnchors, config_loader};
 use eventforge_core::UserId;
-use eventforge_handlers::email::{EmailSink, OutgoingEmail, Recipient, Recipients};
-use eventforge_handlers::message::ProcessError;
-use eventforge_handlers::receipt::ReceiptStore;
 use rusty_s3::S3Action;
 
 /// The standard AWS chain (environment, then the execution role) for region and credentials;

@@ -1,12 +1,12 @@
 //! The Lambda side of EventForge: every [`eventforge_topology::Function`] is a binary
 //! of this crate (`src/bin/<function>.rs`, built into `<function>/bootstrap.zip` by
 //! `cargo lambda build`), and each binary is one call into this library, which connects a
-//! handler of `eventforge-handlers` to `lambda_runtime` and to AWS:
+//! handler of `eventforge-application` to `lambda_runtime` and to AWS:
 //!
 //! - saga steps: the state machine's payload in, the step's result out; a business outcome
 //!   becomes the Lambda error type the state machine catches (`OutOfStock`,
 //!   `PaymentDeclined`, ...), a store failure `Transient`, which it retries.
-//! - queue processors (`eventforge_handlers::message::Processor`): SQS batches with partial
+//! - queue processors (`eventforge_application::message::Processor`): SQS batches with partial
 //!   batch failures, over SES, S3 and HTTPS.
 //! - the outbox publisher: the table's stream to EventBridge.
 //!
@@ -24,14 +24,14 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use eventforge_application::email::EmailDeps;
+use eventforge_application::message::{Processor, serve_batch};
+use eventforge_application::payment::SimulatedPayment;
+use eventforge_application::receipt::ReceiptDeps;
+use eventforge_application::saga::{SagaDeps, Step, StepError};
+use eventforge_application::webhook::{RetryPolicy, WebhookDeps};
 use eventforge_core::webhook::UrlPolicy;
 use eventforge_core::{Clock, Store, SystemClock};
-use eventforge_handlers::email::EmailDeps;
-use eventforge_handlers::message::{Processor, serve_batch};
-use eventforge_handlers::payment::SimulatedPayment;
-use eventforge_handlers::receipt::ReceiptDeps;
-use eventforge_handlers::saga::{SagaDeps, Step, StepError};
-use eventforge_handlers::webhook::{RetryPolicy, WebhookDeps};
 use eventforge_store_dynamodb::DynamoStore;
 use eventforge_topology::{Function, Queue, Trigger};
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
@@ -102,7 +102,7 @@ pub async fn run(function: Function) -> Result<(), Error> {
 }
 
 /// Serves `step` of the saga. Payments go to the simulated provider (see
-/// `eventforge_handlers::payment`); a real provider is a `PaymentProvider` away.
+/// `eventforge_application::payment`); a real provider is a `PaymentProvider` away.
 async fn run_saga_step(step: Step) -> Result<(), Error> {
     let platform = Platform::from_environment().await?;
     let deps = SagaDeps {

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use eventforge_application::commands::place_order;
+use eventforge_application::message::event_of;
 use eventforge_core::clock::{ManualClock, SystemClock};
-use eventforge_core::commands::place_order;
 use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
 use eventforge_core::{
     Clock, Event, EventType, InventoryItem, Order, OrderStatus, Store, TraceContext, UserId,
 };
-use eventforge_handlers::message::event_of;
 use eventforge_lambda_emulator::{FunctionProcess, Outcome, RuntimeApi};
 use eventforge_store_dynamodb::moto::MotoServer;
 use eventforge_store_dynamodb::{DynamoStore, create_table};

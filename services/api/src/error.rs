@@ -7,8 +7,8 @@
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use eventforge_application::commands::{OrderError, WebhookError};
 use eventforge_auth::{AuthError, DevIssuerError};
-use eventforge_core::commands::{OrderError, WebhookError};
 use eventforge_core::signature::SignatureError;
 use eventforge_core::store::StoreError;
 use eventforge_core::validation::{FieldError, ValidationErrors};

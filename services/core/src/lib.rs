@@ -3,11 +3,10 @@
 //!
 //! This crate knows nothing of AWS, HTTP or SQL. It must not depend on the AWS SDK, axum,
 //! rusqlite or any runtime: backends and transports depend on it, never the other way round.
-//! Domain operations ([`commands`]) take their dependencies (store, clock) as arguments so they can
-//! be tested directly.
+//! The commands that use these rules (place an order, register a webhook) are the application's:
+//! `eventforge_application::commands`.
 
 pub mod clock;
-pub mod commands;
 pub mod event;
 pub mod ids;
 pub mod inventory;

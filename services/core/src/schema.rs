@@ -9,11 +9,12 @@
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::{KnownFormat, Ref, RefOr, Schema};
 
-use crate::commands::{MAX_IDEMPOTENCY_KEY_CHARS, MAX_WEBHOOK_EVENT_TYPES};
 use crate::event::EVENT_TYPE_CHARS;
 use crate::ids::MAX_SKU_CHARS;
 use crate::inventory::{MAX_NAME_CHARS, MAX_STOCK, MAX_UNIT_PRICE_MINOR};
+use crate::validation::MAX_IDEMPOTENCY_KEY_CHARS;
 use crate::validation::{MAX_ITEMS, MAX_QUANTITY};
+use crate::webhook::MAX_WEBHOOK_EVENT_TYPES;
 
 /// A SKU: 1 to [`MAX_SKU_CHARS`] of `A-Z a-z 0-9 . _ -`.
 pub fn sku_pattern() -> String {
@@ -192,11 +193,11 @@ mod tests {
     use regex::Regex;
 
     use super::*;
-    use crate::commands::is_well_formed_idempotency_key;
     use crate::event::EventType;
     use crate::ids::Sku;
     use crate::inventory::CatalogueEntry;
     use crate::order::Currency;
+    use crate::validation::is_well_formed_idempotency_key;
     use crate::validation::{CreateOrderRequest, RequestedItem, check_shape};
 
     fn accepts(pattern: &str, text: &str) -> bool {

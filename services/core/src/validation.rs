@@ -9,6 +9,14 @@ use std::fmt;
 
 pub const MAX_ITEMS: usize = 50;
 pub const MAX_QUANTITY: i64 = 1000;
+/// The longest Idempotency-Key accepted (visible ASCII, so characters are bytes).
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+
+/// 1 to [`MAX_IDEMPOTENCY_KEY_CHARS`] visible ASCII characters.
+pub fn is_well_formed_idempotency_key(key: &str) -> bool {
+    (1..=MAX_IDEMPOTENCY_KEY_CHARS).contains(&key.len())
+        && key.bytes().all(|b| b.is_ascii_graphic())
+}
 
 /// The body of `POST /api/orders`. Prices are not part of it: the server prices every line
 /// from the inventory.

@@ -7,6 +7,23 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use time::OffsetDateTime;
 use url::{Host, Url};
 
+/// The most event types one webhook may ask for.
+pub const MAX_WEBHOOK_EVENT_TYPES: usize = 20;
+/// The events a webhook receives when the request names none.
+pub const DEFAULT_WEBHOOK_EVENTS: [EventType; 2] =
+    [EventType::ORDER_CONFIRMED, EventType::ORDER_FAILED];
+
+/// The body of `POST /api/webhooks`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterWebhookRequest {
+    #[schema(schema_with = crate::schema::webhook_url)]
+    pub url: String,
+    /// Defaults to `order.confirmed` and `order.failed`.
+    #[schema(schema_with = crate::schema::webhook_event_types)]
+    pub event_types: Option<Vec<EventType>>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Webhook {
     pub id: WebhookId,

@@ -1,6 +1,6 @@
 //! What the runtime calls to run code: a named function with a JSON payload (a saga step) or a
 //! batch of queue messages (a processor). In `cargo xtask dev` the handlers run in-process
-//! ([`crate::Functions`], filled by `eventforge_handlers::local::functions`); tests use small hosts
+//! ([`crate::Functions`], filled by `eventforge_application::local::functions`); tests use small hosts
 //! of their own.
 
 use async_trait::async_trait;

@@ -2,8 +2,8 @@
 //! case gets a fresh store from the factory.
 
 use crate::fixtures::*;
+use eventforge_application::commands::place_order;
 use eventforge_core::clock::SystemClock;
-use eventforge_core::commands::place_order;
 use eventforge_core::event::EventType;
 use eventforge_core::order::OrderStatus;
 use eventforge_core::store::{ReleaseOutcome, ReserveOutcome, Store, StoreError};

@@ -33,7 +33,7 @@ pub struct Outputs {
 
 /// The CloudWatch Logs filter matching the webhook processor's log line for a failed delivery:
 /// its JSON logs put the event's fields under `fields`, and a failed delivery is logged with
-/// `outcome = "webhook.failed"` (see `eventforge_handlers::webhook`).
+/// `outcome = "webhook.failed"` (see `eventforge_application::webhook`).
 pub const WEBHOOK_FAILED_FILTER: &str = r#"{ $.fields.outcome = "webhook.failed" }"#;
 /// The metric the filter counts, in the stage's namespace (`EventForge/<prefix>`).
 pub const WEBHOOK_FAILURES_METRIC: &str = "WebhookDeliveryFailures";

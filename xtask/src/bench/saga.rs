@@ -15,13 +15,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use eventforge_application::commands::place_order;
+use eventforge_application::local::LocalPlatform;
+use eventforge_application::saga::Step;
 use eventforge_core::clock::SystemClock;
-use eventforge_core::commands::place_order;
 use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
 use eventforge_core::webhook::UrlPolicy;
 use eventforge_core::{InventoryItem, OrderId, OrderStatus, Store, UserId};
-use eventforge_handlers::local::LocalPlatform;
-use eventforge_handlers::saga::Step;
 use eventforge_lambda_emulator::{FunctionProcess, Outcome, RuntimeApi};
 use eventforge_local::{FunctionError, FunctionHost, QueueMessage, Runtime};
 use eventforge_store_sqlite::SqliteStore;

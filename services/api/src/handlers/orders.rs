@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, http::HeaderMap};
-use eventforge_core::commands::{order_of_user, place_order};
+use eventforge_application::commands::{order_of_user, place_order};
 use eventforge_core::store::{CreateOutcome, MAX_PAGE_SIZE};
 use eventforge_core::trace::Span as TraceSpan;
 use eventforge_core::validation::CreateOrderRequest;

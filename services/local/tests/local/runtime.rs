@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::{Reply, ScriptedHost};
+use eventforge_application::commands::place_order;
 use eventforge_core::clock::SystemClock;
-use eventforge_core::commands::place_order;
 use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
 use eventforge_core::{InventoryItem, Order, Store, UserId};
 use eventforge_local::bus::{Bus, Rule, envelope};

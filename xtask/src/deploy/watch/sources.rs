@@ -332,11 +332,11 @@ mod tests {
     }
 
     #[test]
-    fn a_handler_rebuilds_every_function_and_leaves_the_api_and_templates_alone() {
-        // The handlers are behind every function; the API does not link them.
-        let work = classify(&workspace(), "lambdas/handlers/src/saga.rs");
+    fn the_application_rebuilds_every_function_and_the_api_and_leaves_the_templates_alone() {
+        // The application crate is behind every function and the API (its commands).
+        let work = classify(&workspace(), "services/application/src/saga.rs");
         assert_eq!(work.functions, Functions::All);
-        assert!(!work.api && work.restart.is_none(), "{work:?}");
+        assert!(work.api && work.restart.is_none(), "{work:?}");
     }
 
     #[test]
@@ -414,13 +414,13 @@ mod tests {
             ]))
         );
         assert!(work.api && work.restart.is_none());
-        let with_handlers = sources.classify_all(
-            [root.join("lambdas/handlers/src/saga.rs")]
+        let with_application = sources.classify_all(
+            [root.join("services/application/src/saga.rs")]
                 .iter()
                 .chain(&paths)
                 .map(PathBuf::as_path),
         );
-        assert_eq!(with_handlers.functions, Functions::All);
+        assert_eq!(with_application.functions, Functions::All);
     }
 
     #[test]

@@ -1,12 +1,16 @@
-//! The saga steps and the queue processors, each a plain async function of its input and its
-//! dependencies (store, clock, payment provider, email sink, receipt store, HTTP client). The
-//! Lambda binaries wrap them with `lambda_runtime` and AWS clients; `cargo xtask dev` runs them
-//! in-process through [`local::functions`] (feature `local`).
+//! The application's logic, in one place: the [`commands`] a user gives (the API calls them),
+//! the [`saga`]'s steps and the queue processors ([`message::Processor`]), each a plain async
+//! function of its input and its dependencies (store, clock, payment provider, email sink,
+//! receipt store, HTTP client). The API wraps the commands in HTTP; the Lambda binaries
+//! (`eventforge-functions`) wrap the steps and processors with `lambda_runtime` and AWS clients;
+//! `cargo xtask dev` runs them in-process through [`local::functions`] (feature `local`). The
+//! rules the commands apply and the types they work on are the domain's (`eventforge-core`).
 //!
-//! Every handler is idempotent: the events it writes have ids derived from the order (or the
+//! Every step and processor is idempotent: the events it writes have ids derived from the order (or the
 //! message) and the step, so a retried step or a redelivered message writes nothing twice, and
 //! status changes only happen from the expected state.
 
+pub mod commands;
 pub mod email;
 #[cfg(feature = "local")]
 pub mod local;

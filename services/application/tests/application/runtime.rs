@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use eventforge_application::commands::place_order;
+use eventforge_application::local::LocalPlatform;
 use eventforge_core::clock::SystemClock;
-use eventforge_core::commands::place_order;
 use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
 use eventforge_core::webhook::UrlPolicy;
 use eventforge_core::{InventoryItem, Order, OrderStatus, Store, UserId};
-use eventforge_handlers::local::LocalPlatform;
 use eventforge_local::{Runtime, RuntimeHandle};
 use eventforge_store_sqlite::SqliteStore;
 

@@ -6,15 +6,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
-use eventforge_core::clock::SystemClock;
-use eventforge_core::commands::place_order;
-use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
-use eventforge_core::{Clock, Event, EventType, Order, Store, UserId};
-use eventforge_handlers::email::{
+use eventforge_application::commands::place_order;
+use eventforge_application::email::{
     self, EmailDeps, EmailSink, ExampleAddresses, OutgoingEmail, Recipient, Recipients,
 };
-use eventforge_handlers::message::ProcessError;
-use eventforge_handlers::receipt::{self, ReceiptDeps, ReceiptStore};
+use eventforge_application::message::ProcessError;
+use eventforge_application::receipt::{self, ReceiptDeps, ReceiptStore};
+use eventforge_core::clock::SystemClock;
+use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
+use eventforge_core::{Clock, Event, EventType, Order, Store, UserId};
 use serde_json::json;
 
 /// Counts what it is handed: emails sent, receipts put.

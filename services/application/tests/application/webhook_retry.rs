@@ -10,14 +10,14 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
+use eventforge_application::commands::place_order;
+use eventforge_application::webhook::{self, RetryPolicy, WebhookDeps};
 use eventforge_core::UserId;
 use eventforge_core::clock::SystemClock;
-use eventforge_core::commands::place_order;
 use eventforge_core::event::EventType;
 use eventforge_core::ids::WebhookId;
 use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
 use eventforge_core::webhook::{UrlPolicy, Webhook};
-use eventforge_handlers::webhook::{self, RetryPolicy, WebhookDeps};
 use proptest::prelude::*;
 
 /// Receiver `i` answers 500 to its first `failures[i]` requests, then 200; it counts them all.

@@ -1,16 +1,22 @@
 //! The commands a user gives the platform: place an order, read one, register a webhook. Each
-//! takes its dependencies explicitly and knows nothing of HTTP; the order's types are in
-//! [`crate::order`].
+//! takes its dependencies explicitly and knows nothing of HTTP (the API is their caller); the
+//! order's types and the rules a request must meet are the domain's (`eventforge_core::order`,
+//! `eventforge_core::validation`, `eventforge_core::webhook`).
 
-use crate::clock::Clock;
-use crate::event::{Event, EventType};
-use crate::ids::{OrderId, UserId, WebhookId};
-use crate::order::{Order, OrderStatus};
-use crate::store::{CreateOutcome, IdempotencyClaim, Store, StoreError};
-use crate::trace::TraceContext;
-use crate::validation::{self, CreateOrderRequest, ValidationErrors};
-use crate::webhook::{self, UrlPolicy, Webhook, WebhookUrlError};
-use serde::{Deserialize, Serialize};
+use eventforge_core::event::truncate_to_millis;
+use eventforge_core::store::{CreateOutcome, IdempotencyClaim, StoreError};
+use eventforge_core::validation::{
+    self, CreateOrderRequest, MAX_IDEMPOTENCY_KEY_CHARS, ValidationErrors,
+    is_well_formed_idempotency_key,
+};
+use eventforge_core::webhook::{
+    self, DEFAULT_WEBHOOK_EVENTS, MAX_WEBHOOK_EVENT_TYPES, RegisterWebhookRequest, UrlPolicy,
+    WebhookUrlError,
+};
+use eventforge_core::{
+    Clock, Event, EventType, Order, OrderId, OrderStatus, Store, TraceContext, UserId, Webhook,
+    WebhookId,
+};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -18,13 +24,6 @@ use uuid::Uuid;
 pub const IDEMPOTENCY_TTL: time::Duration = time::Duration::hours(24);
 /// Most webhooks one user may register.
 pub const MAX_WEBHOOKS_PER_USER: usize = 10;
-/// The longest Idempotency-Key accepted (visible ASCII, so characters are bytes).
-pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
-/// The most event types one webhook may ask for.
-pub const MAX_WEBHOOK_EVENT_TYPES: usize = 20;
-/// The events a webhook receives when the request names none.
-pub const DEFAULT_WEBHOOK_EVENTS: [EventType; 2] =
-    [EventType::ORDER_CONFIRMED, EventType::ORDER_FAILED];
 
 #[derive(Debug, thiserror::Error)]
 pub enum OrderError {
@@ -40,12 +39,6 @@ pub enum OrderError {
     Store(#[from] StoreError),
 }
 
-/// 1 to [`MAX_IDEMPOTENCY_KEY_CHARS`] visible ASCII characters.
-pub fn is_well_formed_idempotency_key(key: &str) -> bool {
-    (1..=MAX_IDEMPOTENCY_KEY_CHARS).contains(&key.len())
-        && key.bytes().all(|b| b.is_ascii_graphic())
-}
-
 /// Validates and prices the request, then writes the order as PENDING with its `order.created`
 /// event. With an Idempotency-Key, a repeat of the same request returns the first order. `trace`
 /// is the span of the request: the order's whole trace descends from it.
@@ -57,7 +50,7 @@ pub async fn place_order(
     idempotency_key: Option<&str>,
     trace: Option<TraceContext>,
 ) -> Result<CreateOutcome, OrderError> {
-    let now = crate::event::truncate_to_millis(clock.now());
+    let now = truncate_to_millis(clock.now());
     let claim = idempotency_key
         .map(|key| {
             is_well_formed_idempotency_key(key)
@@ -121,17 +114,6 @@ pub async fn order_of_user(
     Ok((order, history))
 }
 
-/// The body of `POST /api/webhooks`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterWebhookRequest {
-    #[schema(schema_with = crate::schema::webhook_url)]
-    pub url: String,
-    /// Defaults to `order.confirmed` and `order.failed`.
-    #[schema(schema_with = crate::schema::webhook_event_types)]
-    pub event_types: Option<Vec<EventType>>,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
     #[error("{0}")]
@@ -169,7 +151,7 @@ pub async fn register_webhook(
         url: url.to_string(),
         event_types,
         secret: new_signing_secret(),
-        created_at: crate::event::truncate_to_millis(clock.now()),
+        created_at: truncate_to_millis(clock.now()),
     };
     store.create_webhook(&webhook).await?;
     Ok(webhook)
