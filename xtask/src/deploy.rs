@@ -16,11 +16,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use eventforge_deployer::cost::{ApiCost, api_monthly_cost};
 use eventforge_deployer::drift;
 use eventforge_deployer::progress::Outcome;
-use eventforge_deployer::site::{Invalidation, SiteReport};
 use eventforge_deployer::{DeployOptions, Deployer, DestroyReport, EmulatorProfile, Plan, Target};
+use eventforge_platform_deploy::SiteError;
+use eventforge_platform_deploy::cost::{ApiCost, api_monthly_cost};
+use eventforge_platform_deploy::site::{Invalidation, SitePublisher, SiteReport};
 use eventforge_stacks::platform::{self, Config};
 use eventforge_topology::StackOutput;
 use typed_cloudformation::manifest::Format;
@@ -300,6 +301,7 @@ pub fn run_deploy(args: DeployArgs) -> Result<()> {
         doctor::report(&findings)?;
     }
     let sdk = target.sdk.clone();
+    let publisher = SitePublisher::new(&target);
     let deployer = Deployer::new(target);
     // Approved (or refused) before anything is built.
     let reviews = runtime.block_on(eventforge_deployer::security::review(
@@ -323,14 +325,21 @@ pub fn run_deploy(args: DeployArgs) -> Result<()> {
             .deploy(&plan, &assets, &options, bars.clone())
             .await;
         let published = match (&result, &site) {
-            (Ok(_), Some(dist)) => Some(deployer.publish_site(&plan, dist, bars.as_ref()).await),
+            (Ok(report), Some(dist)) => Some(
+                publisher
+                    .publish(&plan.app, &report.outputs, dist, bars.as_ref())
+                    .await,
+            ),
             _ => None,
         };
         bars.clear();
         let report = result.map_err(|error| anyhow::anyhow!(explain(&error)))?;
         print_summary(&report.outcomes);
         if let Some(published) = published {
-            print_site(&published.map_err(|error| anyhow::anyhow!(explain(&error)))?);
+            print_site(&published.map_err(|error| match error {
+                SiteError::Deploy(error) => anyhow::anyhow!(explain(&error)),
+                other => anyhow::anyhow!(other),
+            })?);
         }
         print_outputs(&report.outputs);
         if config.stage == platform::Stage::Dev {

@@ -52,8 +52,8 @@ pub const NEEDS_TOOLS: &[(&str, &str, &str)] = &[
     ("eventforge-store-dynamodb", "dynamo", "moto_server"),
     ("eventforge-store-dynamodb", "conformance", "moto_server"),
     (
-        "eventforge-deployer",
-        "moto",
+        "eventforge-platform-deploy",
+        "platform_on_moto",
         "moto_server, docker-registry",
     ),
     (

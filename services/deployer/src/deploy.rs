@@ -3,8 +3,7 @@
 //!
 //! The engine is here (change sets, order, skip-unchanged, the stage's lock); the other jobs of
 //! [`Deployer`] have a module each: `deploy/upload.rs` (zips and the image), `deploy/hotswap.rs`,
-//! `deploy/inspect.rs` (`status`, `diff`) and `deploy/teardown.rs` (`destroy`). The dashboard's publishing is
-//! [`crate::site`], the cost estimate [`crate::cost`].
+//! `deploy/inspect.rs` (`status`, `diff`) and `deploy/teardown.rs` (`destroy`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -12,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
-use eventforge_topology::StackOutput;
 use serde_json::Value as Json;
 use tokio::task::JoinSet;
 
@@ -44,9 +42,11 @@ pub fn retries() -> RetryConfig {
         .with_max_backoff(Duration::from_secs(20))
 }
 
-/// The bootstrap stack's outputs the deployer reads.
-pub const ASSET_BUCKET_OUTPUT: &str = StackOutput::AssetBucketName.name();
-pub const REPOSITORY_OUTPUT: &str = StackOutput::ApiRepositoryUri.name();
+/// The outputs the deployer reads from the bootstrap stack (`<app>-bootstrap`): the bucket the
+/// Lambda zips go to and the repository the container image goes to. An app's bootstrap stack
+/// must declare them under these names (EventForge's: `eventforge-platform-deploy`'s tests).
+pub const ASSET_BUCKET_OUTPUT: &str = "AssetBucketName";
+pub const REPOSITORY_OUTPUT: &str = "ApiRepositoryUri";
 
 /// Where to deploy.
 #[derive(Clone)]
@@ -93,10 +93,8 @@ pub struct Deployer {
     ecr: aws_sdk_ecr::Client,
     lambda: aws_sdk_lambda::Client,
     ecs: aws_sdk_ecs::Client,
-    pub(crate) cloudfront: aws_sdk_cloudfront::Client,
     dynamodb: aws_sdk_dynamodb::Client,
     pub(crate) emulator: Option<EmulatorProfile>,
-    pub(crate) region: Option<String>,
     registry: Option<String>,
     cfn_execution_role: Option<String>,
     http: reqwest::Client,
@@ -126,9 +124,7 @@ impl Deployer {
             ecr: aws_sdk_ecr::Client::new(&target.sdk),
             lambda: aws_sdk_lambda::Client::new(&target.sdk),
             ecs: aws_sdk_ecs::Client::new(&target.sdk),
-            cloudfront: aws_sdk_cloudfront::Client::new(&target.sdk),
             dynamodb: aws_sdk_dynamodb::Client::new(&target.sdk),
-            region: target.sdk.region().map(ToString::to_string),
             emulator: target.emulator,
             registry: target.registry,
             cfn_execution_role: target.cfn_execution_role,

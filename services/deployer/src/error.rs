@@ -50,17 +50,6 @@ pub enum DeployError {
     MissingAsset(String),
     #[error("the bootstrap stack {stack} has no output {output}")]
     MissingBootstrapOutput { stack: String, output: String },
-    #[error("stack {stack} has no output {output}; is it deployed?")]
-    MissingOutput { stack: String, output: String },
-    #[error("stack {stack} has no deployed resource {logical_id}")]
-    MissingResource { stack: String, logical_id: String },
-    #[error(
-        "{} is not a dashboard build: it has no index.html (`npm run build` in frontend/ makes one)",
-        .0.display()
-    )]
-    NotASiteBuild(PathBuf),
-    #[error("no AWS region configured; the dashboard's configuration names the user pool's region")]
-    NoRegion,
     #[error("unknown stack {0}")]
     UnknownStack(String),
     #[error("container registry: {0}")]
@@ -98,7 +87,7 @@ impl DeployError {
 
 /// The most specific message an SDK error carries: the service's own message when there is one,
 /// else the whole source chain (connection refused, timeouts, ...).
-pub(crate) fn sdk_message<E, R>(error: &aws_sdk_cloudformation::error::SdkError<E, R>) -> String
+pub fn sdk_message<E, R>(error: &aws_sdk_cloudformation::error::SdkError<E, R>) -> String
 where
     E: aws_sdk_cloudformation::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

@@ -1,4 +1,6 @@
-//! Deploys the synthesised EventForge stacks to CloudFormation (or an emulator of it).
+//! Deploys a synthesised assembly (`manifest.json` and its templates) to CloudFormation (or an
+//! emulator of it). It knows nothing of the platform it deploys: what deploying EventForge adds
+//! (the dashboard's publishing, the API's cost) is `eventforge-platform-deploy`.
 //!
 //! The flow of `deploy`: read every deployed stack in one call -> bootstrap stack (asset bucket
 //! and container repository) when missing or selected -> upload Lambda zips under
@@ -10,9 +12,6 @@
 //! parameters being content hashes) matches what would be sent: no change set, no API call
 //! beyond the one `DescribeStacks` for all stacks. The template hash is tagged separately, which
 //! tells `status` whether the local templates differ and `--hotswap` whether only code changed.
-//!
-//! After the stacks, [`Deployer::publish_site`] uploads the dashboard's build to the frontend
-//! stack's bucket with the `config.json` the deployed stacks' outputs make (see [`site`]).
 //!
 //! Against an emulator, an [`emulator::EmulatorProfile`] adapts templates to what the emulator
 //! implements and reports every adaptation; see that module for moto's gaps.
@@ -30,7 +29,6 @@
 
 pub mod assets;
 pub mod cfn;
-pub mod cost;
 pub mod deploy;
 pub mod docker;
 pub mod drift;
@@ -45,7 +43,6 @@ pub mod lock;
 pub mod plan;
 pub mod progress;
 pub mod security;
-pub mod site;
 
 pub use deploy::{
     Assets, ContainerImage, DeployOptions, DeployReport, Deployer, DestroyReport, Target,

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use crate::emulator::Adaptation;
-use crate::site::SiteProgress;
 
 /// What happens to one stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,8 +74,6 @@ pub enum Progress {
         outcome: Outcome,
         elapsed: Duration,
     },
-    /// Publishing the dashboard uploaded or deleted a file, or dealt with the CDN's cache.
-    Site(SiteProgress),
 }
 
 /// Receives progress; must be cheap, as stacks report concurrently.

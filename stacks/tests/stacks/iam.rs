@@ -65,7 +65,7 @@ fn the_tables_streams_are_read_under_the_tables_own_arn() {
     assert_eq!(
         document["Statement"][0]["Resource"][0],
         json!({ "Fn::Sub": ["${EfVar0}/stream/*", {
-            "EfVar0": { "EventForge::GetAtt": ["test-data", "Table", "Arn"] }
+            "EfVar0": { "TypedCloudFormation::GetAtt": ["test-data", "Table", "Arn"] }
         }] })
     );
 }

@@ -17,11 +17,12 @@ pub type Json = serde_json::Value;
 
 /// Marker keys of stack-qualified references in the intermediate JSON. They are not valid
 /// CloudFormation, so a marker that synthesis failed to resolve could never deploy silently.
-/// (Their `EventForge::` prefix is the name of the project this crate was written for.)
-pub(crate) const REF_MARKER: &str = "EventForge::Ref";
-pub(crate) const GET_ATT_MARKER: &str = "EventForge::GetAtt";
-pub(crate) const IF_MARKER: &str = "EventForge::If";
-pub(crate) const CONDITION_MARKER: &str = "EventForge::Condition";
+/// (`Fn::Sub` variables this crate introduces are named `EfVar<n>`; they do reach the templates,
+/// so the name stays: renaming them would change every deployed stack that has one.)
+pub(crate) const REF_MARKER: &str = "TypedCloudFormation::Ref";
+pub(crate) const GET_ATT_MARKER: &str = "TypedCloudFormation::GetAtt";
+pub(crate) const IF_MARKER: &str = "TypedCloudFormation::If";
+pub(crate) const CONDITION_MARKER: &str = "TypedCloudFormation::Condition";
 
 /// A resource or parameter of a stack.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

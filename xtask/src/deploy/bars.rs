@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use eventforge_deployer::progress::{Action, Outcome, Progress, Reporter};
-use eventforge_deployer::site::SiteProgress;
+use eventforge_platform_deploy::site::{SiteProgress, SiteReporter};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 pub struct Bars {
@@ -169,15 +169,25 @@ impl Reporter for Bars {
                 ));
                 self.overall.inc(1);
             }
-            Progress::Site(SiteProgress::Uploaded { key, bytes }) => self.println(format!(
+        }
+    }
+}
+
+impl SiteReporter for Bars {
+    fn report(&self, progress: SiteProgress) {
+        match progress {
+            SiteProgress::Started { files, bucket } => self.overall.set_message(format!(
+                "publishing the dashboard ({files} files) to {bucket}"
+            )),
+            SiteProgress::Uploaded { key, bytes } => self.println(format!(
                 "  dashboard {key} ({:.1} KiB) uploaded",
                 bytes as f64 / 1024.0
             )),
-            Progress::Site(SiteProgress::Deleted { key }) => {
+            SiteProgress::Deleted { key } => {
                 self.println(format!("  dashboard {key} deleted (no longer built)"));
             }
             // The summary after the run says what became of the cache.
-            Progress::Site(SiteProgress::Invalidation(_)) => {}
+            SiteProgress::Invalidation(_) => {}
         }
     }
 }

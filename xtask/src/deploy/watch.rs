@@ -18,6 +18,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use eventforge_deployer::progress::{Outcome, Progress, Reporter};
 use eventforge_deployer::{Assets, DeployOptions, DeployReport, Deployer, Plan};
+use eventforge_platform_deploy::SitePublisher;
 use notify_debouncer_full::notify::RecursiveMode;
 use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 
@@ -87,7 +88,9 @@ pub fn run_watch(mut args: WatchArgs) -> Result<()> {
     let only = resolve_names(&plan, &args.only)?;
     let sources = Sources::read(&workspace_root())?;
     let runtime = runtime()?;
-    let deployer = Deployer::new(runtime.block_on(super::target(&args.target))?);
+    let target = runtime.block_on(super::target(&args.target))?;
+    let publisher = SitePublisher::new(&target);
+    let deployer = Deployer::new(target);
     let reviews = runtime.block_on(eventforge_deployer::security::review(
         &deployer, &plan, &only,
     ))?;
@@ -101,6 +104,7 @@ pub fn run_watch(mut args: WatchArgs) -> Result<()> {
         plan,
         only,
         deployer,
+        publisher,
         runtime,
         sources,
         assets: Assets::default(),
@@ -180,6 +184,7 @@ struct Watch {
     plan: Plan,
     only: Vec<String>,
     deployer: Deployer,
+    publisher: SitePublisher,
     runtime: tokio::runtime::Runtime,
     sources: Sources,
     assets: Assets,
@@ -387,11 +392,14 @@ impl Watch {
     /// Builds the dashboard (unless given) and publishes what changed.
     fn publish_site(&self) -> Result<String> {
         let dist = assets::build_site(&self.args.assets)?;
-        let report = self.runtime.block_on(self.deployer.publish_site(
-            &self.plan,
-            &dist,
-            &QuietReporter,
-        ))?;
+        let report = self.runtime.block_on(async {
+            let outputs = self.deployer.outputs(&self.plan).await?;
+            anyhow::Ok(
+                self.publisher
+                    .publish(&self.plan.app, &outputs, &dist, &|_| {})
+                    .await?,
+            )
+        })?;
         Ok(format!(
             "dashboard: {} uploaded, {} deleted",
             report.uploaded.len(),

@@ -15,17 +15,18 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_s3::primitives::ByteStream;
+use eventforge_deployer::{EmulatorProfile, Target, cfn};
 use eventforge_topology::StackOutput;
 use md5::{Digest, Md5};
 use serde_json::{Value as Json, json};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::cfn;
-use crate::deploy::Deployer;
-use crate::error::DeployError;
-use crate::plan::Plan;
-use crate::progress::{Progress, Reporter};
+use crate::error::SiteError;
+
+/// Every stack's outputs, by stack name then output name (as `Deployer::outputs` and a deploy's
+/// report give them).
+pub type Outputs = BTreeMap<String, BTreeMap<String, String>>;
 
 /// The stacks' outputs the dashboard's publication reads.
 pub const SITE_BUCKET_OUTPUT: &str = StackOutput::SiteBucketName.name();
@@ -87,19 +88,15 @@ pub struct RuntimeConfig {
 }
 
 impl RuntimeConfig {
-    /// From the deployed stacks' outputs (by stack name, as [`Deployer::outputs`] returns them).
-    pub fn from_outputs(
-        app: &str,
-        outputs: &BTreeMap<String, BTreeMap<String, String>>,
-        region: &str,
-    ) -> Result<Self, DeployError> {
+    /// From the deployed stacks' outputs.
+    pub fn from_outputs(app: &str, outputs: &Outputs, region: &str) -> Result<Self, SiteError> {
         let auth_stack = format!("{app}-{AUTH_STACK}");
         let auth = |output: &str| {
             outputs
                 .get(&auth_stack)
                 .and_then(|outputs| outputs.get(output))
                 .cloned()
-                .ok_or_else(|| DeployError::MissingOutput {
+                .ok_or_else(|| SiteError::MissingOutput {
                     stack: auth_stack.clone(),
                     output: output.to_owned(),
                 })
@@ -147,9 +144,9 @@ impl SiteFile {
 
 /// The files of a dashboard build (`frontend/dist`), sorted by key, with `config.json` replaced
 /// by `config`: a build's own one is for the development server.
-pub fn site_files(dist: &Path, config: &RuntimeConfig) -> Result<Vec<SiteFile>, DeployError> {
+pub fn site_files(dist: &Path, config: &RuntimeConfig) -> Result<Vec<SiteFile>, SiteError> {
     if !dist.join(INDEX_KEY).is_file() {
-        return Err(DeployError::NotASiteBuild(dist.to_owned()));
+        return Err(SiteError::NotASiteBuild(dist.to_owned()));
     }
     let mut files = Vec::new();
     collect(dist, dist, &mut files)?;
@@ -162,10 +159,10 @@ pub fn site_files(dist: &Path, config: &RuntimeConfig) -> Result<Vec<SiteFile>, 
     Ok(files)
 }
 
-fn collect(root: &Path, dir: &Path, files: &mut Vec<SiteFile>) -> Result<(), DeployError> {
+fn collect(root: &Path, dir: &Path, files: &mut Vec<SiteFile>) -> Result<(), SiteError> {
     let io = |path: &Path| {
         let path = path.to_owned();
-        move |source| DeployError::Io { path, source }
+        move |source| SiteError::Io { path, source }
     };
     for entry in std::fs::read_dir(dir).map_err(io(dir))? {
         let path = entry.map_err(io(dir))?.path();
@@ -230,12 +227,33 @@ pub enum Invalidation {
 /// One step of publishing, as reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SiteProgress {
-    Uploaded { key: String, bytes: u64 },
-    Deleted { key: String },
+    /// Publishing `files` files to `bucket` begins.
+    Started {
+        files: usize,
+        bucket: String,
+    },
+    Uploaded {
+        key: String,
+        bytes: u64,
+    },
+    Deleted {
+        key: String,
+    },
     Invalidation(Invalidation),
 }
 
-/// What [`Deployer::publish_site`] did.
+/// Receives [`SiteProgress`]; any `Fn(SiteProgress)` is one.
+pub trait SiteReporter: Send + Sync {
+    fn report(&self, progress: SiteProgress);
+}
+
+impl<F: Fn(SiteProgress) + Send + Sync> SiteReporter for F {
+    fn report(&self, progress: SiteProgress) {
+        self(progress)
+    }
+}
+
+/// What [`SitePublisher::publish`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SiteReport {
     pub bucket: String,
@@ -245,33 +263,62 @@ pub struct SiteReport {
     pub invalidation: Invalidation,
 }
 
-impl Deployer {
-    /// Publishes the dashboard build in `dist` to the deployed frontend stack's bucket, with the
-    /// `config.json` the deployed api and auth stacks' outputs make, and invalidates the
-    /// distribution's cache when anything changed.
-    pub async fn publish_site(
+/// Publishes the dashboard: the clients it needs, made like the deployer's own for the same
+/// [`Target`] (retries, path-style buckets on an emulator).
+pub struct SitePublisher {
+    cfn: aws_sdk_cloudformation::Client,
+    s3: aws_sdk_s3::Client,
+    cloudfront: aws_sdk_cloudfront::Client,
+    emulator: Option<EmulatorProfile>,
+    region: Option<String>,
+}
+
+impl SitePublisher {
+    pub fn new(target: &Target) -> Self {
+        let sdk = target
+            .sdk
+            .to_builder()
+            .retry_config(eventforge_deployer::deploy::retries())
+            .build();
+        let s3_config = aws_sdk_s3::config::Builder::from(&sdk)
+            // Emulators serve buckets under the path, not as subdomains of 127.0.0.1.
+            .force_path_style(target.emulator.is_some())
+            .build();
+        Self {
+            cfn: aws_sdk_cloudformation::Client::new(&sdk),
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            cloudfront: aws_sdk_cloudfront::Client::new(&sdk),
+            emulator: target.emulator,
+            region: sdk.region().map(ToString::to_string),
+        }
+    }
+
+    /// Publishes the dashboard build in `dist` to app `app`'s deployed frontend stack's bucket,
+    /// with the `config.json` the deployed api and auth stacks' `outputs` make, and invalidates
+    /// the distribution's cache when anything changed.
+    pub async fn publish(
         &self,
-        plan: &Plan,
+        app: &str,
+        outputs: &Outputs,
         dist: &Path,
-        reporter: &dyn Reporter,
-    ) -> Result<SiteReport, DeployError> {
-        let region = self.region.as_deref().ok_or(DeployError::NoRegion)?;
-        let outputs = self.outputs(plan).await?;
-        let frontend = format!("{}-{FRONTEND_STACK}", plan.app);
+        reporter: &dyn SiteReporter,
+    ) -> Result<SiteReport, SiteError> {
+        let region = self.region.as_deref().ok_or(SiteError::NoRegion)?;
+        let frontend = format!("{app}-{FRONTEND_STACK}");
         let bucket = outputs
             .get(&frontend)
             .and_then(|outputs| outputs.get(SITE_BUCKET_OUTPUT))
             .cloned()
-            .ok_or_else(|| DeployError::MissingOutput {
+            .ok_or_else(|| SiteError::MissingOutput {
                 stack: frontend.clone(),
                 output: SITE_BUCKET_OUTPUT.to_owned(),
             })?;
-        let config = RuntimeConfig::from_outputs(&plan.app, &outputs, region)?;
+        let config = RuntimeConfig::from_outputs(app, outputs, region)?;
         let files = site_files(dist, &config)?;
-        reporter.report(Progress::Step(format!(
-            "publishing the dashboard ({} files) to {bucket}",
-            files.len()
-        )));
+        reporter.report(SiteProgress::Started {
+            files: files.len(),
+            bucket: bucket.clone(),
+        });
         let changes = site_changes(&files, &self.object_etags(&bucket).await?);
         let by_key: BTreeMap<String, SiteFile> = files
             .into_iter()
@@ -295,17 +342,15 @@ impl Deployer {
                 .key(key)
                 .send()
                 .await
-                .map_err(|error| DeployError::sdk("DeleteObject", error))?;
-            reporter.report(Progress::Site(SiteProgress::Deleted { key: key.clone() }));
+                .map_err(|error| SiteError::sdk("DeleteObject", error))?;
+            reporter.report(SiteProgress::Deleted { key: key.clone() });
         }
         let invalidation = if changes.upload.is_empty() && changes.delete.is_empty() {
             Invalidation::NotNeeded
         } else {
             self.invalidate(&frontend).await?
         };
-        reporter.report(Progress::Site(SiteProgress::Invalidation(
-            invalidation.clone(),
-        )));
+        reporter.report(SiteProgress::Invalidation(invalidation.clone()));
         Ok(SiteReport {
             bucket,
             uploaded: changes.upload,
@@ -316,7 +361,7 @@ impl Deployer {
     }
 
     /// Every object of the bucket with its ETag (unquoted).
-    async fn object_etags(&self, bucket: &str) -> Result<BTreeMap<String, String>, DeployError> {
+    async fn object_etags(&self, bucket: &str) -> Result<BTreeMap<String, String>, SiteError> {
         let mut etags = BTreeMap::new();
         let mut pages = self
             .s3
@@ -325,7 +370,7 @@ impl Deployer {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|error| DeployError::sdk("ListObjectsV2", error))?;
+            let page = page.map_err(|error| SiteError::sdk("ListObjectsV2", error))?;
             for object in page.contents() {
                 if let Some(key) = object.key() {
                     let etag = object.e_tag().unwrap_or_default().trim_matches('"');
@@ -341,8 +386,8 @@ impl Deployer {
         &self,
         bucket: &str,
         files: Vec<SiteFile>,
-        reporter: &dyn Reporter,
-    ) -> Result<(), DeployError> {
+        reporter: &dyn SiteReporter,
+    ) -> Result<(), SiteError> {
         let slots = Arc::new(Semaphore::new(PARALLEL_UPLOADS));
         let mut uploads = JoinSet::new();
         for file in files {
@@ -351,7 +396,7 @@ impl Deployer {
                 let _slot = slots
                     .acquire_owned()
                     .await
-                    .map_err(|error| DeployError::api("upload", error))?;
+                    .map_err(|error| SiteError::api("upload", error))?;
                 let bytes = file.body.len() as u64;
                 s3.put_object()
                     .bucket(bucket)
@@ -361,19 +406,19 @@ impl Deployer {
                     .body(ByteStream::from(file.body))
                     .send()
                     .await
-                    .map_err(|error| DeployError::sdk("PutObject", error))?;
-                Ok::<_, DeployError>((file.key, bytes))
+                    .map_err(|error| SiteError::sdk("PutObject", error))?;
+                Ok::<_, SiteError>((file.key, bytes))
             });
         }
         while let Some(joined) = uploads.join_next().await {
-            let (key, bytes) = joined.map_err(|error| DeployError::api("upload", error))??;
-            reporter.report(Progress::Site(SiteProgress::Uploaded { key, bytes }));
+            let (key, bytes) = joined.map_err(|error| SiteError::api("upload", error))??;
+            reporter.report(SiteProgress::Uploaded { key, bytes });
         }
         Ok(())
     }
 
     /// Invalidates every path of the frontend stack's distribution.
-    async fn invalidate(&self, stack: &str) -> Result<Invalidation, DeployError> {
+    async fn invalidate(&self, stack: &str) -> Result<Invalidation, SiteError> {
         if let Some(profile) = self.emulator
             && !profile.implements(DISTRIBUTION_TYPE)
         {
@@ -392,7 +437,7 @@ impl Deployer {
                 logical == DISTRIBUTION_LOGICAL_ID && !physical.is_empty()
             })
             .map(|(_, _, physical)| physical)
-            .ok_or_else(|| DeployError::MissingResource {
+            .ok_or_else(|| SiteError::MissingResource {
                 stack: stack.to_owned(),
                 logical_id: DISTRIBUTION_LOGICAL_ID.to_owned(),
             })?;
@@ -406,7 +451,7 @@ impl Deployer {
                     .caller_reference(caller_reference())
                     .build()
             })
-            .map_err(|error| DeployError::api("CreateInvalidation", error))?;
+            .map_err(|error| SiteError::api("CreateInvalidation", error))?;
         let created = self
             .cloudfront
             .create_invalidation()
@@ -414,7 +459,7 @@ impl Deployer {
             .invalidation_batch(batch)
             .send()
             .await
-            .map_err(|error| DeployError::sdk("CreateInvalidation", error))?;
+            .map_err(|error| SiteError::sdk("CreateInvalidation", error))?;
         Ok(Invalidation::Created {
             id: created
                 .invalidation()
@@ -538,7 +583,7 @@ mod tests {
     fn without_the_auth_stack_there_is_no_config_to_write() {
         let error = RuntimeConfig::from_outputs("app", &BTreeMap::new(), "eu-west-1").unwrap_err();
         assert!(
-            matches!(&error, DeployError::MissingOutput { stack, output } if stack == "app-auth" && output == "UserPoolId"),
+            matches!(&error, SiteError::MissingOutput { stack, output } if stack == "app-auth" && output == "UserPoolId"),
             "{error}"
         );
     }
@@ -566,7 +611,7 @@ mod tests {
         let dist = tempfile::tempdir().unwrap();
         assert!(matches!(
             site_files(dist.path(), &config()),
-            Err(DeployError::NotASiteBuild(_))
+            Err(SiteError::NotASiteBuild(_))
         ));
     }
 

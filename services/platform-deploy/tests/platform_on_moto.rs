@@ -1,5 +1,5 @@
 //! End to end against moto_server and a real OCI registry, both on 127.0.0.1: the whole platform
-//! deployed, checked through the service APIs, its dashboard published and republished,
+//! deployed by the generic deployer, checked through the service APIs, its dashboard published and republished,
 //! redeployed as a no-op, changed one function at a time, a new API image hotswapped, its ECS
 //! part torn down and brought back, and destroyed.
 //!
@@ -11,7 +11,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
@@ -19,10 +19,10 @@ use base64::Engine;
 use eventforge_deployer::image::{Image, ImageSpec};
 use eventforge_deployer::local_registry::LocalRegistry;
 use eventforge_deployer::progress::{Outcome, Progress, Recorder, Silent};
-use eventforge_deployer::site::{Invalidation, SiteProgress, SiteReport};
 use eventforge_deployer::{
     Assets, ContainerImage, DeployOptions, DeployReport, Deployer, EmulatorProfile, Plan, Target,
 };
+use eventforge_platform_deploy::site::{Invalidation, SiteProgress, SitePublisher, SiteReport};
 use eventforge_stacks::platform::{self, Config, Stage};
 use eventforge_store_dynamodb::moto::MotoServer;
 use serde_json::Value as Json;
@@ -34,6 +34,7 @@ struct World {
     registry: LocalRegistry,
     sdk: SdkConfig,
     deployer: Deployer,
+    publisher: SitePublisher,
     plan: Plan,
     assets: Assets,
     dir: tempfile::TempDir,
@@ -49,12 +50,14 @@ impl World {
             .to_builder()
             .endpoint_url(moto.direct_endpoint())
             .build();
-        let deployer = Deployer::new(Target {
+        let target = Target {
             sdk: sdk.clone(),
             emulator: Some(EmulatorProfile::Moto),
             registry: Some(registry.endpoint.clone()),
             cfn_execution_role: None,
-        });
+        };
+        let publisher = SitePublisher::new(&target);
+        let deployer = Deployer::new(target);
         let assembly =
             platform::synth(&Config::for_stage(Stage::Dev)).expect("the platform synthesises");
         let plan = Plan::from_assembly(&assembly);
@@ -76,6 +79,7 @@ impl World {
             registry,
             sdk,
             deployer,
+            publisher,
             plan,
             assets: Assets {
                 lambda_zips,
@@ -130,9 +134,11 @@ impl World {
         dist
     }
 
-    async fn publish(&self, dist: &Path, reporter: &Recorder) -> SiteReport {
-        self.deployer
-            .publish_site(&self.plan, dist, reporter)
+    async fn publish(&self, dist: &Path, reported: &Mutex<Vec<SiteProgress>>) -> SiteReport {
+        let outputs = self.deployer.outputs(&self.plan).await.unwrap();
+        let reporter = |progress| reported.lock().unwrap().push(progress);
+        self.publisher
+            .publish(&self.plan.app, &outputs, dist, &reporter)
             .await
             .unwrap_or_else(|error| panic!("publishing the dashboard failed: {error}"))
     }
@@ -484,9 +490,9 @@ async fn the_platform_deploys_skips_updates_tears_down_and_destroys_against_moto
 /// The dashboard goes to the site bucket with its types, cache lifetimes and the deployed
 /// stacks' config.json; republishing it uploads nothing, and a file no longer built is deleted.
 async fn publishes_the_dashboard(world: &World, deployed: &DeployReport) {
-    let recorder = Recorder::default();
+    let reported = Mutex::default();
     let dist = world.site_build(&[("app-abc123.js", "console.log('v1')")]);
-    let first = world.publish(&dist, &recorder).await;
+    let first = world.publish(&dist, &reported).await;
     assert_eq!(
         first.uploaded,
         ["assets/app-abc123.js", "config.json", "index.html"],
@@ -499,9 +505,9 @@ async fn publishes_the_dashboard(world: &World, deployed: &DeployReport) {
         "{:?}",
         first.invalidation
     );
-    assert!(recorder.0.lock().unwrap().iter().any(|progress| matches!(
+    assert!(reported.lock().unwrap().iter().any(|progress| matches!(
         progress,
-        Progress::Site(SiteProgress::Invalidation(Invalidation::Skipped { .. }))
+        SiteProgress::Invalidation(Invalidation::Skipped { .. })
     )));
     let frontend = &deployed.outputs[&world.stack("frontend")];
     assert_eq!(first.bucket, frontend["SiteBucketName"]);
@@ -543,7 +549,7 @@ async fn publishes_the_dashboard(world: &World, deployed: &DeployReport) {
     );
 
     // The same build again: nothing to upload, nothing to invalidate.
-    let again = world.publish(&dist, &Recorder::default()).await;
+    let again = world.publish(&dist, &Mutex::default()).await;
     assert_eq!(again.uploaded, Vec::<String>::new());
     assert_eq!(again.deleted, Vec::<String>::new());
     assert_eq!(again.unchanged, 3);
@@ -551,7 +557,7 @@ async fn publishes_the_dashboard(world: &World, deployed: &DeployReport) {
 
     // A new build: its new asset is uploaded, the old one deleted.
     let dist = world.site_build(&[("app-def456.js", "console.log('v2')")]);
-    let next = world.publish(&dist, &Recorder::default()).await;
+    let next = world.publish(&dist, &Mutex::default()).await;
     assert_eq!(next.uploaded, ["assets/app-def456.js"]);
     assert_eq!(next.deleted, ["assets/app-abc123.js"]);
     let listed = s3
