@@ -1,7 +1,8 @@
-//! `--hotswap`: when the only change to a stack is a function's code or the API service's image
-//! tag, the change is made in place (UpdateFunctionCode, a new task definition revision) and
-//! CloudFormation is left out. The image swap is EventForge's API container; the code swap is
-//! any function's.
+//! `--hotswap`: when the only change to a stack is a function's code or a service's image tag,
+//! the change is made in place (UpdateFunctionCode, a new task definition revision) and
+//! CloudFormation is left out. Nothing here is EventForge's: the code swap is any function's
+//! whose code is an asset parameter, the image swap any ECS service whose container image ends
+//! in `:${<the image asset's tag parameter>}` (EventForge's API service is one).
 
 use std::collections::BTreeMap;
 
