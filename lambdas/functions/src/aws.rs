@@ -4,23 +4,59 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{EmailContent, RawMessage};
+use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
+use aws_smithy_async::time::{SharedTimeSource, SystemTimeSource};
 use eventforge_application::email::{EmailSink, OutgoingEmail, Recipient, Recipients};
 use eventforge_application::message::ProcessError;
 use eventforge_application::receipt::ReceiptStore;
-use eventforge_aws_https::{HttpClientError, TrustAnchors, config_loader};
+use eventforge_aws_https::{HttpClientError, TrustAnchors, http_client};
 use eventforge_core::UserId;
 use rusty_s3::S3Action;
 
-/// The standard AWS chain (environment, then the execution role) for region and credentials;
+/// Why the AWS configuration cannot be made from the function's environment.
+#[derive(Debug, thiserror::Error)]
+pub enum LambdaConfigError {
+    #[error("AWS_REGION is not set: Lambda sets it in every execution environment")]
+    NoRegion,
+    #[error(transparent)]
+    Https(#[from] HttpClientError),
+}
+
+/// The AWS configuration of a Lambda execution environment, read from its variables: the
+/// region (`AWS_REGION`) and the execution role's credentials (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), which Lambda sets in every environment;
 /// `AWS_ENDPOINT_URL` points every client elsewhere, as the emulator tests do. HTTPS trusts the
 /// Amazon Trust Services roots compiled into the binary (see `eventforge-aws-https`).
-pub(crate) async fn load_sdk_config() -> Result<aws_config::SdkConfig, HttpClientError> {
-    Ok(config_loader(TrustAnchors::AmazonTrustServices)?
-        .load()
-        .await)
+///
+/// Not `aws_config::load()`: its default chain (profile files, SSO, web identity and STS,
+/// container and instance metadata) is for machines where the credentials could be anywhere; on
+/// Lambda they are in the environment, and the chain's code was a tenth of each zip
+/// (BENCHMARKS.md, "Saga").
+pub(crate) fn lambda_sdk_config() -> Result<aws_config::SdkConfig, LambdaConfigError> {
+    let region = std::env::var("AWS_REGION")
+        .ok()
+        .filter(|region| !region.is_empty())
+        .ok_or(LambdaConfigError::NoRegion)?;
+    let credentials = SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new());
+    let mut config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region))
+        .credentials_provider(credentials)
+        .http_client(http_client(TrustAnchors::AmazonTrustServices)?)
+        .sleep_impl(SharedAsyncSleep::new(TokioSleep::new()))
+        .time_source(SharedTimeSource::new(SystemTimeSource::new()))
+        .retry_config(aws_config::retry::RetryConfig::standard());
+    if let Some(endpoint) = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|endpoint| !endpoint.is_empty())
+    {
+        config = config.endpoint_url(endpoint);
+    }
+    Ok(config.build())
 }
 
 /// Receipts as objects of the receipts bucket, under the key the API presigns.

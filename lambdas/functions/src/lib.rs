@@ -10,7 +10,7 @@
 //!   batch failures, over SES, S3 and HTTPS.
 //! - the outbox publisher: the table's stream to EventBridge.
 //!
-//! Each binary is `run(Function::...)` ([`run`]).
+//! Each binary's `main` is `run(Function::...)` ([`run`]).
 //!
 //! Configuration comes from the environment the functions stack sets ([`Settings`]); AWS
 //! credentials, region and endpoint from the standard chain (so `AWS_ENDPOINT_URL` points every
@@ -36,6 +36,9 @@ use eventforge_store_dynamodb::DynamoStore;
 use eventforge_topology::{Function, Queue, Trigger};
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
 use serde_json::Value;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 pub use aws::{CognitoRecipients, S3Receipts, S3ReceiptsError, SesEmail};
 pub use settings::{Settings, SettingsError};
@@ -52,7 +55,7 @@ impl Platform {
     async fn from_environment() -> Result<Self, Error> {
         init_logs();
         let settings = Settings::from_environment()?;
-        let aws = aws::load_sdk_config().await?;
+        let aws = aws::lambda_sdk_config()?;
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &settings.table_name);
         Ok(Self {
             settings,
@@ -63,15 +66,21 @@ impl Platform {
     }
 }
 
-/// JSON lines, with the runtime's span (request id, X-Ray trace id) on every line.
+/// JSON lines, with the runtime's span (request id, X-Ray trace id) on every line. `RUST_LOG`
+/// sets the levels as `target=level` directives (default `info`): tracing-subscriber's
+/// `Targets`, not its `EnvFilter`, whose regular expressions (for span and field matching, which
+/// nothing here uses) were 4% of each zip.
 fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|directives| directives.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
     // A second initialisation (tests calling twice) keeps the first subscriber.
     let _ = tracing_subscriber::fmt()
         .json()
         .with_current_span(true)
-        .with_env_filter(filter)
+        .finish()
+        .with(filter)
         .try_init();
 }
 
@@ -88,13 +97,26 @@ impl From<StepFailure> for Diagnostic {
     }
 }
 
-/// Serves `function`: the one call each binary makes. A function added to the topology is a
-/// compile error here (through [`Step::of`] and the match on its queue) until it is served.
-pub async fn run(function: Function) -> Result<(), Error> {
+/// Serves `function`: the one call each binary's `main` makes. A function added to the topology
+/// is a compile error here (through [`Step::of`] and the match on its queue) until it is served.
+///
+/// Not async, and inlined into each `main` with its constant `function`, so the compiler folds
+/// the match and keeps only the arm that binary serves: a saga step's zip carries no SES,
+/// Cognito, EventBridge or webhook HTTP client. (With an async `run` the match sat inside the
+/// future, out of the optimiser's reach, and every zip held every function's code: BENCHMARKS.md,
+/// "Saga".) The runtime has one thread: an execution environment handles one event at a time,
+/// and starting no worker threads is part of the cold start.
+#[inline(always)]
+pub fn run(function: Function) -> Result<(), Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     match (Step::of(function), function.trigger()) {
-        (Some(step), _) => run_saga_step(step).await,
-        (None, Trigger::Queue(queue)) => serve_processor(queue).await,
-        (None, Trigger::TableStream) => run_outbox_publisher().await,
+        (Some(step), _) => runtime.block_on(run_saga_step(step)),
+        (None, Trigger::Queue(Queue::Email)) => runtime.block_on(serve_email()),
+        (None, Trigger::Queue(Queue::Receipt)) => runtime.block_on(serve_receipts()),
+        (None, Trigger::Queue(Queue::Webhook)) => runtime.block_on(serve_webhooks()),
+        (None, Trigger::TableStream) => runtime.block_on(run_outbox_publisher()),
         (None, Trigger::Saga) => {
             Err(format!("{function} is a saga function without a step").into())
         }
@@ -121,41 +143,42 @@ async fn run_saga_step(step: Step) -> Result<(), Error> {
     .await
 }
 
-/// Serves the processor of `queue` over its AWS dependencies: order emails through SES, PDF
-/// receipts into the receipts bucket, signed webhook deliveries to public addresses only.
-async fn serve_processor(queue: Queue) -> Result<(), Error> {
+/// Order emails through SES, to the address the user pool holds.
+async fn serve_email() -> Result<(), Error> {
     let platform = Platform::from_environment().await?;
-    match queue {
-        Queue::Email => {
-            let sender = platform.settings.email_from()?.to_owned();
-            let user_pool = platform.settings.user_pool_id()?.to_owned();
-            serve_queue(EmailDeps {
-                sink: Arc::new(SesEmail::new(&platform.aws, sender)),
-                recipients: Arc::new(CognitoRecipients::new(&platform.aws, user_pool)),
-                store: platform.store,
-                clock: platform.clock,
-            })
-            .await
-        }
-        Queue::Receipt => {
-            let bucket = platform.settings.receipts_bucket()?.to_owned();
-            serve_queue(ReceiptDeps {
-                receipts: Arc::new(S3Receipts::new(&platform.aws, bucket)?),
-                store: platform.store,
-                clock: platform.clock,
-            })
-            .await
-        }
-        Queue::Webhook => {
-            serve_queue(WebhookDeps {
-                store: platform.store,
-                clock: platform.clock,
-                policy: UrlPolicy::PublicHttpsOnly,
-                retry: RetryPolicy::default(),
-            })
-            .await
-        }
-    }
+    let sender = platform.settings.email_from()?.to_owned();
+    let user_pool = platform.settings.user_pool_id()?.to_owned();
+    serve_queue(EmailDeps {
+        sink: Arc::new(SesEmail::new(&platform.aws, sender)),
+        recipients: Arc::new(CognitoRecipients::new(&platform.aws, user_pool)),
+        store: platform.store,
+        clock: platform.clock,
+    })
+    .await
+}
+
+/// PDF receipts into the receipts bucket.
+async fn serve_receipts() -> Result<(), Error> {
+    let platform = Platform::from_environment().await?;
+    let bucket = platform.settings.receipts_bucket()?.to_owned();
+    serve_queue(ReceiptDeps {
+        receipts: Arc::new(S3Receipts::new(&platform.aws, bucket)?),
+        store: platform.store,
+        clock: platform.clock,
+    })
+    .await
+}
+
+/// Signed webhook deliveries, to public HTTPS addresses only.
+async fn serve_webhooks() -> Result<(), Error> {
+    let platform = Platform::from_environment().await?;
+    serve_queue(WebhookDeps {
+        store: platform.store,
+        clock: platform.clock,
+        policy: UrlPolicy::PublicHttpsOnly,
+        retry: RetryPolicy::default(),
+    })
+    .await
 }
 
 /// Serves an SQS queue with `processor`, answering with the messages that failed so only those

@@ -1,5 +1,4 @@
 //! Lambda: the ChargePayment saga step.
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    eventforge_functions::run(eventforge_topology::Function::ChargePayment).await
+fn main() -> Result<(), lambda_runtime::Error> {
+    eventforge_functions::run(eventforge_topology::Function::ChargePayment)
 }

@@ -1,5 +1,4 @@
 //! Lambda: the email queue's processor.
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    eventforge_functions::run(eventforge_topology::Function::EmailProcessor).await
+fn main() -> Result<(), lambda_runtime::Error> {
+    eventforge_functions::run(eventforge_topology::Function::EmailProcessor)
 }

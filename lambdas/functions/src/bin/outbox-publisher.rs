@@ -1,5 +1,4 @@
 //! Lambda: the outbox publisher (table stream to bus).
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    eventforge_functions::run(eventforge_topology::Function::OutboxPublisher).await
+fn main() -> Result<(), lambda_runtime::Error> {
+    eventforge_functions::run(eventforge_topology::Function::OutboxPublisher)
 }

@@ -1,5 +1,4 @@
 //! Lambda: the ReserveInventory saga step.
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    eventforge_functions::run(eventforge_topology::Function::ReserveInventory).await
+fn main() -> Result<(), lambda_runtime::Error> {
+    eventforge_functions::run(eventforge_topology::Function::ReserveInventory)
 }

@@ -1,5 +1,4 @@
 //! Lambda: the webhook queue's processor.
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    eventforge_functions::run(eventforge_topology::Function::WebhookProcessor).await
+fn main() -> Result<(), lambda_runtime::Error> {
+    eventforge_functions::run(eventforge_topology::Function::WebhookProcessor)
 }
