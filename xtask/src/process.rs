@@ -8,11 +8,17 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 /// The workspace root: xtask's manifest directory is `<root>/xtask`.
+///
+/// Read from the environment `cargo run` (the `cargo xtask` alias) gives this process first, and
+/// from the build only when run directly: two checkouts sharing one target directory (CI's
+/// clones and a working copy) share one xtask binary whenever cargo finds it fresh, and the
+/// build's path would then send every command to the other checkout.
 pub fn workspace_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest_dir = env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
     manifest_dir
         .parent()
-        .map_or_else(|| manifest_dir.to_path_buf(), Path::to_path_buf)
+        .map_or_else(|| manifest_dir.clone(), Path::to_path_buf)
 }
 
 /// Cargo's target directory: `CARGO_TARGET_DIR`, or `target/` of the workspace.

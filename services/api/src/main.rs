@@ -198,10 +198,10 @@ async fn build_config(
         KeySource::Url(settings.jwks_url.clone()),
     );
     let receipts: Arc<dyn ReceiptLinks> = match &settings.receipts {
-        ReceiptSettings::Bucket(bucket) => Arc::new(S3ReceiptLinks::new(
-            aws_sdk_s3::Client::new(aws(&loaded).await?),
-            bucket.clone(),
-        )),
+        ReceiptSettings::Bucket(bucket) => Arc::new(
+            S3ReceiptLinks::new(aws(&loaded).await?, bucket.clone())
+                .context("addressing the receipts bucket")?,
+        ),
         ReceiptSettings::Directory { public_url, .. } => {
             Arc::new(LocalReceiptLinks::new(public_url.clone()))
         }
