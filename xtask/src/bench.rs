@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use eventforge_stacks::platform::{self, Config, Stage};
 use typed_cloudformation::manifest::Format;
@@ -75,13 +75,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
         BenchTarget::Deploy(args) => bench_deploy(&args),
         #[cfg(feature = "deploy")]
         BenchTarget::Watch(args) => {
+            refuse_debug_record(args.record, "watch")?;
             let section = crate::deploy::watch::bench::run(&args)?;
-            print!("\n{section}");
-            if args.record {
-                record(Path::new("BENCHMARKS.md"), &section)?;
-                println!("recorded in BENCHMARKS.md");
-            }
-            Ok(())
+            publish(&section, args.record, "watch")
         }
         #[cfg(not(feature = "deploy"))]
         BenchTarget::Deploy { .. } | BenchTarget::Watch { .. } => {
@@ -97,46 +93,29 @@ pub fn run(args: BenchArgs) -> Result<()> {
 
 #[cfg(feature = "deploy")]
 fn bench_deploy(args: &crate::deploy::bench::DeployBenchArgs) -> Result<()> {
+    refuse_debug_record(args.record, "deploy")?;
     let section = crate::deploy::bench::run(args)?;
-    print!("\n{section}");
-    if args.record {
-        record(Path::new("BENCHMARKS.md"), &section)?;
-        println!("recorded in BENCHMARKS.md");
-    }
-    Ok(())
+    publish(&section, args.record, "deploy")
 }
 
 fn bench_saga(args: &saga::SagaBenchArgs) -> Result<()> {
+    refuse_debug_record(args.record, "saga")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     let section = runtime.block_on(saga::run(args))?;
-    print!("\n{section}");
-    if args.record {
-        record(Path::new("BENCHMARKS.md"), &section)?;
-        println!("recorded in BENCHMARKS.md");
-    }
-    Ok(())
+    publish(&section, args.record, "saga")
 }
 
 fn bench_api(args: &api::ApiBenchArgs) -> Result<()> {
+    refuse_debug_record(args.record, "api")?;
     let report = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?
         .block_on(api::run(args))?;
-    print!("\n{report}");
-    if cfg!(debug_assertions) {
-        println!(
-            "\nnote: this is a debug build; `cargo run --release -p xtask -- bench api` gives the figures to quote"
-        );
-    }
-    if args.record {
-        record(Path::new("BENCHMARKS.md"), &report)?;
-        println!("recorded in BENCHMARKS.md");
-    }
-    Ok(())
+    publish(&report, args.record, "api")
 }
 
 /// "2026-12-04, commit abc1234": when and on what code the figures were taken.
@@ -204,6 +183,7 @@ fn synth_processes(runs: u32, format: &str) -> Result<Vec<Duration>> {
 }
 
 fn synth(args: SynthBenchArgs) -> Result<()> {
+    refuse_debug_record(args.record, "synth")?;
     let config = Config::for_stage(Stage::Prod);
     let (assembly, bytes) = synthesise(&config)?;
     let mut times: Vec<Duration> = Vec::with_capacity(args.runs as usize);
@@ -245,14 +225,32 @@ fn synth(args: SynthBenchArgs) -> Result<()> {
         kib = bytes / 1024,
         provenance = provenance()?,
     );
-    print!("{report}");
-    if cfg!(debug_assertions) {
-        println!(
-            "\nnote: this is a debug build; `cargo run --release -p xtask -- bench synth` gives the figure to quote"
+    publish(&report, args.record, "synth")
+}
+
+/// Figures are quoted from optimised builds only, so `--record` from a debug build is refused
+/// before anything is measured (a debug xtask ran the saga at less than half its speed).
+fn refuse_debug_record(record: bool, command: &str) -> Result<()> {
+    if record && cfg!(debug_assertions) {
+        bail!(
+            "`--record` writes the figures to quote, which come from a release build: run \
+             `cargo run --release -p xtask -- bench {command} --record`"
         );
     }
-    if args.record {
-        record(Path::new("BENCHMARKS.md"), &report)?;
+    Ok(())
+}
+
+/// Prints `section`, says so when it comes from a debug build, and with `record` writes it
+/// into BENCHMARKS.md in place of the section of the same title.
+fn publish(section: &str, record: bool, command: &str) -> Result<()> {
+    print!("\n{section}");
+    if cfg!(debug_assertions) {
+        println!(
+            "\nnote: this is a debug build; `cargo run --release -p xtask -- bench {command}` gives the figures to quote"
+        );
+    }
+    if record {
+        record_section(Path::new("BENCHMARKS.md"), section)?;
         println!("recorded in BENCHMARKS.md");
     }
     Ok(())
@@ -263,7 +261,7 @@ fn millis(duration: Duration) -> f64 {
 }
 
 /// Replaces (or appends) the section (its first line is the heading) in the file, leaving other sections untouched.
-fn record(path: &Path, section: &str) -> Result<()> {
+fn record_section(path: &Path, section: &str) -> Result<()> {
     let existing = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n".to_owned());
     std::fs::write(path, replace_section(&existing, section))
         .with_context(|| format!("cannot write {}", path.display()))

@@ -78,17 +78,21 @@ pub fn rerun_with_feature(feature: &str) -> Result<()> {
         "this command needs xtask's `{feature}` feature: running it through \
          `cargo run -p xtask --features {feature}` (the first time compiles the AWS SDK clients)"
     );
-    let status = cargo()
-        .current_dir(workspace_root())
-        .args([
-            "run",
-            "--quiet",
-            "--package",
-            "xtask",
-            "--features",
-            feature,
-            "--",
-        ])
+    let mut rerun = cargo();
+    rerun.current_dir(workspace_root()).args([
+        "run",
+        "--quiet",
+        "--package",
+        "xtask",
+        "--features",
+        feature,
+    ]);
+    // The same build as this one: a release xtask (benchmarks) reruns as release.
+    if !cfg!(debug_assertions) {
+        rerun.arg("--release");
+    }
+    let status = rerun
+        .arg("--")
         .args(env::args_os().skip(1))
         .status()
         .context("cannot run cargo")?;

@@ -116,7 +116,7 @@ pub fn run_benchmark(args: &DashboardBenchArgs) -> Result<String> {
     })?;
     let section = section(&report, &super::provenance()?)?;
     if args.record {
-        super::record(&root.join("BENCHMARKS.md"), &section)?;
+        super::record_section(&root.join("BENCHMARKS.md"), &section)?;
         println!("recorded in BENCHMARKS.md");
     }
     Ok(section)
