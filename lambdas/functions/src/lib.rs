@@ -13,8 +13,8 @@
 //! Each binary's `main` is `run(Function::...)` ([`run`]).
 //!
 //! Configuration comes from the environment the functions stack sets ([`Settings`]); AWS
-//! credentials, region and endpoint from the standard chain (so `AWS_ENDPOINT_URL` points every
-//! client at an emulator in the tests).
+//! credentials and region from the variables Lambda sets in every execution environment, and
+//! `AWS_ENDPOINT_URL` points every client at an emulator in the tests (see `aws.rs`).
 
 mod aws;
 pub mod publisher;
