@@ -62,7 +62,8 @@ pub enum DeployError {
 }
 
 impl DeployError {
-    pub(crate) fn api(operation: &str, error: impl std::fmt::Display) -> Self {
+    /// A failed call of `operation`, with the failure's own message.
+    pub fn api(operation: &str, error: impl std::fmt::Display) -> Self {
         Self::Api {
             operation: operation.to_owned(),
             message: error.to_string(),
@@ -70,10 +71,7 @@ impl DeployError {
     }
 
     /// A service error's own message, without the SDK's generic wrapper text.
-    pub(crate) fn sdk<E, R>(
-        operation: &str,
-        error: aws_sdk_cloudformation::error::SdkError<E, R>,
-    ) -> Self
+    pub fn sdk<E, R>(operation: &str, error: aws_sdk_cloudformation::error::SdkError<E, R>) -> Self
     where
         E: aws_sdk_cloudformation::error::ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
@@ -87,7 +85,7 @@ impl DeployError {
 
 /// The most specific message an SDK error carries: the service's own message when there is one,
 /// else the whole source chain (connection refused, timeouts, ...).
-pub fn sdk_message<E, R>(error: &aws_sdk_cloudformation::error::SdkError<E, R>) -> String
+pub(crate) fn sdk_message<E, R>(error: &aws_sdk_cloudformation::error::SdkError<E, R>) -> String
 where
     E: aws_sdk_cloudformation::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

@@ -3,16 +3,12 @@
 use std::path::PathBuf;
 
 use eventforge_deployer::DeployError;
-use eventforge_deployer::error::sdk_message;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SiteError {
-    /// Reading the deployed stacks failed.
+    /// A call to CloudFormation, S3 or CloudFront failed (worded as the deployer words it).
     #[error(transparent)]
     Deploy(#[from] DeployError),
-    /// A call to S3 or CloudFront failed.
-    #[error("{operation} failed: {message}")]
-    Api { operation: String, message: String },
     #[error("stack {stack} has no output {output}; is it deployed?")]
     MissingOutput { stack: String, output: String },
     #[error("stack {stack} has no deployed resource {logical_id}")]
@@ -30,28 +26,4 @@ pub enum SiteError {
         #[source]
         source: std::io::Error,
     },
-}
-
-impl SiteError {
-    pub(crate) fn api(operation: &str, error: impl std::fmt::Display) -> Self {
-        Self::Api {
-            operation: operation.to_owned(),
-            message: error.to_string(),
-        }
-    }
-
-    /// A service error's own message, as the deployer words it.
-    pub(crate) fn sdk<E, R>(
-        operation: &str,
-        error: aws_sdk_cloudformation::error::SdkError<E, R>,
-    ) -> Self
-    where
-        E: aws_sdk_cloudformation::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
-    {
-        Self::Api {
-            operation: operation.to_owned(),
-            message: sdk_message(&error),
-        }
-    }
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_s3::primitives::ByteStream;
-use eventforge_deployer::{EmulatorProfile, Target, cfn};
+use eventforge_deployer::{DeployError, EmulatorProfile, Target, cfn};
 use eventforge_topology::StackOutput;
 use md5::{Digest, Md5};
 use serde_json::{Value as Json, json};
@@ -342,7 +342,7 @@ impl SitePublisher {
                 .key(key)
                 .send()
                 .await
-                .map_err(|error| SiteError::sdk("DeleteObject", error))?;
+                .map_err(|error| DeployError::sdk("DeleteObject", error))?;
             reporter.report(SiteProgress::Deleted { key: key.clone() });
         }
         let invalidation = if changes.upload.is_empty() && changes.delete.is_empty() {
@@ -370,7 +370,7 @@ impl SitePublisher {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|error| SiteError::sdk("ListObjectsV2", error))?;
+            let page = page.map_err(|error| DeployError::sdk("ListObjectsV2", error))?;
             for object in page.contents() {
                 if let Some(key) = object.key() {
                     let etag = object.e_tag().unwrap_or_default().trim_matches('"');
@@ -396,7 +396,7 @@ impl SitePublisher {
                 let _slot = slots
                     .acquire_owned()
                     .await
-                    .map_err(|error| SiteError::api("upload", error))?;
+                    .map_err(|error| DeployError::api("upload", error))?;
                 let bytes = file.body.len() as u64;
                 s3.put_object()
                     .bucket(bucket)
@@ -406,12 +406,12 @@ impl SitePublisher {
                     .body(ByteStream::from(file.body))
                     .send()
                     .await
-                    .map_err(|error| SiteError::sdk("PutObject", error))?;
-                Ok::<_, SiteError>((file.key, bytes))
+                    .map_err(|error| DeployError::sdk("PutObject", error))?;
+                Ok::<_, DeployError>((file.key, bytes))
             });
         }
         while let Some(joined) = uploads.join_next().await {
-            let (key, bytes) = joined.map_err(|error| SiteError::api("upload", error))??;
+            let (key, bytes) = joined.map_err(|error| DeployError::api("upload", error))??;
             reporter.report(SiteProgress::Uploaded { key, bytes });
         }
         Ok(())
@@ -451,7 +451,7 @@ impl SitePublisher {
                     .caller_reference(caller_reference())
                     .build()
             })
-            .map_err(|error| SiteError::api("CreateInvalidation", error))?;
+            .map_err(|error| DeployError::api("CreateInvalidation", error))?;
         let created = self
             .cloudfront
             .create_invalidation()
@@ -459,7 +459,7 @@ impl SitePublisher {
             .invalidation_batch(batch)
             .send()
             .await
-            .map_err(|error| SiteError::sdk("CreateInvalidation", error))?;
+            .map_err(|error| DeployError::sdk("CreateInvalidation", error))?;
         Ok(Invalidation::Created {
             id: created
                 .invalidation()

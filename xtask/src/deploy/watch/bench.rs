@@ -22,7 +22,7 @@ use crate::process::workspace_root;
 use crate::synth::ArchitectureArg;
 
 /// Where the benchmark's line goes: the first statement of the function's `main`.
-const MAIN: &str = "async fn main() -> Result<(), lambda_runtime::Error> {\n";
+const MAIN: &str = "fn main() -> Result<(), lambda_runtime::Error> {\n";
 
 #[derive(Args)]
 pub struct WatchBenchArgs {
