@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{EmailContent, RawMessage};
 use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
@@ -13,9 +13,9 @@ use aws_smithy_async::time::{SharedTimeSource, SystemTimeSource};
 use eventforge_application::email::{EmailSink, OutgoingEmail, Recipient, Recipients};
 use eventforge_application::message::ProcessError;
 use eventforge_application::receipt::ReceiptStore;
+use eventforge_aws_https::presign::{BucketAddressError, PresigningBucket};
 use eventforge_aws_https::{HttpClientError, TrustAnchors, http_client};
 use eventforge_core::UserId;
-use rusty_s3::S3Action;
 
 /// Why the AWS configuration cannot be made from the function's environment.
 #[derive(Debug, thiserror::Error)]
@@ -59,95 +59,26 @@ pub(crate) fn lambda_sdk_config() -> Result<aws_config::SdkConfig, LambdaConfigE
     Ok(config.build())
 }
 
-/// Receipts as objects of the receipts bucket, under the key the API presigns.
-///
-/// One presigned PUT (rusty-s3 signs it, with the execution role's credentials) rather than
-/// the S3 SDK client: that client's endpoint rules and checksum machinery made up a seventh
-/// of the receipt function's zip, for the one call it makes here.
+/// Receipts as objects of the receipts bucket, under the key the API presigns: one presigned
+/// PUT each, without the S3 client (see `eventforge_aws_https::presign`).
 pub struct S3Receipts {
-    bucket: rusty_s3::Bucket,
-    credentials: SharedCredentialsProvider,
+    bucket: PresigningBucket,
     http: reqwest::Client,
-}
-
-/// Why the receipts bucket cannot be addressed with the AWS configuration at hand.
-#[derive(Debug, thiserror::Error)]
-pub enum S3ReceiptsError {
-    #[error("no AWS region is configured: set AWS_REGION")]
-    NoRegion,
-    #[error("no AWS credentials provider is configured")]
-    NoCredentials,
-    #[error("the S3 endpoint {endpoint} is not a URL: {source}")]
-    Endpoint {
-        endpoint: String,
-        source: url::ParseError,
-    },
-    #[error("bucket {bucket} cannot be addressed at {endpoint}: {reason:?}")]
-    Bucket {
-        bucket: String,
-        endpoint: String,
-        reason: rusty_s3::BucketError,
-    },
 }
 
 /// How long a receipt's upload URL stays valid: it is used at once.
 const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(60);
 
 impl S3Receipts {
-    /// The bucket in `aws`'s region; at `aws`'s endpoint URL when one is set (an emulator,
-    /// addressed path-style as emulators expect), else S3's regional endpoint, virtual-hosted.
+    /// The receipts bucket `bucket`, addressed and signed with `aws`'s configuration.
     pub fn new(
         aws: &aws_config::SdkConfig,
         bucket: impl Into<String>,
-    ) -> Result<Self, S3ReceiptsError> {
-        let bucket = bucket.into();
-        let region = aws.region().ok_or(S3ReceiptsError::NoRegion)?.to_string();
-        let credentials = aws
-            .credentials_provider()
-            .ok_or(S3ReceiptsError::NoCredentials)?;
-        let (endpoint, style) = match aws.endpoint_url() {
-            Some(endpoint) => (endpoint.to_owned(), rusty_s3::UrlStyle::Path),
-            None => (
-                format!("https://s3.{region}.amazonaws.com"),
-                rusty_s3::UrlStyle::VirtualHost,
-            ),
-        };
-        let url = endpoint
-            .parse()
-            .map_err(|source| S3ReceiptsError::Endpoint {
-                endpoint: endpoint.clone(),
-                source,
-            })?;
-        let bucket =
-            rusty_s3::Bucket::new(url, style, bucket.clone(), region).map_err(|reason| {
-                S3ReceiptsError::Bucket {
-                    bucket,
-                    endpoint,
-                    reason,
-                }
-            })?;
+    ) -> Result<Self, BucketAddressError> {
         Ok(Self {
-            bucket,
-            credentials,
+            bucket: PresigningBucket::new(aws, bucket)?,
             http: reqwest::Client::new(),
         })
-    }
-
-    async fn upload_url(&self, key: &str) -> Result<url::Url, ProcessError> {
-        let identity = self
-            .credentials
-            .provide_credentials()
-            .await
-            .map_err(|e| ProcessError::Failed(format!("no AWS credentials: {e}")))?;
-        let (id, secret) = (identity.access_key_id(), identity.secret_access_key());
-        let credentials = match identity.session_token() {
-            Some(token) => rusty_s3::Credentials::new_with_token(id, secret, token),
-            None => rusty_s3::Credentials::new(id, secret),
-        };
-        Ok(
-            rusty_s3::actions::PutObject::new(&self.bucket, Some(&credentials), key)
-                .sign(UPLOAD_URL_LIFETIME),
-        )
     }
 }
 
@@ -159,7 +90,12 @@ impl ReceiptStore for S3Receipts {
         };
         let response = self
             .http
-            .put(self.upload_url(key).await?)
+            .put(
+                self.bucket
+                    .put_url(key, UPLOAD_URL_LIFETIME)
+                    .await
+                    .map_err(|e| ProcessError::Failed(format!("no AWS credentials: {e}")))?,
+            )
             .header(reqwest::header::CONTENT_TYPE, "application/pdf")
             .body(pdf.to_vec())
             .send()

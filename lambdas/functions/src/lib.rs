@@ -40,7 +40,7 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-pub use aws::{CognitoRecipients, S3Receipts, S3ReceiptsError, SesEmail};
+pub use aws::{CognitoRecipients, S3Receipts, SesEmail};
 pub use settings::{Settings, SettingsError};
 
 /// What every function is built on, once per execution environment (not per invocation).

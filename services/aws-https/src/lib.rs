@@ -14,6 +14,8 @@
 //! - [`TrustAnchors::System`]: the command line on an operator's machine, where a company proxy
 //!   or a local emulator behind TLS may be signed by a CA that only the system store knows.
 
+pub mod presign;
+
 pub use aws_smithy_http_client::HttpClientError;
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
