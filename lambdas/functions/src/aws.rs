@@ -35,7 +35,7 @@ pub enum LambdaConfigError {
 /// Not `aws_config::load()`: its default chain (profile files, SSO, web identity and STS,
 /// container and instance metadata) is for machines where the credentials could be anywhere; on
 /// Lambda they are in the environment, and the chain's code was a tenth of each zip
-/// (BENCHMARKS.md, "Saga").
+/// (BENCHMARKS.md, "Functions: what is in a zip").
 pub(crate) fn lambda_sdk_config() -> Result<aws_config::SdkConfig, LambdaConfigError> {
     let region = std::env::var("AWS_REGION")
         .ok()

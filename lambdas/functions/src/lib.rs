@@ -52,7 +52,7 @@ struct Platform {
 }
 
 impl Platform {
-    async fn from_environment() -> Result<Self, Error> {
+    fn from_environment() -> Result<Self, Error> {
         init_logs();
         let settings = Settings::from_environment()?;
         let aws = aws::lambda_sdk_config()?;
@@ -104,7 +104,7 @@ impl From<StepFailure> for Diagnostic {
 /// the match and keeps only the arm that binary serves: a saga step's zip carries no SES,
 /// Cognito, EventBridge or webhook HTTP client. (With an async `run` the match sat inside the
 /// future, out of the optimiser's reach, and every zip held every function's code: BENCHMARKS.md,
-/// "Saga".) The runtime has one thread: an execution environment handles one event at a time,
+/// "Functions: what is in a zip".) The runtime has one thread: an execution environment handles one event at a time,
 /// and starting no worker threads is part of the cold start.
 #[inline(always)]
 pub fn run(function: Function) -> Result<(), Error> {
@@ -126,7 +126,7 @@ pub fn run(function: Function) -> Result<(), Error> {
 /// Serves `step` of the saga. Payments go to the simulated provider (see
 /// `eventforge_application::payment`); a real provider is a `PaymentProvider` away.
 async fn run_saga_step(step: Step) -> Result<(), Error> {
-    let platform = Platform::from_environment().await?;
+    let platform = Platform::from_environment()?;
     let deps = SagaDeps {
         store: platform.store,
         clock: platform.clock,
@@ -145,7 +145,7 @@ async fn run_saga_step(step: Step) -> Result<(), Error> {
 
 /// Order emails through SES, to the address the user pool holds.
 async fn serve_email() -> Result<(), Error> {
-    let platform = Platform::from_environment().await?;
+    let platform = Platform::from_environment()?;
     let sender = platform.settings.email_from()?.to_owned();
     let user_pool = platform.settings.user_pool_id()?.to_owned();
     serve_queue(EmailDeps {
@@ -159,7 +159,7 @@ async fn serve_email() -> Result<(), Error> {
 
 /// PDF receipts into the receipts bucket.
 async fn serve_receipts() -> Result<(), Error> {
-    let platform = Platform::from_environment().await?;
+    let platform = Platform::from_environment()?;
     let bucket = platform.settings.receipts_bucket()?.to_owned();
     serve_queue(ReceiptDeps {
         receipts: Arc::new(S3Receipts::new(&platform.aws, bucket)?),
@@ -171,7 +171,7 @@ async fn serve_receipts() -> Result<(), Error> {
 
 /// Signed webhook deliveries, to public HTTPS addresses only.
 async fn serve_webhooks() -> Result<(), Error> {
-    let platform = Platform::from_environment().await?;
+    let platform = Platform::from_environment()?;
     serve_queue(WebhookDeps {
         store: platform.store,
         clock: platform.clock,
@@ -205,7 +205,7 @@ async fn serve_queue<P: Processor>(processor: P) -> Result<(), Error> {
 
 /// Serves the table's stream: new outbox events onto the bus, in order, then marked published.
 async fn run_outbox_publisher() -> Result<(), Error> {
-    let platform = Platform::from_environment().await?;
+    let platform = Platform::from_environment()?;
     let bus = publisher::Bus {
         client: aws_sdk_eventbridge::Client::new(&platform.aws),
         name: platform.settings.event_bus_name()?.to_owned(),
