@@ -139,6 +139,11 @@ impl BuildProfile {
     }
 }
 
+/// The glibc the functions link against: `provided.al2023`'s. Linking against it rather than
+/// cargo-lambda's default (2.17) leaves libpthread and libdl out, whose loading was part of
+/// every cold start (since 2.34 they are stubs inside libc).
+const LAMBDA_GLIBC: &str = "2.34";
+
 /// Builds the functions of `eventforge-functions` (all of them when `only` is empty) into
 /// `<function>/bootstrap.zip` under the returned directory, with cargo-lambda (which links
 /// against an old glibc through zig, so the binaries run on Lambda's `provided.al2023`).
@@ -149,7 +154,7 @@ pub fn build_lambda_zips(
     only: &[String],
     path: Option<&OsString>,
 ) -> Result<PathBuf> {
-    installed_target(architecture, &[architecture.gnu_target()])?;
+    let triple = installed_target(architecture, &[architecture.gnu_target()])?;
     let dir = profile.lambda_dir();
     let mut command = cargo();
     command.current_dir(workspace_root()).args([
@@ -157,13 +162,26 @@ pub fn build_lambda_zips(
         "build",
         "--profile",
         profile.lambda_profile(),
-        &format!("--{}", architecture.flag()),
+        "--target",
+        &format!("{triple}.{LAMBDA_GLIBC}"),
         "--output-format",
         "zip",
         "-p",
         "eventforge-functions",
     ]);
     command.arg("--lambda-dir").arg(&dir);
+    // Not position-independent: a PIE binary carried 300 KB of relocations that the loader
+    // applies on every cold start to pages it then has to copy (BENCHMARKS.md, "Functions").
+    // The price is a fixed address for the binary's own code (libc and the heap are still
+    // randomised); the functions are Rust without `unsafe` of our own. An explicit --target
+    // keeps the flag off build scripts.
+    command.env(
+        format!(
+            "CARGO_TARGET_{}_RUSTFLAGS",
+            triple.to_uppercase().replace('-', "_")
+        ),
+        "-C relocation-model=static",
+    );
     for function in only {
         command.args(["--bin", function]);
     }

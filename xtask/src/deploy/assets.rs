@@ -152,8 +152,9 @@ pub fn lambda_zips(functions: &[String], dir: &Path) -> Result<BTreeMap<String, 
     }
     if !missing.is_empty() {
         bail!(
-            "no Lambda zip for {} in {}; build them with `cargo lambda build --release --arm64 --output-format zip \
-             -p eventforge-functions`, or point --lambda-dir at <function>/bootstrap.zip files",
+            "no Lambda zip for {} in {}; build them with `cargo lambda build --profile lambda --target \
+             aarch64-unknown-linux-gnu.2.34 --output-format zip -p eventforge-functions`, or point \
+             --lambda-dir at <function>/bootstrap.zip files",
             missing.join(", "),
             display(dir)
         );
