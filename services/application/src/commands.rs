@@ -105,13 +105,11 @@ pub async fn order_of_user(
     user: &UserId,
     id: OrderId,
 ) -> Result<(Order, Vec<Event>), OrderError> {
-    let order = store
-        .get_order(id)
+    store
+        .order_with_history(id)
         .await?
-        .filter(|order| &order.user_id == user)
-        .ok_or(OrderError::NotFound)?;
-    let history = store.order_history(id).await?;
-    Ok((order, history))
+        .filter(|(order, _)| &order.user_id == user)
+        .ok_or(OrderError::NotFound)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -128,6 +128,11 @@ pub trait Store: Send + Sync {
     /// Every event about the order, oldest first.
     async fn order_history(&self, id: OrderId) -> StoreResult<Vec<Event>>;
 
+    /// The order and its history (as [`Store::get_order`] and [`Store::order_history`]) in one
+    /// read: one DynamoDB query of the order's partition instead of a request for each, which
+    /// halves the round trips of `GET /api/orders/{id}` on AWS.
+    async fn order_with_history(&self, id: OrderId) -> StoreResult<Option<(Order, Vec<Event>)>>;
+
     /// The user's orders, newest first; `limit` is clamped to 1..=[`MAX_PAGE_SIZE`].
     async fn list_orders(
         &self,

@@ -19,6 +19,7 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@specs $factory;
             creating_an_order_writes_one_pending_record_and_its_created_event,
             a_missing_order_reads_as_none,
+            an_order_reads_with_its_history_in_one_call,
             a_repeated_idempotency_key_replays_the_first_order,
             an_idempotency_key_reused_for_another_request_is_refused,
             idempotency_keys_belong_to_one_user,

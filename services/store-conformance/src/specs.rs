@@ -45,6 +45,62 @@ pub async fn a_missing_order_reads_as_none(store: Arc<dyn Store>) {
     );
 }
 
+pub async fn an_order_reads_with_its_history_in_one_call(store: Arc<dyn Store>) {
+    store
+        .put_inventory(&product("SKU-A", 10))
+        .await
+        .expect("put");
+    let alice = user("alice");
+    let order = stored_order(store.as_ref(), &alice, 0).await;
+    let neighbour = stored_order(store.as_ref(), &alice, 1).await;
+    let validated = event_for(&order, EventType::ORDER_VALIDATED, 10);
+    let moved = store
+        .transition_order(
+            order.id,
+            OrderStatus::Pending,
+            OrderStatus::Processing,
+            &validated,
+        )
+        .await
+        .expect("transition");
+    // The reservation sits beside the order and its events (DynamoDB: the same partition).
+    let reserved = event_for(&order, EventType::INVENTORY_RESERVED, 20);
+    store
+        .reserve_stock(order.id, &[line("SKU-A", 3)], &reserved)
+        .await
+        .expect("reserve");
+
+    let (read, history) = store
+        .order_with_history(order.id)
+        .await
+        .expect("read")
+        .expect("order exists");
+    assert_eq!(read, moved, "the order as its last transition left it");
+    assert_eq!(
+        history,
+        store.order_history(order.id).await.expect("history"),
+        "the history as order_history reads it"
+    );
+    let ids: Vec<EventId> = history.iter().map(|event| event.id).collect();
+    assert_eq!(ids.len(), 3, "created, validated, reserved: {ids:?}");
+    assert_eq!(ids[1..], [validated.id, reserved.id], "oldest first");
+    let (other, other_history) = store
+        .order_with_history(neighbour.id)
+        .await
+        .expect("read")
+        .expect("the other order exists");
+    assert_eq!(other, neighbour);
+    assert_eq!(other_history.len(), 1, "only the other order's own event");
+    assert_eq!(
+        store
+            .order_with_history(OrderId::generate())
+            .await
+            .expect("read"),
+        None,
+        "a missing order reads as none"
+    );
+}
+
 pub async fn a_repeated_idempotency_key_replays_the_first_order(store: Arc<dyn Store>) {
     let alice = user("alice");
     let first = order(&alice, 0);

@@ -372,6 +372,30 @@ impl Store for DynamoStore {
             .collect::<Result<_, _>>()?)
     }
 
+    async fn order_with_history(&self, id: OrderId) -> StoreResult<Option<(Order, Vec<Event>)>> {
+        // The order's partition holds the order item, its events and its reservation: one
+        // consistent query reads them all, events first (their sort keys sort before `ORDER`).
+        let query = Query {
+            index: None,
+            partition: item::order_partition(id),
+            prefix: None,
+            newest_first: false,
+        };
+        let items = self.query_all(&query, None).await?;
+        let order_key = Key::order(id);
+        let mut order = None;
+        let mut history = Vec::new();
+        for found in &items {
+            let sort_key = item::string(found, SORT_KEY)?;
+            if sort_key == order_key.sk {
+                order = Some(item::order_from(found)?);
+            } else if sort_key.starts_with(item::EVENT_PREFIX) {
+                history.push(item::event_from(found)?);
+            }
+        }
+        Ok(order.map(|order| (order, history)))
+    }
+
     async fn list_orders(
         &self,
         user: &UserId,

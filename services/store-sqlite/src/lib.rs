@@ -240,6 +240,10 @@ fn order_in(tx: &Connection, id: OrderId) -> StoreResult<Option<Order>> {
     .transpose()
 }
 
+fn history_in(connection: &Connection, id: OrderId) -> StoreResult<Vec<Event>> {
+    events_from(query_strings(connection, ORDER_HISTORY, [id.to_string()])?)
+}
+
 fn save_order(tx: &Connection, order: &Order) -> StoreResult<()> {
     tx.run(
         "UPDATE orders SET status = ?2, data = ?3 WHERE id = ?1",
@@ -359,8 +363,20 @@ impl Store for SqliteStore {
     }
 
     async fn order_history(&self, id: OrderId) -> StoreResult<Vec<Event>> {
+        self.read(move |connection| history_in(connection, id))
+            .await
+    }
+
+    async fn order_with_history(&self, id: OrderId) -> StoreResult<Option<(Order, Vec<Event>)>> {
         self.read(move |connection| {
-            events_from(query_strings(connection, ORDER_HISTORY, [id.to_string()])?)
+            // One snapshot for both statements, as DynamoDB's one query of the partition is: a
+            // transition committed between them would pair the old status with its new event.
+            let snapshot = connection.unchecked_transaction().map_err(sql)?;
+            let found = order_in(&snapshot, id)?
+                .map(|order| Ok((order, history_in(&snapshot, id)?)))
+                .transpose()?;
+            snapshot.commit().map_err(sql)?;
+            Ok(found)
         })
         .await
     }
