@@ -8,14 +8,16 @@
 //! reads would compete with the sagas for the cores). Latency is the order's creation to its
 //! final event, as recorded by the store's clock.
 
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use eventforge_application::commands::place_order;
+use eventforge_application::commands::{OrderError, place_order};
 use eventforge_application::local::LocalPlatform;
 use eventforge_application::saga::Step;
 use eventforge_core::clock::SystemClock;
@@ -61,6 +63,32 @@ struct SagaFigures {
     elapsed: Duration,
     confirmed: usize,
     latencies: Vec<Duration>,
+    /// Where an order's time went, stage by stage, in the order the stages run.
+    stages: Vec<Stage>,
+    /// The queue consumers' batches (the processors after the saga), by function.
+    batches: Vec<BatchFigures>,
+}
+
+/// One stage of the orders' way from placement to their final step: a function's work, or the
+/// hand-off before it (what the runtime did between two functions).
+struct Stage {
+    name: String,
+    /// Sorted; one per order that went through the stage.
+    durations: Vec<Duration>,
+}
+
+impl Stage {
+    fn mean(&self) -> Duration {
+        self.durations.iter().sum::<Duration>() / u32::try_from(self.durations.len()).unwrap_or(1)
+    }
+}
+
+struct BatchFigures {
+    function: String,
+    batches: usize,
+    messages: usize,
+    /// Summed over batches (they may overlap).
+    busy: Duration,
 }
 
 impl SagaFigures {
@@ -107,6 +135,7 @@ async fn run_sagas(orders: usize) -> Result<SagaFigures> {
     let started = Instant::now();
     let placing = (0..orders).map(|n| {
         let store = Arc::clone(&store);
+        let finish_line = Arc::clone(&finish_line);
         tokio::spawn(async move {
             let request = CreateOrderRequest {
                 items: vec![RequestedItem {
@@ -115,9 +144,15 @@ async fn run_sagas(orders: usize) -> Result<SagaFigures> {
                 }],
             };
             let user = UserId(format!("bench-{}", n % 50));
-            place_order(store.as_ref(), &SystemClock, &user, &request, None, None)
-                .await
-                .map(|outcome| outcome.into_order().id)
+            let asked = Instant::now();
+            let id = place_order(store.as_ref(), &SystemClock, &user, &request, None, None)
+                .await?
+                .into_order()
+                .id;
+            finish_line
+                .timeline
+                .record(PLACEMENT, Some(id.to_string()), asked, 1);
+            Ok::<_, OrderError>(id)
         })
     });
     let mut placed_ids: Vec<OrderId> = Vec::with_capacity(orders);
@@ -152,19 +187,118 @@ async fn run_sagas(orders: usize) -> Result<SagaFigures> {
         }
     }
     latencies.sort();
+    let (stages, batches) = finish_line.timeline.figures();
     Ok(SagaFigures {
         orders,
         elapsed,
         confirmed,
         latencies,
+        stages,
+        batches,
     })
 }
 
-/// The platform's functions, counting the sagas that reached their final step.
+/// The name of the placement stage (the order's write through the store, as the API does it).
+const PLACEMENT: &str = "place-order";
+
+/// What ran when during a run: each function call (for a saga step, with its order) and each
+/// order's placement, timed by the benchmark around the call.
+#[derive(Default)]
+struct Timeline {
+    spans: Mutex<Vec<Span>>,
+}
+
+struct Span {
+    function: String,
+    order: Option<String>,
+    started: Instant,
+    ended: Instant,
+    messages: usize,
+}
+
+impl Timeline {
+    fn record(&self, function: &str, order: Option<String>, started: Instant, messages: usize) {
+        let span = Span {
+            function: function.to_owned(),
+            order,
+            started,
+            ended: Instant::now(),
+            messages,
+        };
+        if let Ok(mut spans) = self.spans.lock() {
+            spans.push(span);
+        }
+    }
+
+    /// Each order's spans in time order give its stages: a span is its function's stage and
+    /// the gap before it the hand-off to that function. Stages are listed by when they start
+    /// on average, so they read as the saga runs.
+    fn figures(&self) -> (Vec<Stage>, Vec<BatchFigures>) {
+        let spans = std::mem::take(&mut *self.spans.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut by_order: BTreeMap<&str, Vec<&Span>> = BTreeMap::new();
+        let mut batches: BTreeMap<&str, BatchFigures> = BTreeMap::new();
+        for span in &spans {
+            match &span.order {
+                Some(order) => by_order.entry(order).or_default().push(span),
+                None => {
+                    let figures = batches
+                        .entry(&span.function)
+                        .or_insert_with(|| BatchFigures {
+                            function: span.function.clone(),
+                            batches: 0,
+                            messages: 0,
+                            busy: Duration::ZERO,
+                        });
+                    figures.batches += 1;
+                    figures.messages += span.messages;
+                    figures.busy += span.ended - span.started;
+                }
+            }
+        }
+        // Stage name -> (durations, offsets of its start from the order's placement).
+        let mut stages: BTreeMap<String, (Vec<Duration>, Vec<Duration>)> = BTreeMap::new();
+        for spans in by_order.values_mut() {
+            spans.sort_by_key(|span| span.started);
+            let origin = spans[0].started;
+            let mut previous_end: Option<Instant> = None;
+            for span in spans.iter() {
+                if let Some(end) = previous_end {
+                    let hand_off = stages
+                        .entry(format!("hand-off to `{}`", span.function))
+                        .or_default();
+                    hand_off.0.push(span.started.saturating_duration_since(end));
+                    hand_off.1.push(end - origin);
+                }
+                let stage = stages.entry(format!("`{}`", span.function)).or_default();
+                stage.0.push(span.ended - span.started);
+                stage.1.push(span.started - origin);
+                previous_end = Some(span.ended);
+            }
+        }
+        let mut stages: Vec<(Duration, Stage)> = stages
+            .into_iter()
+            .map(|(name, (mut durations, offsets))| {
+                durations.sort();
+                let offset =
+                    offsets.iter().sum::<Duration>() / u32::try_from(offsets.len()).unwrap_or(1);
+                (offset, Stage { name, durations })
+            })
+            .collect();
+        stages.sort_by_key(|(offset, _)| *offset);
+        (
+            stages.into_iter().map(|(_, stage)| stage).collect(),
+            batches.into_values().collect(),
+        )
+    }
+}
+
+/// The platform's functions, counting the sagas that reached their final step and timing
+/// every call.
 struct FinishLine {
     functions: Arc<dyn FunctionHost>,
     finished: AtomicUsize,
     changed: Notify,
+    timeline: Timeline,
 }
 
 impl FinishLine {
@@ -173,6 +307,7 @@ impl FinishLine {
             functions,
             finished: AtomicUsize::new(0),
             changed: Notify::new(),
+            timeline: Timeline::default(),
         }
     }
 
@@ -195,7 +330,13 @@ impl FinishLine {
 #[async_trait::async_trait]
 impl FunctionHost for FinishLine {
     async fn invoke(&self, function: &str, payload: Value) -> Result<Value, FunctionError> {
+        let order = payload
+            .get("order_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let started = Instant::now();
         let result = self.functions.invoke(function, payload).await;
+        self.timeline.record(function, order, started, 1);
         let is_final = [Step::ConfirmOrder, Step::MarkOrderFailed]
             .iter()
             .any(|step| step.function_name() == function);
@@ -211,7 +352,10 @@ impl FunctionHost for FinishLine {
         function: &str,
         batch: &[QueueMessage],
     ) -> Result<Vec<String>, FunctionError> {
-        self.functions.process_batch(function, batch).await
+        let started = Instant::now();
+        let result = self.functions.process_batch(function, batch).await;
+        self.timeline.record(function, None, started, batch.len());
+        result
     }
 }
 
@@ -328,5 +472,46 @@ fn section(runs: &[SagaFigures], zips_dir: &Path, cold: &ColdStart, provenance: 
             ArchitectureArg::host().oci_name()
         );
     }
+    stage_tables(&mut out, sagas);
     out
+}
+
+/// Where the median run's time went: each order's stages, and the processors' batches that ran
+/// beside the sagas on the same cores.
+fn stage_tables(out: &mut String, sagas: &SagaFigures) {
+    let total: Duration = sagas.stages.iter().map(Stage::mean).sum();
+    let _ = writeln!(
+        out,
+        "\nWhere the median run's orders spent their time, from the placement's call to the end \
+         of their final step, timed around each call (a hand-off is the runtime's work between \
+         two functions: the outbox drain and the execution's start before the first step, the \
+         execution's recorded transition before the others). The means add up to {} per order.\n",
+        ms(total)
+    );
+    let _ = writeln!(out, "| stage | mean | p50 | p99 |\n|---|---|---|---|");
+    for stage in &sagas.stages {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            stage.name,
+            ms(stage.mean()),
+            ms(percentile(&stage.durations, 50.0)),
+            ms(percentile(&stage.durations, 99.0))
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nThe processors the confirmed orders' events reach, in the same run until its last saga finished (a batch's time is \
+         summed over batches that overlap):\n\n| function | batches | messages | mean per batch |\n|---|---|---|---|"
+    );
+    for figures in &sagas.batches {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} |",
+            figures.function,
+            figures.batches,
+            figures.messages,
+            ms(figures.busy / u32::try_from(figures.batches.max(1)).unwrap_or(1))
+        );
+    }
 }

@@ -145,9 +145,12 @@ pub fn run(args: &DeployBenchArgs) -> Result<String> {
     let mut section = String::from("## Deploy\n\n");
     let _ = writeln!(
         section,
-        "`cargo xtask bench deploy`: the {stacks} stacks against moto_server 5.2.1 and Debian's docker-registry on \
+        "`cargo xtask bench deploy` ({}, {} cores): the {stacks} stacks against moto_server 5.2.1 and Debian's docker-registry on \
          127.0.0.1, emulator profile on. moto applies stacks synchronously, so these time the deployer (synthesis \
-         is separate, asset hashing, uploads, the push, the API calls), not CloudFormation.\n"
+         is separate, asset hashing, uploads, the push, the API calls), not CloudFormation; the machine's \
+         hello-world ceiling of the same day is in \"API\".\n",
+        crate::bench::provenance()?,
+        std::thread::available_parallelism().map_or(0, usize::from),
     );
     let _ = writeln!(section, "| measure | result |\n| --- | --- |");
     let _ = writeln!(
