@@ -79,8 +79,14 @@ struct Stage {
 
 impl Stage {
     fn mean(&self) -> Duration {
-        self.durations.iter().sum::<Duration>() / u32::try_from(self.durations.len()).unwrap_or(1)
+        mean(&self.durations)
     }
+}
+
+/// The mean of `durations`; zero when there are none.
+fn mean(durations: &[Duration]) -> Duration {
+    let count = u32::try_from(durations.len()).unwrap_or(u32::MAX).max(1);
+    durations.iter().sum::<Duration>() / count
 }
 
 struct BatchFigures {
@@ -279,9 +285,7 @@ impl Timeline {
             .into_iter()
             .map(|(name, (mut durations, offsets))| {
                 durations.sort();
-                let offset =
-                    offsets.iter().sum::<Duration>() / u32::try_from(offsets.len()).unwrap_or(1);
-                (offset, Stage { name, durations })
+                (mean(&offsets), Stage { name, durations })
             })
             .collect();
         stages.sort_by_key(|(offset, _)| *offset);
