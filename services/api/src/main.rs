@@ -149,11 +149,12 @@ impl Settings {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if std::env::var("EVENTFORGE_LOG_FORMAT").is_ok_and(|format| format == "json") {
-        builder.json().with_current_span(true).init();
+        eventforge_api::request_log::json_lines(std::io::stdout)
+            .with_env_filter(filter)
+            .init();
     } else {
-        builder.init();
+        tracing_subscriber::fmt().with_env_filter(filter).init();
     }
 }
 

@@ -35,6 +35,10 @@ use tokio::sync::oneshot;
 
 /// Most changes committed together: bounds how long the first waits for the last.
 pub const MAX_BATCH: usize = 64;
+/// Statements the write connection keeps compiled. Its owner's changes run the same few
+/// statements over and over; rusqlite's default of 16 is fewer than the store's writes and the
+/// savepoints together, and a cache that is too small recompiles a statement on every use.
+pub const STATEMENT_CACHE: usize = 64;
 /// How often the checkpointer copies the log into the database file.
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 /// How often the checkpointer writes out what the log gained, between checkpoints.
@@ -142,17 +146,22 @@ fn in_savepoint<T, E>(
     connection: &Connection,
     change: impl FnOnce(&Connection) -> Result<T, E>,
 ) -> Result<Answer<T, E>, rusqlite::Error> {
-    if let Err(error) = connection.execute_batch("SAVEPOINT change") {
+    if let Err(error) = run_cached(connection, "SAVEPOINT change") {
         return Ok(Err(WriterError::Commit(error.to_string())));
     }
     let outcome = change(connection);
-    let end = if outcome.is_ok() {
-        "RELEASE change"
-    } else {
-        "ROLLBACK TO change; RELEASE change"
-    };
-    connection.execute_batch(end)?;
+    if outcome.is_err() {
+        run_cached(connection, "ROLLBACK TO change")?;
+    }
+    run_cached(connection, "RELEASE change")?;
     Ok(Ok(outcome))
+}
+
+/// Runs one statement through the connection's cache: every change opens and releases a
+/// savepoint, and compiling those two statements anew each time cost more than running them.
+fn run_cached(connection: &Connection, sql: &str) -> rusqlite::Result<()> {
+    connection.prepare_cached(sql)?.execute([])?;
+    Ok(())
 }
 
 /// The handle the owner keeps; both threads end when it is dropped.
@@ -177,6 +186,7 @@ impl Writer {
         checkpointer: Connection,
     ) -> Result<Self, StartError> {
         connection.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let mut log = LogFlusher::open(&connection)?;
         let (changes, queue) = mpsc::channel::<Box<dyn Change>>();
         let (checkpoints, stop) = mpsc::channel::<()>();

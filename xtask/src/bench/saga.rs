@@ -104,10 +104,25 @@ impl SagaFigures {
 }
 
 pub async fn run(args: &SagaBenchArgs) -> Result<String> {
+    // Before the runs, which take minutes: a missing function ends the benchmark at once.
+    let binary = lambda_binary(ArchitectureArg::host(), COLD_START_FUNCTION);
+    if args.no_build && !binary.is_file() {
+        bail!(
+            "{} is missing: build the functions (drop --no-build)",
+            binary.display()
+        );
+    }
     // One run varies by a third from the next on a shared 2-core machine: report the median.
     let mut runs = Vec::new();
-    for _ in 0..args.runs {
-        runs.push(run_sagas(args.orders as usize).await?);
+    for run in 1..=args.runs {
+        let figures = run_sagas(args.orders as usize).await?;
+        eprintln!(
+            "run {run} of {}: {:.0} sagas/s, p99 order to final {}",
+            args.runs,
+            figures.rate(),
+            ms(percentile(&figures.latencies, 99.0)),
+        );
+        runs.push(figures);
     }
     runs.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
     let zips_dir = if args.no_build {
@@ -115,7 +130,7 @@ pub async fn run(args: &SagaBenchArgs) -> Result<String> {
     } else {
         build_lambda_zips(ArchitectureArg::host(), BuildProfile::Ship, &[], None)?
     };
-    let cold = cold_starts(args.cold_starts).await?;
+    let cold = cold_starts(&binary, args.cold_starts).await?;
     Ok(section(&runs, &zips_dir, &cold, &super::provenance()?))
 }
 
@@ -369,26 +384,22 @@ struct ColdStart {
     answered: Vec<Duration>,
 }
 
+/// The function whose cold start is timed: the saga's first step.
+const COLD_START_FUNCTION: &str = "validate-order";
+
 /// Starts the validate-order binary `runs` times as Lambda would and times it to the end of its
 /// initialisation (its first poll) and to its first answered invocation. The invocation names
 /// no order, so it is answered (with `InvalidOrder`) without calling AWS: the figure is the
 /// binary's own start, not a database round trip.
-async fn cold_starts(runs: u32) -> Result<ColdStart> {
-    let function = "validate-order";
-    let binary = lambda_binary(ArchitectureArg::host(), function);
-    if !binary.is_file() {
-        bail!(
-            "{} is missing: build the functions (drop --no-build)",
-            binary.display()
-        );
-    }
+async fn cold_starts(binary: &Path, runs: u32) -> Result<ColdStart> {
+    let function = COLD_START_FUNCTION;
     let mut initialised = Vec::new();
     let mut answered = Vec::new();
     for _ in 0..runs {
         let api = RuntimeApi::start().await?;
         let process = FunctionProcess::spawn(
             &api,
-            &binary,
+            binary,
             function,
             [
                 ("TABLE_NAME", "bench"),

@@ -172,11 +172,7 @@ async fn logged(
 ) -> (crate::common::Reply, Vec<serde_json::Value>) {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
-        tracing_subscriber::fmt()
-            .json()
-            .with_current_span(true)
-            .with_writer(|| ThreadCapture)
-            .init();
+        eventforge_api::request_log::json_lines(|| ThreadCapture).init();
     });
     CAPTURED.set(Some(Vec::new()));
     let reply = app.send(request).await;
@@ -218,6 +214,10 @@ async fn each_request_logs_one_line_naming_its_user_order_trace_status_and_laten
     assert_eq!(line["span"]["request_id"], "req-42");
     assert_eq!(line["span"]["method"], "GET");
     assert_eq!(line["span"]["path"], format!("/api/orders/{order_id}"));
+    assert!(
+        line.get("spans").is_none(),
+        "the request's span is written once, not also as a list of one: {line}"
+    );
 }
 
 #[tokio::test]
