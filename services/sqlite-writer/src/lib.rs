@@ -34,7 +34,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::oneshot;
 
 /// Most changes committed together: bounds how long the first waits for the last.
-pub const MAX_BATCH: usize = 64;
+pub const MAX_BATCH: usize = 256;
 /// Statements the write connection keeps compiled. Its owner's changes run the same few
 /// statements over and over; rusqlite's default of 16 is fewer than the store's writes and the
 /// savepoints together, and a cache that is too small recompiles a statement on every use.
@@ -186,6 +186,12 @@ impl Writer {
         checkpointer: Connection,
     ) -> Result<Self, StartError> {
         connection.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        // A savepoint keeps a copy of each page its change touches (the statement journal),
+        // to roll the change back alone. SQLite keeps that journal in memory only up to 64 KiB
+        // and then spills it to a temporary file, which a batch's changes quickly outgrow; the
+        // spilled journal's writes were a tenth of the local saga's time (BENCHMARKS.md). In
+        // memory it is emptied at every RELEASE, so it never holds more than one change's pages.
+        connection.execute_batch("PRAGMA temp_store = MEMORY")?;
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let mut log = LogFlusher::open(&connection)?;
         let (changes, queue) = mpsc::channel::<Box<dyn Change>>();
@@ -392,6 +398,18 @@ mod tests {
             })
             .await;
         assert_eq!(keys, Ok(Ok(vec!["whole".to_owned()])));
+    }
+
+    #[tokio::test]
+    async fn savepoints_keep_their_copies_of_pages_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = writer(&dir);
+        let temp_store = writer
+            .apply(|connection| connection.query_row("PRAGMA temp_store", [], |row| row.get(0)))
+            .await
+            .unwrap();
+        // 2 is MEMORY: no statement journal spilled to a temporary file.
+        assert_eq!(temp_store, Ok(2_i64));
     }
 
     #[test]
