@@ -157,7 +157,10 @@ impl SqliteStore {
             None => schema::connect(&inner.path).map_err(StoreError::backend)?,
         };
         let value = query(&connection);
-        if let Ok(mut idle) = inner.readers.lock()
+        // A connection left inside a transaction (a snapshot that could not be ended) would hold
+        // its old snapshot for the next read: it is closed instead of pooled.
+        if connection.is_autocommit()
+            && let Ok(mut idle) = inner.readers.lock()
             && idle.len() < IDLE_READERS
         {
             idle.push(connection);
@@ -191,6 +194,23 @@ impl CachedStatements for Connection {
     ) -> rusqlite::Result<T> {
         self.prepare_cached(sql)?.query_row(params, read)
     }
+}
+
+/// Runs `read` in one read transaction: every statement sees the same snapshot. `BEGIN` and
+/// `COMMIT` go through the statement cache, as every other statement here does; rusqlite's
+/// `Transaction` compiles both anew each time, which was a tenth of a `GET /api/orders/{id}`'s
+/// read (BENCHMARKS.md, "API").
+fn in_snapshot<T>(
+    connection: &Connection,
+    read: impl FnOnce(&Connection) -> StoreResult<T>,
+) -> StoreResult<T> {
+    connection.run("BEGIN", []).map_err(sql)?;
+    let outcome = read(connection);
+    // The transaction only read: ending it releases the snapshot, whatever `read` returned.
+    let ended = connection.run("COMMIT", []).map_err(sql);
+    let value = outcome?;
+    ended?;
+    Ok(value)
 }
 
 fn sql(error: rusqlite::Error) -> StoreError {
@@ -371,12 +391,11 @@ impl Store for SqliteStore {
         self.read(move |connection| {
             // One snapshot for both statements, as DynamoDB's one query of the partition is: a
             // transition committed between them would pair the old status with its new event.
-            let snapshot = connection.unchecked_transaction().map_err(sql)?;
-            let found = order_in(&snapshot, id)?
-                .map(|order| Ok((order, history_in(&snapshot, id)?)))
-                .transpose()?;
-            snapshot.commit().map_err(sql)?;
-            Ok(found)
+            in_snapshot(connection, |snapshot| {
+                order_in(snapshot, id)?
+                    .map(|order| Ok((order, history_in(snapshot, id)?)))
+                    .transpose()
+            })
         })
         .await
     }
