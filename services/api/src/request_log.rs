@@ -15,21 +15,20 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
-use tracing::level_filters::LevelFilter;
-use tracing_subscriber::fmt::format::{Format, Json, JsonFields};
-use tracing_subscriber::fmt::{MakeWriter, SubscriberBuilder};
+use tracing_subscriber::fmt::MakeWriter;
 
 /// The JSON log lines of the ECS task (`EVENTFORGE_LOG_FORMAT=json`), written to `writer`: each
-/// line carries its request's span (request id, method, path) as `span`. Not also as `spans`,
-/// the list of every span the line is in: the formatter re-parses each span's fields for every
-/// line, and the request's span is the only one, so the list repeated `span` at the price of a
-/// second parse per line (BENCHMARKS.md, "API").
-pub fn json_lines<W>(writer: W) -> SubscriberBuilder<JsonFields, Format<Json>, LevelFilter, W>
+/// line carries its request's span (request id, method, path) as `span`. The format is
+/// tracing-subscriber's JSON format, written by `json-subscriber`, which keeps each span's
+/// fields as ready-made JSON: tracing-subscriber's own formatter parsed them back for every line
+/// and wrote each value through a UTF-8 check, which together were a tenth of a
+/// `GET /api/orders/{id}` (BENCHMARKS.md, "API"). Not also as `spans`, the list of every span the
+/// line is in: the request's span is the only one.
+pub fn json_lines<W>(writer: W) -> json_subscriber::fmt::SubscriberBuilder<W>
 where
     W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
 {
-    tracing_subscriber::fmt()
-        .json()
+    json_subscriber::fmt()
         .with_current_span(true)
         .with_span_list(false)
         .with_writer(writer)
