@@ -276,10 +276,14 @@ impl Interpreter {
                 cause: format!("no state named {name}"),
             };
         };
-        let ctx = context.object(name, 0);
+        // The context object copies the execution's input: built only for the states below
+        // that may read it, not for a Task, which builds its own (built twice per Task, it was
+        // a twentieth of the local saga's time; BENCHMARKS.md, "Saga").
+        let context_object = || context.object(name, 0);
         match state {
             State::Task(task) => self.task(context, name, task, input, stop).await,
             State::Pass(pass) => {
+                let ctx = context_object();
                 let processed = (|| {
                     let effective = paths::select(&pass.input_path, &input, &ctx)?;
                     let effective = match &pass.parameters {
@@ -296,6 +300,7 @@ impl Interpreter {
                 }
             }
             State::Wait(wait) => {
+                let ctx = context_object();
                 let effective = match paths::select(&wait.input_path, &input, &ctx) {
                     Ok(effective) => effective,
                     Err(error) => return runtime_error(error),
@@ -313,6 +318,7 @@ impl Interpreter {
                 }
             }
             State::Choice(choice) => {
+                let ctx = context_object();
                 let effective = match paths::select(&choice.input_path, &input, &ctx) {
                     Ok(effective) => effective,
                     Err(error) => return runtime_error(error),
@@ -343,6 +349,7 @@ impl Interpreter {
                 }
             }
             State::Succeed(succeed) => {
+                let ctx = context_object();
                 let output = paths::select(&succeed.input_path, &input, &ctx)
                     .and_then(|effective| paths::select(&succeed.output_path, &effective, &ctx));
                 match output {
