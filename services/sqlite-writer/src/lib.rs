@@ -188,9 +188,9 @@ impl Writer {
         connection.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
         // A savepoint keeps a copy of each page its change touches (the statement journal),
         // to roll the change back alone. SQLite keeps that journal in memory only up to 64 KiB
-        // and then spills it to a temporary file, which a batch's changes quickly outgrow; the
-        // spilled journal's writes were a tenth of the local saga's time (BENCHMARKS.md). In
-        // memory it is emptied at every RELEASE, so it never holds more than one change's pages.
+        // and then spills it to a temporary file: in the local saga's batches it did, and the
+        // spilled journal's writes were a tenth of the saga's time (BENCHMARKS.md). In memory
+        // it is emptied at every RELEASE, so it never holds more than one change's pages.
         connection.execute_batch("PRAGMA temp_store = MEMORY")?;
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let mut log = LogFlusher::open(&connection)?;
