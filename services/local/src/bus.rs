@@ -147,8 +147,12 @@ impl Bus {
                 }
             }
         }
-        let sent = self.queues.send_all(messages).await?;
-        let started = self.executor.start_all(starts).await?;
+        // Both go to the runtime database's writer at once, so they share a commit, and the
+        // executions start without waiting for the messages' commit first.
+        let (sent, started) = tokio::try_join!(
+            self.queues.send_all(messages),
+            self.executor.start_all(starts)
+        )?;
         for (index, new) in message_events
             .into_iter()
             .zip(sent)
