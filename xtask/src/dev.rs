@@ -119,18 +119,8 @@ pub fn run(args: DevArgs) -> Result<()> {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // JSON as the ECS task writes it (the API's own definition of its lines), to stderr.
-    let _ = match format {
-        LogFormat::Json => eventforge_api::request_log::json_lines(std::io::stderr)
-            .with_env_filter(filter)
-            .try_init(),
-        LogFormat::Text => tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .try_init(),
-    };
+    // JSON as the ECS task writes it, or text; to stderr.
+    eventforge_api::request_log::init_logs(format == LogFormat::Json, std::io::stderr);
 }
 
 /// Builds the dashboard when its sources changed since the last build. Without Node.js the API

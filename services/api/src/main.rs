@@ -147,15 +147,8 @@ impl Settings {
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    if std::env::var("EVENTFORGE_LOG_FORMAT").is_ok_and(|format| format == "json") {
-        eventforge_api::request_log::json_lines(std::io::stdout)
-            .with_env_filter(filter)
-            .init();
-    } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
-    }
+    let json = std::env::var("EVENTFORGE_LOG_FORMAT").is_ok_and(|format| format == "json");
+    eventforge_api::request_log::init_logs(json, std::io::stdout);
 }
 
 /// The AWS configuration (credential chain, region), loaded once, and only if a setting needs

@@ -34,6 +34,25 @@ where
         .with_writer(writer)
 }
 
+/// Installs the process's logging: `RUST_LOG`'s filter (default `info`), lines to `writer` as
+/// [`json_lines`] or as text. The ECS task and `cargo xtask dev` both log through this. A
+/// second call keeps the first subscriber.
+pub fn init_logs<W>(json: bool, writer: W)
+where
+    W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
+{
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = if json {
+        json_lines(writer).with_env_filter(filter).try_init()
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(writer)
+            .try_init()
+    };
+}
+
 /// What the serving code learns about a request that its log line reports.
 #[derive(Debug, Default)]
 pub struct RequestFacts {
