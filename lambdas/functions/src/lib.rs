@@ -31,7 +31,7 @@ use eventforge_application::receipt::ReceiptDeps;
 use eventforge_application::saga::{SagaDeps, Step, StepError};
 use eventforge_application::webhook::{RetryPolicy, WebhookDeps};
 use eventforge_core::webhook::UrlPolicy;
-use eventforge_core::{Clock, Store, SystemClock};
+use eventforge_core::{Clock, SystemClock};
 use eventforge_store_dynamodb::DynamoStore;
 use eventforge_topology::{Function, Queue, Trigger};
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
@@ -43,11 +43,13 @@ use tracing_subscriber::util::SubscriberInitExt;
 pub use aws::{CognitoRecipients, S3Receipts, SesEmail};
 pub use settings::{Settings, SettingsError};
 
-/// What every function is built on, once per execution environment (not per invocation).
+/// What every function is built on, once per execution environment (not per invocation). The
+/// store is the concrete `DynamoStore`: it becomes a `dyn Store` only in the functions that take
+/// one, so a saga step's zip keeps the store methods the steps call (see `SagaDeps`).
 struct Platform {
     settings: Settings,
     aws: aws_config::SdkConfig,
-    store: Arc<dyn Store>,
+    store: Arc<DynamoStore>,
     clock: Arc<dyn Clock>,
 }
 

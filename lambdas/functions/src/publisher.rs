@@ -100,8 +100,8 @@ pub fn entry(bus: &Bus, event: &Event) -> PutEventsRequestEntry {
 
 /// The outbox events that occurred [`SWEEP_AFTER`] or longer before `now` and are not among
 /// `streamed`. A store failure sweeps nothing: the next invocation tries again.
-async fn swept_events(
-    store: &dyn Store,
+async fn swept_events<S: Store + ?Sized>(
+    store: &S,
     streamed: &[StreamedEvent],
     now: OffsetDateTime,
 ) -> Vec<StreamedEvent> {
@@ -128,9 +128,9 @@ async fn swept_events(
 
 /// Publishes the outbox events of `records`, and those the stream missed, and marks them
 /// published; answers with the records to retry.
-pub async fn publish(
+pub async fn publish<S: Store + ?Sized>(
     bus: &Bus,
-    store: &dyn Store,
+    store: &S,
     records: &[EventRecord],
     now: OffsetDateTime,
 ) -> DynamoDbEventResponse {

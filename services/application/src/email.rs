@@ -99,9 +99,9 @@ impl EmailSink for OutboxFolder {
     }
 }
 
-#[derive(Clone)]
-pub struct EmailDeps {
-    pub store: Arc<dyn Store>,
+/// The store is a type parameter for the Lambda zip's sake, as in `SagaDeps`.
+pub struct EmailDeps<S: Store + ?Sized = dyn Store> {
+    pub store: Arc<S>,
     pub clock: Arc<dyn Clock>,
     pub sink: Arc<dyn EmailSink>,
     pub recipients: Arc<dyn Recipients>,
@@ -174,7 +174,7 @@ fn sanitise_local_part(user: &str) -> String {
 }
 
 #[async_trait]
-impl Processor for EmailDeps {
+impl<S: Store + ?Sized + 'static> Processor for EmailDeps<S> {
     const QUEUE: Queue = Queue::Email;
 
     async fn process(&self, event: Event) -> Result<(), ProcessError> {
@@ -187,7 +187,10 @@ impl Processor for EmailDeps {
 /// redelivered message whose outcome is already recorded does nothing: the customer gets one
 /// email per event. (A crash between sending and recording can still send twice; SES has no
 /// idempotency key.)
-pub async fn process(deps: &EmailDeps, event: Event) -> Result<(), ProcessError> {
+pub async fn process<S: Store + ?Sized>(
+    deps: &EmailDeps<S>,
+    event: Event,
+) -> Result<(), ProcessError> {
     if !is_emailed(&event) {
         return Ok(());
     }

@@ -46,9 +46,9 @@ impl ReceiptStore for ReceiptFolder {
     }
 }
 
-#[derive(Clone)]
-pub struct ReceiptDeps {
-    pub store: Arc<dyn Store>,
+/// The store is a type parameter for the Lambda zip's sake, as in `SagaDeps`.
+pub struct ReceiptDeps<S: Store + ?Sized = dyn Store> {
+    pub store: Arc<S>,
     pub clock: Arc<dyn Clock>,
     pub receipts: Arc<dyn ReceiptStore>,
 }
@@ -134,7 +134,7 @@ pub fn render(order: &Order) -> Vec<u8> {
 }
 
 #[async_trait]
-impl Processor for ReceiptDeps {
+impl<S: Store + ?Sized + 'static> Processor for ReceiptDeps<S> {
     const QUEUE: Queue = Queue::Receipt;
 
     async fn process(&self, event: Event) -> Result<(), ProcessError> {
@@ -144,7 +144,10 @@ impl Processor for ReceiptDeps {
 
 /// Renders and stores the receipt of a confirmed order, then attaches it. An order that has its
 /// receipt already is left alone (a redelivered message).
-pub async fn process(deps: &ReceiptDeps, event: Event) -> Result<(), ProcessError> {
+pub async fn process<S: Store + ?Sized>(
+    deps: &ReceiptDeps<S>,
+    event: Event,
+) -> Result<(), ProcessError> {
     let Some(order_id) = event
         .order_id
         .filter(|_| event.event_type == EventType::ORDER_CONFIRMED)

@@ -28,12 +28,25 @@ pub use state::{
     StepOutput,
 };
 
-/// What the steps work with.
-#[derive(Clone)]
-pub struct SagaDeps {
-    pub store: Arc<dyn Store>,
+/// What the steps work with. The store is a type parameter, not only `dyn Store`: a Lambda zip
+/// names its concrete store, so the binary keeps the store methods the steps call and not the
+/// other fourteen (a `dyn Store` keeps every method, through its vtable; BENCHMARKS.md,
+/// "Functions: what is in a zip"). Hosts that serve more than the saga keep the default.
+pub struct SagaDeps<S: Store + ?Sized = dyn Store> {
+    pub store: Arc<S>,
     pub clock: Arc<dyn Clock>,
     pub payments: Arc<dyn PaymentProvider>,
+}
+
+// By hand: the derive would ask for `S: Clone`, which a `dyn Store` is not.
+impl<S: Store + ?Sized> Clone for SagaDeps<S> {
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            payments: self.payments.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -129,7 +142,11 @@ impl Step {
     /// Runs the step on the state the state machine passed, and returns the JSON it adds: the
     /// hosts' (Lambda, local runtime) entry point. A state that names no order is
     /// [`StepError::InvalidOrder`].
-    pub async fn handle(self, deps: &SagaDeps, state: &Value) -> Result<Value, StepError> {
+    pub async fn handle<S: Store + ?Sized>(
+        self,
+        deps: &SagaDeps<S>,
+        state: &Value,
+    ) -> Result<Value, StepError> {
         let state = SagaState::deserialize(state).map_err(|error| {
             StepError::InvalidOrder(format!("the saga input names no order: {error}"))
         })?;
@@ -138,7 +155,11 @@ impl Step {
     }
 
     /// Runs the step on the saga's state.
-    pub async fn run(self, deps: &SagaDeps, state: &SagaState) -> Result<StepOutput, StepError> {
+    pub async fn run<S: Store + ?Sized>(
+        self,
+        deps: &SagaDeps<S>,
+        state: &SagaState,
+    ) -> Result<StepOutput, StepError> {
         match self {
             Step::ValidateOrder => validate_order(deps, state).await,
             Step::ReserveInventory => reserve_inventory(deps, state).await,
@@ -150,7 +171,7 @@ impl Step {
     }
 }
 
-impl SagaDeps {
+impl<S: Store + ?Sized> SagaDeps<S> {
     async fn order(&self, id: OrderId) -> Result<Order, StepError> {
         self.store
             .get_order(id)
@@ -188,7 +209,10 @@ fn status(order: &Order) -> StepOutput {
 }
 
 /// PENDING -> PROCESSING once the order still makes sense: it has lines and every SKU exists.
-pub async fn validate_order(deps: &SagaDeps, state: &SagaState) -> Result<StepOutput, StepError> {
+pub async fn validate_order<S: Store + ?Sized>(
+    deps: &SagaDeps<S>,
+    state: &SagaState,
+) -> Result<StepOutput, StepError> {
     let order = deps.order(state.order_id).await?;
     match order.status {
         OrderStatus::Pending => {}
@@ -223,8 +247,8 @@ pub async fn validate_order(deps: &SagaDeps, state: &SagaState) -> Result<StepOu
 }
 
 /// Takes every line out of stock, or nothing: short stock is [`StepError::OutOfStock`].
-pub async fn reserve_inventory(
-    deps: &SagaDeps,
+pub async fn reserve_inventory<S: Store + ?Sized>(
+    deps: &SagaDeps<S>,
     state: &SagaState,
 ) -> Result<StepOutput, StepError> {
     let order = deps.order(state.order_id).await?;
@@ -251,7 +275,10 @@ pub async fn reserve_inventory(
 
 /// Charges the order's total, keyed by the order id so a retry never charges twice. A decline is
 /// recorded as `payment.declined` and raised as [`StepError::PaymentDeclined`].
-pub async fn charge_payment(deps: &SagaDeps, state: &SagaState) -> Result<StepOutput, StepError> {
+pub async fn charge_payment<S: Store + ?Sized>(
+    deps: &SagaDeps<S>,
+    state: &SagaState,
+) -> Result<StepOutput, StepError> {
     let order = deps.order(state.order_id).await?;
     let request = ChargeRequest {
         idempotency_key: order.id.to_string(),
@@ -281,7 +308,10 @@ pub async fn charge_payment(deps: &SagaDeps, state: &SagaState) -> Result<StepOu
 }
 
 /// PROCESSING -> CONFIRMED; its `order.confirmed` event fans out to email, receipt and webhooks.
-pub async fn confirm_order(deps: &SagaDeps, state: &SagaState) -> Result<StepOutput, StepError> {
+pub async fn confirm_order<S: Store + ?Sized>(
+    deps: &SagaDeps<S>,
+    state: &SagaState,
+) -> Result<StepOutput, StepError> {
     let order = deps.order(state.order_id).await?;
     if order.status == OrderStatus::Confirmed {
         return Ok(status(&order));
@@ -301,8 +331,8 @@ pub async fn confirm_order(deps: &SagaDeps, state: &SagaState) -> Result<StepOut
 }
 
 /// Compensation: puts back exactly what the order reserved, once.
-pub async fn release_inventory(
-    deps: &SagaDeps,
+pub async fn release_inventory<S: Store + ?Sized>(
+    deps: &SagaDeps<S>,
     state: &SagaState,
 ) -> Result<StepOutput, StepError> {
     let order = deps.order(state.order_id).await?;
@@ -315,8 +345,8 @@ pub async fn release_inventory(
 }
 
 /// Compensation: the order becomes FAILED with the reason the saga caught (`$.error`).
-pub async fn mark_order_failed(
-    deps: &SagaDeps,
+pub async fn mark_order_failed<S: Store + ?Sized>(
+    deps: &SagaDeps<S>,
     state: &SagaState,
 ) -> Result<StepOutput, StepError> {
     let order = deps.order(state.order_id).await?;

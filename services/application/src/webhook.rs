@@ -50,9 +50,9 @@ impl Default for RetryPolicy {
     }
 }
 
-#[derive(Clone)]
-pub struct WebhookDeps {
-    pub store: Arc<dyn Store>,
+/// The store is a type parameter for the Lambda zip's sake, as in `SagaDeps`.
+pub struct WebhookDeps<S: Store + ?Sized = dyn Store> {
+    pub store: Arc<S>,
     pub clock: Arc<dyn Clock>,
     pub policy: UrlPolicy,
     pub retry: RetryPolicy,
@@ -72,7 +72,7 @@ fn outcome_id(event: &Event, hook: &Webhook, outcome: &str) -> EventId {
 }
 
 #[async_trait::async_trait]
-impl Processor for WebhookDeps {
+impl<S: Store + ?Sized + 'static> Processor for WebhookDeps<S> {
     const QUEUE: Queue = Queue::Webhook;
 
     async fn process(&self, event: Event) -> Result<(), ProcessError> {
@@ -81,7 +81,10 @@ impl Processor for WebhookDeps {
 }
 
 /// Delivers `event` to each of its user's webhooks that want it.
-pub async fn process(deps: &WebhookDeps, event: Event) -> Result<(), ProcessError> {
+pub async fn process<S: Store + ?Sized>(
+    deps: &WebhookDeps<S>,
+    event: Event,
+) -> Result<(), ProcessError> {
     let Some(user) = event.user_id.clone() else {
         return Ok(());
     };
@@ -147,8 +150,8 @@ pub async fn process(deps: &WebhookDeps, event: Event) -> Result<(), ProcessErro
 }
 
 /// POSTs the signed event to `hook` with retries: the status and attempts, or the last error.
-async fn deliver(
-    deps: &WebhookDeps,
+async fn deliver<S: Store + ?Sized>(
+    deps: &WebhookDeps<S>,
     hook: &Webhook,
     event: &Event,
 ) -> Result<(u16, u32), (DeliveryError, u32)> {
@@ -170,8 +173,8 @@ async fn deliver(
     Err((last, deps.retry.attempts.max(1)))
 }
 
-async fn attempt_once(
-    deps: &WebhookDeps,
+async fn attempt_once<S: Store + ?Sized>(
+    deps: &WebhookDeps<S>,
     hook: &Webhook,
     event: &Event,
     body: &[u8],
