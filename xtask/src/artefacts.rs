@@ -3,13 +3,15 @@
 //! cold start. The tests build neither (see `lambdas/functions/tests/packaging.rs`).
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
 use crate::process::{cargo, run, target_dir, workspace_root};
 use crate::synth::ArchitectureArg;
+use eventforge_topology::Function;
 
 impl ArchitectureArg {
     /// The architecture of this machine.
@@ -129,6 +131,12 @@ impl BuildProfile {
         }
     }
 
+    /// Whether the functions of this profile unwind on panic (and so need their unwind tables):
+    /// `watch` unwinds, as `release` does; the `lambda` profile aborts.
+    fn unwinds(self) -> bool {
+        self == Self::Watch
+    }
+
     /// Where cargo-lambda puts the zips of this profile, so a watch build never replaces the
     /// zips a deploy ships.
     pub fn lambda_dir(self) -> PathBuf {
@@ -148,6 +156,9 @@ const LAMBDA_GLIBC: &str = "2.34";
 /// `<function>/bootstrap.zip` under the returned directory, with cargo-lambda (which links
 /// against an old glibc through zig, so the binaries run on Lambda's `provided.al2023`).
 /// `path` replaces `PATH` for cargo-lambda when given.
+///
+/// cargo-lambda leaves each binary as `<function>/bootstrap`; the zip is made here
+/// ([`package_function`]), so what ships can lose its unwind tables first.
 pub fn build_lambda_zips(
     architecture: ArchitectureArg,
     profile: BuildProfile,
@@ -165,7 +176,7 @@ pub fn build_lambda_zips(
         "--target",
         &format!("{triple}.{LAMBDA_GLIBC}"),
         "--output-format",
-        "zip",
+        "binary",
         "-p",
         "eventforge-functions",
     ]);
@@ -192,16 +203,64 @@ pub fn build_lambda_zips(
         "building the Lambda zips needs cargo-lambda and zig: `cargo xtask test` installs both \
          (or `pip install cargo-lambda ziglang`)",
     )?;
+    let built: Vec<&str> = if only.is_empty() {
+        Function::ALL.iter().map(|function| function.name()).collect()
+    } else {
+        only.iter().map(String::as_str).collect()
+    };
+    for function in built {
+        package_function(&dir.join(function), profile.unwinds())?;
+    }
     Ok(dir)
 }
 
-/// The binary of `function` that [`build_lambda_zips`] zipped as its `bootstrap`, where the
-/// `lambda` profile's build left it.
-pub fn lambda_binary(architecture: ArchitectureArg, function: &str) -> PathBuf {
-    target_dir()
-        .join(architecture.gnu_target())
-        .join("lambda")
-        .join(function)
+/// The binary of `function` that [`build_lambda_zips`] zipped as its `bootstrap` for `deploy`.
+pub fn lambda_binary(function: &str) -> PathBuf {
+    BuildProfile::Ship.lambda_dir().join(function).join("bootstrap")
+}
+
+/// Zips `<dir>/bootstrap` into `<dir>/bootstrap.zip`, as Lambda's `provided` runtimes take a
+/// function: one executable named `bootstrap`. Unless the binary `unwinds`, its unwind tables
+/// (`.eh_frame` and its index) go first.
+///
+/// Why: the `lambda` profile aborts on panic, so nothing ever unwinds; the tables only serve a
+/// backtrace, and the shipped binary has no symbols to name a backtrace's frames with. They were
+/// 0.47 MB of each 3.5 MB binary and 0.17 MB of each zip (BENCHMARKS.md, "Functions: what is in
+/// a zip"), which is downloaded and loaded on every cold start. They cannot be left out at link
+/// time: the standard library comes compiled with them. A panic still prints its message and
+/// aborts; with `RUST_BACKTRACE` set, the backtrace finds no frames.
+///
+/// The zip's entry carries a fixed date, so the same binary makes the same zip and an unchanged
+/// function is not uploaded again.
+pub fn package_function(dir: &Path, unwinds: bool) -> Result<()> {
+    let binary = dir.join("bootstrap");
+    if !unwinds {
+        let mut objcopy = Command::new("objcopy");
+        objcopy
+            .args(["--remove-section", ".eh_frame"])
+            .args(["--remove-section", ".eh_frame_hdr"])
+            .arg(&binary);
+        run(&mut objcopy).context(
+            "the Lambda zips are packaged with objcopy, from GNU binutils \
+             (`apt-get install binutils`; it comes with gcc)",
+        )?;
+    }
+    let code = std::fs::read(&binary)
+        .with_context(|| format!("cannot read the function's binary {}", binary.display()))?;
+    let zip_path = dir.join("bootstrap.zip");
+    let write = || -> zip::result::ZipResult<()> {
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path)?);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .compression_level(Some(9))
+            .unix_permissions(0o755)
+            .last_modified_time(zip::DateTime::default());
+        zip.start_file("bootstrap", options)?;
+        zip.write_all(&code)?;
+        zip.finish()?;
+        Ok(())
+    };
+    write().with_context(|| format!("cannot write {}", zip_path.display()))
 }
 
 /// Builds the static API binary with the profile; returns its path.
@@ -239,4 +298,88 @@ pub fn api_binary(triple: &str, profile: BuildProfile) -> PathBuf {
         .join(triple)
         .join(profile.api_profile())
         .join("eventforge-api")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read as _;
+
+    /// The section names of the ELF file at `path`, as binutils reads them.
+    fn section_names(path: &Path) -> Vec<String> {
+        let listed = Command::new("objdump")
+            .arg("--section-headers")
+            .arg(path)
+            .output()
+            .expect("objdump runs");
+        assert!(listed.status.success(), "objdump read {}", path.display());
+        String::from_utf8_lossy(&listed.stdout)
+            .lines()
+            .filter_map(|line| line.split_whitespace().nth(1))
+            .filter(|name| name.starts_with('.'))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// A function directory holding this machine's `true` as its binary: a small ELF executable
+    /// with unwind tables, as every Rust binary has.
+    fn function_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy("/bin/true", dir.path().join("bootstrap")).unwrap();
+        assert!(section_names(&dir.path().join("bootstrap")).contains(&".eh_frame".to_owned()));
+        dir
+    }
+
+    fn zipped_bootstrap(dir: &Path) -> (Vec<String>, u32, Vec<u8>) {
+        let file = std::fs::File::open(dir.join("bootstrap.zip")).unwrap();
+        let mut archive = zip::ZipArchive::new(file).unwrap();
+        let names = archive.file_names().map(str::to_owned).collect();
+        let mut entry = archive.by_name("bootstrap").unwrap();
+        let mode = entry.unix_mode().unwrap();
+        let mut code = Vec::new();
+        entry.read_to_end(&mut code).unwrap();
+        (names, mode, code)
+    }
+
+    #[test]
+    fn a_shipped_function_is_zipped_without_unwind_tables_and_still_runs() {
+        let dir = function_dir();
+        package_function(dir.path(), false).unwrap();
+
+        let (names, mode, code) = zipped_bootstrap(dir.path());
+        assert_eq!(names, ["bootstrap"], "Lambda's provided runtime starts `bootstrap`");
+        assert_eq!(mode & 0o777, 0o755, "bootstrap must be executable");
+        assert_eq!(code, std::fs::read(dir.path().join("bootstrap")).unwrap());
+        let sections = section_names(&dir.path().join("bootstrap"));
+        assert!(!sections.iter().any(|name| name.starts_with(".eh_frame")), "{sections:?}");
+        assert!(sections.contains(&".text".to_owned()), "{sections:?}");
+        let ran = Command::new(dir.path().join("bootstrap")).status().unwrap();
+        assert!(ran.success(), "the binary without unwind tables runs: {ran}");
+    }
+
+    #[test]
+    fn a_function_that_unwinds_keeps_its_tables() {
+        let dir = function_dir();
+        package_function(dir.path(), true).unwrap();
+        let (_, _, code) = zipped_bootstrap(dir.path());
+        assert_eq!(code, std::fs::read("/bin/true").unwrap());
+    }
+
+    #[test]
+    fn the_same_binary_makes_the_same_zip_so_an_unchanged_function_is_not_uploaded_again() {
+        let dir = function_dir();
+        package_function(dir.path(), false).unwrap();
+        let first = std::fs::read(dir.path().join("bootstrap.zip")).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        package_function(dir.path(), false).unwrap();
+        let second = std::fs::read(dir.path().join("bootstrap.zip")).unwrap();
+        assert_eq!(first, second, "packaging again (tables already gone) changes nothing");
+    }
+
+    #[test]
+    fn a_missing_binary_is_an_error_that_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = package_function(dir.path(), true).unwrap_err();
+        assert!(format!("{error:#}").contains("bootstrap"), "{error:#}");
+    }
 }

@@ -105,7 +105,7 @@ impl SagaFigures {
 
 pub async fn run(args: &SagaBenchArgs) -> Result<String> {
     // Before the runs, which take minutes: a missing function ends the benchmark at once.
-    let binary = lambda_binary(ArchitectureArg::host(), COLD_START_FUNCTION);
+    let binary = lambda_binary(COLD_START_FUNCTION);
     if args.no_build && !binary.is_file() {
         bail!(
             "{} is missing: build the functions (drop --no-build)",
