@@ -204,7 +204,10 @@ pub fn build_lambda_zips(
          (or `pip install cargo-lambda ziglang`)",
     )?;
     let built: Vec<&str> = if only.is_empty() {
-        Function::ALL.iter().map(|function| function.name()).collect()
+        Function::ALL
+            .iter()
+            .map(|function| function.name())
+            .collect()
     } else {
         only.iter().map(String::as_str).collect()
     };
@@ -216,7 +219,10 @@ pub fn build_lambda_zips(
 
 /// The binary of `function` that [`build_lambda_zips`] zipped as its `bootstrap` for `deploy`.
 pub fn lambda_binary(function: &str) -> PathBuf {
-    BuildProfile::Ship.lambda_dir().join(function).join("bootstrap")
+    BuildProfile::Ship
+        .lambda_dir()
+        .join(function)
+        .join("bootstrap")
 }
 
 /// Zips `<dir>/bootstrap` into `<dir>/bootstrap.zip`, as Lambda's `provided` runtimes take a
@@ -347,14 +353,24 @@ mod tests {
         package_function(dir.path(), false).unwrap();
 
         let (names, mode, code) = zipped_bootstrap(dir.path());
-        assert_eq!(names, ["bootstrap"], "Lambda's provided runtime starts `bootstrap`");
+        assert_eq!(
+            names,
+            ["bootstrap"],
+            "Lambda's provided runtime starts `bootstrap`"
+        );
         assert_eq!(mode & 0o777, 0o755, "bootstrap must be executable");
         assert_eq!(code, std::fs::read(dir.path().join("bootstrap")).unwrap());
         let sections = section_names(&dir.path().join("bootstrap"));
-        assert!(!sections.iter().any(|name| name.starts_with(".eh_frame")), "{sections:?}");
+        assert!(
+            !sections.iter().any(|name| name.starts_with(".eh_frame")),
+            "{sections:?}"
+        );
         assert!(sections.contains(&".text".to_owned()), "{sections:?}");
         let ran = Command::new(dir.path().join("bootstrap")).status().unwrap();
-        assert!(ran.success(), "the binary without unwind tables runs: {ran}");
+        assert!(
+            ran.success(),
+            "the binary without unwind tables runs: {ran}"
+        );
     }
 
     #[test]
@@ -373,7 +389,10 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(1100));
         package_function(dir.path(), false).unwrap();
         let second = std::fs::read(dir.path().join("bootstrap.zip")).unwrap();
-        assert_eq!(first, second, "packaging again (tables already gone) changes nothing");
+        assert_eq!(
+            first, second,
+            "packaging again (tables already gone) changes nothing"
+        );
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! One TLS stack for the whole workspace. The SDK's default HTTPS client brings rustls over
 //! aws-lc, a second crypto library (the SDK signs with ring already) and a C build of several
 //! minutes on a cold cache; its legacy client brings hyper 0.14 and rustls 0.21 beside the
-//! current ones. So every crate turns the SDK's default client off and takes this one.
+//! current ones; and both compile HTTP/2 in, which no service here needs (see `connector.rs`).
+//! So every crate turns the SDK's default client off and takes this one: HTTP/1.1 through
+//! hyper-util's pooled client, TLS by rustls over ring.
 //!
 //! Where the code runs decides what it trusts:
 //! - [`TrustAnchors::AmazonTrustServices`]: the Lambda functions and the API's container image,
@@ -14,12 +16,14 @@
 //! - [`TrustAnchors::System`]: the command line on an operator's machine, where a company proxy
 //!   or a local emulator behind TLS may be signed by a CA that only the system store knows.
 
+mod connector;
 pub mod presign;
 
-pub use aws_smithy_http_client::HttpClientError;
-use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
-use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
+use std::sync::Arc;
+
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 
 /// The roots of Amazon Trust Services (Amazon Root CA 1 to 4 and the Starfield Services G2
 /// root that cross-signs them), which issue the certificates of the AWS service endpoints.
@@ -39,19 +43,70 @@ pub enum TrustAnchors {
     Pem(&'static str),
 }
 
-/// An HTTPS client (HTTP/1.1 and HTTP/2, plain HTTP for emulators) trusting `anchors`.
+/// Why no HTTPS client could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpClientError {
+    #[error("the trust anchors are not PEM certificates: {0}")]
+    Pem(#[from] rustls_pki_types::pem::Error),
+    #[error(
+        "no usable certificate in the system's store (tried: {tried}); install the CA \
+         certificates (Debian: `apt-get install ca-certificates`) or point SSL_CERT_FILE at a \
+         PEM bundle"
+    )]
+    NoSystemAnchors { tried: String },
+    #[error("the TLS configuration was refused: {0}")]
+    Tls(#[from] rustls::Error),
+}
+
+/// An HTTPS client (HTTP/1.1, and plain HTTP for emulators) trusting `anchors`.
 pub fn http_client(anchors: TrustAnchors) -> Result<SharedHttpClient, HttpClientError> {
-    let trust = match anchors {
-        TrustAnchors::AmazonTrustServices => {
-            TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS)
+    let mut roots = rustls::RootCertStore::empty();
+    match anchors {
+        TrustAnchors::AmazonTrustServices => add_pem(&mut roots, AMAZON_TRUST_SERVICES_ROOTS)?,
+        TrustAnchors::Pem(pem) => add_pem(&mut roots, pem)?,
+        TrustAnchors::System => {
+            let found = rustls_native_certs::load_native_certs();
+            let (added, _unusable) = roots.add_parsable_certificates(found.certs);
+            if added == 0 {
+                let tried = found
+                    .errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                return Err(HttpClientError::NoSystemAnchors {
+                    tried: if tried.is_empty() {
+                        "the default locations".to_owned()
+                    } else {
+                        tried
+                    },
+                });
+            }
         }
-        TrustAnchors::System => TrustStore::empty().with_native_roots(true),
-        TrustAnchors::Pem(pem) => TrustStore::empty().with_pem_certificate(pem),
-    };
-    Ok(aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::rustls(CryptoMode::Ring))
-        .tls_context(TlsContext::builder().with_trust_store(trust).build()?)
-        .build_https())
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(connector::http1_client(tls))
+}
+
+/// Adds every certificate of `pem` to `roots`; a bundle with none, or one that does not parse,
+/// is an error (the roots would otherwise be refused only at the first connection).
+fn add_pem(roots: &mut rustls::RootCertStore, pem: &str) -> Result<(), HttpClientError> {
+    let certificates =
+        CertificateDer::pem_slice_iter(pem.as_bytes()).collect::<Result<Vec<_>, _>>()?;
+    if certificates.is_empty() {
+        return Err(HttpClientError::Pem(
+            rustls_pki_types::pem::Error::NoItemsFound,
+        ));
+    }
+    for certificate in certificates {
+        roots.add(certificate)?;
+    }
+    Ok(())
 }
 
 /// The standard AWS configuration chain (environment, profile, container or instance role),
