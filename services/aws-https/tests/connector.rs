@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_smithy_runtime_api::client::result::DispatchFailure;
 use aws_smithy_types::retry::ErrorKind;
 use eventforge_aws_https::{TrustAnchors, http_client};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -154,16 +155,7 @@ async fn requests_are_http_1_1_and_reuse_one_pooled_connection() {
 #[tokio::test]
 async fn a_connection_cut_before_the_answer_is_a_transient_failure_the_sdk_retries() {
     let stand_in = StandIn::start(Answer::Hangs).await;
-    let client = stand_in.client(TimeoutConfig::disabled());
-    let error = client
-        .describe_table()
-        .table_name("orders")
-        .send()
-        .await
-        .unwrap_err();
-    let SdkError::DispatchFailure(failure) = &error else {
-        panic!("expected a dispatch failure: {error:?}");
-    };
+    let failure = dispatch_failure(&stand_in.client(TimeoutConfig::disabled())).await;
     assert_eq!(
         failure
             .as_connector_error()
@@ -184,22 +176,27 @@ async fn an_answer_slower_than_the_read_timeout_is_a_timeout() {
     let timeouts = TimeoutConfig::builder()
         .read_timeout(Duration::from_millis(200))
         .build();
-    let client = stand_in.client(timeouts);
     let started = std::time::Instant::now();
+    let failure = dispatch_failure(&stand_in.client(timeouts)).await;
+    assert!(failure.is_timeout(), "{failure:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "gave up long before the stand-in's 30 s silence ended"
+    );
+}
+
+/// The connector's failure in one DynamoDB call that never got an answer.
+async fn dispatch_failure(client: &aws_sdk_dynamodb::Client) -> DispatchFailure {
     let error = client
         .describe_table()
         .table_name("orders")
         .send()
         .await
         .unwrap_err();
-    let SdkError::DispatchFailure(failure) = &error else {
-        panic!("expected a dispatch failure: {error:?}");
-    };
-    assert!(failure.is_timeout(), "{failure:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "gave up long before the stand-in's 30 s silence ended"
-    );
+    match error {
+        SdkError::DispatchFailure(failure) => failure,
+        other => panic!("expected a dispatch failure: {other:?}"),
+    }
 }
 
 #[test]
