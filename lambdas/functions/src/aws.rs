@@ -14,7 +14,7 @@ use eventforge_application::email::{EmailSink, OutgoingEmail, Recipient, Recipie
 use eventforge_application::message::ProcessError;
 use eventforge_application::receipt::ReceiptStore;
 use eventforge_aws_https::presign::{BucketAddressError, PresigningBucket};
-use eventforge_aws_https::{HttpClientError, TrustAnchors, http_client};
+use eventforge_aws_https::{HttpClientError, PresignedUploads, TrustAnchors, http_client};
 use eventforge_core::UserId;
 
 /// Why the AWS configuration cannot be made from the function's environment.
@@ -24,6 +24,8 @@ pub enum LambdaConfigError {
     NoRegion,
     #[error(transparent)]
     Https(#[from] HttpClientError),
+    #[error(transparent)]
+    Bucket(#[from] BucketAddressError),
 }
 
 /// The AWS configuration of a Lambda execution environment, read from its variables: the
@@ -63,7 +65,7 @@ pub(crate) fn lambda_sdk_config() -> Result<aws_config::SdkConfig, LambdaConfigE
 /// PUT each, without the S3 client (see `eventforge_aws_https::presign`).
 pub struct S3Receipts {
     bucket: PresigningBucket,
-    http: reqwest::Client,
+    uploads: PresignedUploads,
 }
 
 /// How long a receipt's upload URL stays valid: it is used at once.
@@ -74,10 +76,10 @@ impl S3Receipts {
     pub fn new(
         aws: &aws_config::SdkConfig,
         bucket: impl Into<String>,
-    ) -> Result<Self, BucketAddressError> {
+    ) -> Result<Self, LambdaConfigError> {
         Ok(Self {
             bucket: PresigningBucket::new(aws, bucket)?,
-            http: reqwest::Client::new(),
+            uploads: PresignedUploads::new(TrustAnchors::AmazonTrustServices)?,
         })
     }
 }
@@ -85,28 +87,15 @@ impl S3Receipts {
 #[async_trait]
 impl ReceiptStore for S3Receipts {
     async fn put(&self, key: &str, pdf: &[u8]) -> Result<(), ProcessError> {
-        let failed = |e: &dyn std::fmt::Display| {
-            ProcessError::Failed(format!("s3://{}/{key}: {e}", self.bucket.name()))
-        };
-        let response = self
-            .http
-            .put(
-                self.bucket
-                    .put_url(key, UPLOAD_URL_LIFETIME)
-                    .await
-                    .map_err(|e| ProcessError::Failed(format!("no AWS credentials: {e}")))?,
-            )
-            .header(reqwest::header::CONTENT_TYPE, "application/pdf")
-            .body(pdf.to_vec())
-            .send()
+        let url = self
+            .bucket
+            .put_url(key, UPLOAD_URL_LIFETIME)
             .await
-            .map_err(|e| failed(&e))?;
-        if !response.status().is_success() {
-            let status = response.status();
-            let body = response.text().await.unwrap_or_default();
-            return Err(failed(&format!("{status}: {body}")));
-        }
-        Ok(())
+            .map_err(|e| ProcessError::Failed(format!("no AWS credentials: {e}")))?;
+        self.uploads
+            .put(&url, "application/pdf", pdf.to_vec())
+            .await
+            .map_err(|e| ProcessError::Failed(format!("s3://{}/{key}: {e}", self.bucket.name())))
     }
 }
 

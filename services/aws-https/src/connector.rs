@@ -30,9 +30,9 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// The SDK client over `tls`: HTTPS with that configuration, plain HTTP for emulators.
-pub(crate) fn http1_client(tls: rustls::ClientConfig) -> SharedHttpClient {
+pub(crate) fn http1_client(tls: Arc<rustls::ClientConfig>) -> SharedHttpClient {
     SharedHttpClient::new(Http1Client {
-        tls: Arc::new(tls),
+        tls,
         connectors: Arc::default(),
     })
 }
@@ -74,32 +74,44 @@ impl HttpClient for Http1Client {
 
 #[derive(Debug)]
 struct Http1Connector {
-    client: Client<HttpsConnector<TcpConnector>, SdkBody>,
+    client: PooledClient,
     /// The longest wait for a response's head once the request is sent.
     read_timeout: Option<Duration>,
 }
 
 impl Http1Connector {
     fn new(tls: &Arc<rustls::ClientConfig>, (connect_timeout, read_timeout): Timeouts) -> Self {
-        let mut tcp = TcpConnector::new();
-        tcp.enforce_http(false);
-        tcp.set_nodelay(true);
-        tcp.set_connect_timeout(connect_timeout);
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls.as_ref().clone())
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(tcp);
-        let client = Client::builder(TokioExecutor::new())
-            // The timer is what lets the pool drop idle connections at all.
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .build(https);
         Self {
-            client,
+            client: pooled_client(tls, connect_timeout),
             read_timeout,
         }
     }
+}
+
+/// The HTTP client of the SDK's requests, and of the uploads to presigned URLs: one type, so a
+/// binary doing both carries its code once.
+pub(crate) type PooledClient = Client<HttpsConnector<TcpConnector>, SdkBody>;
+
+/// HTTP/1.1 with keep-alive over `tls` (or plain HTTP), giving up on a connection attempt after
+/// `connect_timeout`.
+pub(crate) fn pooled_client(
+    tls: &Arc<rustls::ClientConfig>,
+    connect_timeout: Option<Duration>,
+) -> PooledClient {
+    let mut tcp = TcpConnector::new();
+    tcp.enforce_http(false);
+    tcp.set_nodelay(true);
+    tcp.set_connect_timeout(connect_timeout);
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls.as_ref().clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(tcp);
+    Client::builder(TokioExecutor::new())
+        // The timer is what lets the pool drop idle connections at all.
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .build(https)
 }
 
 impl HttpConnector for Http1Connector {

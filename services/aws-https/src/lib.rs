@@ -18,6 +18,9 @@
 
 mod connector;
 pub mod presign;
+mod upload;
+
+pub use upload::{PresignedUploads, UploadError};
 
 use std::sync::Arc;
 
@@ -60,6 +63,11 @@ pub enum HttpClientError {
 
 /// An HTTPS client (HTTP/1.1, and plain HTTP for emulators) trusting `anchors`.
 pub fn http_client(anchors: TrustAnchors) -> Result<SharedHttpClient, HttpClientError> {
+    Ok(connector::http1_client(tls_config(anchors)?))
+}
+
+/// TLS (rustls over ring, its safe default versions and suites) trusting `anchors`.
+fn tls_config(anchors: TrustAnchors) -> Result<Arc<rustls::ClientConfig>, HttpClientError> {
     let mut roots = rustls::RootCertStore::empty();
     match anchors {
         TrustAnchors::AmazonTrustServices => add_pem(&mut roots, AMAZON_TRUST_SERVICES_ROOTS)?,
@@ -90,7 +98,7 @@ pub fn http_client(anchors: TrustAnchors) -> Result<SharedHttpClient, HttpClient
     .with_safe_default_protocol_versions()?
     .with_root_certificates(roots)
     .with_no_client_auth();
-    Ok(connector::http1_client(tls))
+    Ok(Arc::new(tls))
 }
 
 /// Adds every certificate of `pem` to `roots`; a bundle with none, or one that does not parse,
