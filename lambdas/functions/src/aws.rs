@@ -6,8 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_sdk_sesv2::primitives::Blob;
-use aws_sdk_sesv2::types::{EmailContent, RawMessage};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
 use aws_smithy_async::time::{SharedTimeSource, SystemTimeSource};
 use eventforge_application::email::{EmailSink, OutgoingEmail, Recipient, Recipients};
@@ -99,8 +98,8 @@ impl ReceiptStore for S3Receipts {
     }
 }
 
-/// Emails sent as they were composed (the whole RFC 5322 message) through SES v2, from the
-/// verified sender address.
+/// Emails sent through SES v2 as simple content (subject and text; SES writes the message), from
+/// the verified sender address.
 pub struct SesEmail {
     client: aws_sdk_sesv2::Client,
     from: String,
@@ -118,14 +117,22 @@ impl SesEmail {
 #[async_trait]
 impl EmailSink for SesEmail {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), ProcessError> {
-        let raw = RawMessage::builder()
-            .data(Blob::new(email.raw.clone()))
-            .build()
-            .map_err(|e| ProcessError::Failed(e.to_string()))?;
+        let content = |data: &str| {
+            Content::builder()
+                .data(data)
+                .charset("UTF-8")
+                .build()
+                .map_err(|e| ProcessError::Failed(e.to_string()))
+        };
+        let message = Message::builder()
+            .subject(content(&email.subject)?)
+            .body(Body::builder().text(content(&email.text)?).build())
+            .build();
         self.client
             .send_email()
             .from_email_address(&self.from)
-            .content(EmailContent::builder().raw(raw).build())
+            .destination(Destination::builder().to_addresses(&email.to).build())
+            .content(EmailContent::builder().simple(message).build())
             .send()
             .await
             .map_err(|e| {

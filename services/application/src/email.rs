@@ -1,7 +1,9 @@
 //! The email processor: a message to the customer when an order is confirmed or fails.
 //!
-//! The message is built with `lettre` (RFC 5322) and handed to an [`EmailSink`]: SES on AWS, an
-//! outbox folder of `.eml` files locally. The order platform stores no email addresses; the
+//! The message (subject and plain text) is handed to an [`EmailSink`]: SES on AWS, which sends
+//! it from the verified sender identity, or an outbox folder of `.eml` files locally, written
+//! with `lettre` (RFC 5322). Only the folder needs the whole message: building it in the Lambda
+//! carried lettre's address and IDNA code into the email function's zip for nothing. The order platform stores no email addresses; the
 //! customer's address comes from a [`Recipients`] directory when the email is sent: on AWS the
 //! user pool (the customer's verified email, looked up by the order's user id), locally
 //! [`ExampleAddresses`]. A customer without a verified address gets no email: the order's
@@ -63,8 +65,31 @@ pub struct OutgoingEmail {
     pub id: String,
     pub to: String,
     pub subject: String,
-    /// The whole message, headers included (RFC 5322).
-    pub raw: Vec<u8>,
+    /// The body, plain text.
+    pub text: String,
+}
+
+impl OutgoingEmail {
+    /// The whole message from [`SENDER`], headers included (RFC 5322): what a mail server's
+    /// outbox holds. An address that is not one is an error.
+    pub fn rfc5322(&self) -> Result<Vec<u8>, ProcessError> {
+        let invalid = |e: String| ProcessError::Failed(format!("cannot build the email: {e}"));
+        let message = Message::builder()
+            .from(
+                SENDER
+                    .parse::<Mailbox>()
+                    .map_err(|e| invalid(e.to_string()))?,
+            )
+            .to(self
+                .to
+                .parse::<Mailbox>()
+                .map_err(|e| invalid(e.to_string()))?)
+            .subject(self.subject.clone())
+            .header(ContentType::TEXT_PLAIN)
+            .body(self.text.clone())
+            .map_err(|e| invalid(e.to_string()))?;
+        Ok(message.formatted())
+    }
 }
 
 #[async_trait]
@@ -88,13 +113,12 @@ impl EmailSink for OutboxFolder {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), ProcessError> {
         let failed =
             |e: std::io::Error| ProcessError::Failed(format!("{}: {e}", self.dir.display()));
+        let message = email.rfc5322()?;
         tokio::fs::create_dir_all(&self.dir).await.map_err(failed)?;
         let path = self.dir.join(format!("{}.eml", email.id));
         // Write then rename: a reader never sees half an email.
         let partial = path.with_extension("eml.partial");
-        tokio::fs::write(&partial, &email.raw)
-            .await
-            .map_err(failed)?;
+        tokio::fs::write(&partial, &message).await.map_err(failed)?;
         tokio::fs::rename(&partial, &path).await.map_err(failed)
     }
 }
@@ -116,10 +140,8 @@ fn is_emailed(event: &Event) -> bool {
 }
 
 /// The email for `event` to the address `to`, if it is one customers get an email about.
-pub fn compose(event: &Event, to: &str) -> Result<Option<OutgoingEmail>, ProcessError> {
-    let Some(order_id) = event.order_id.filter(|_| is_emailed(event)) else {
-        return Ok(None);
-    };
+pub fn compose(event: &Event, to: &str) -> Option<OutgoingEmail> {
+    let order_id = event.order_id.filter(|_| is_emailed(event))?;
     let (subject, text) = if event.event_type == EventType::ORDER_CONFIRMED {
         (
             format!("Your order {order_id} is confirmed"),
@@ -138,26 +160,14 @@ pub fn compose(event: &Event, to: &str) -> Result<Option<OutgoingEmail>, Process
             ),
         )
     } else {
-        return Ok(None);
+        return None;
     };
-    let invalid = |e: String| ProcessError::Failed(format!("cannot build the email: {e}"));
-    let message = Message::builder()
-        .from(
-            SENDER
-                .parse::<Mailbox>()
-                .map_err(|e| invalid(e.to_string()))?,
-        )
-        .to(to.parse::<Mailbox>().map_err(|e| invalid(e.to_string()))?)
-        .subject(subject.clone())
-        .header(ContentType::TEXT_PLAIN)
-        .body(text)
-        .map_err(|e| invalid(e.to_string()))?;
-    Ok(Some(OutgoingEmail {
+    Some(OutgoingEmail {
         id: event.id.to_string(),
         to: to.to_owned(),
         subject,
-        raw: message.formatted(),
-    }))
+        text,
+    })
 }
 
 /// User ids are Cognito subs (UUIDs) or dev names; anything else becomes `-`.
@@ -208,7 +218,7 @@ pub async fn process<S: Store + ?Sized>(
     }
     let (mut outcome, id) = match deps.recipients.recipient(&user).await? {
         Recipient::Verified(to) => {
-            let Some(email) = compose(&event, &to)? else {
+            let Some(email) = compose(&event, &to) else {
                 return Ok(());
             };
             deps.sink.send(&email).await?;
