@@ -109,10 +109,6 @@ pub enum BuildProfile {
     Ship,
     /// `cargo xtask watch`: the `watch` profile for both, incremental and without LTO, so a
     /// change to one file rebuilds in seconds; bigger binaries, for development stages.
-    #[cfg_attr(
-        not(feature = "deploy"),
-        expect(dead_code, reason = "watch is a deploy command")
-    )]
     Watch,
 }
 
