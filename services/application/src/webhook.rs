@@ -8,12 +8,16 @@
 //! is pinned to it; redirects are not followed). Loopback is allowed only under
 //! `UrlPolicy::AllowLoopback` (`cargo xtask dev --allow-loopback-webhooks`, tests).
 //!
+//! TLS trusts the system's certificate store (`SSL_CERT_FILE`, `SSL_CERT_DIR` or the
+//! distribution's bundle: on Lambda's `provided.al2023`, `/etc/pki/tls/certs/ca-bundle.crt`),
+//! read once per process at the first delivery: a webhook may be served by any public CA.
+//!
 //! Each URL's outcome is recorded as `webhook.delivered` or `webhook.failed`. A delivery that
 //! succeeded is never repeated when the message comes again; if any delivery failed the message
 //! fails, so SQS retries it (and its DLQ receives it after maxReceiveCount).
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use eventforge_core::signature;
@@ -192,6 +196,7 @@ async fn attempt_once<S: Store + ?Sized>(
         .ok_or_else(|| DeliveryError::Refused("no port".to_owned()))?;
     let address = checked_address(&host, port, deps.policy).await?;
     let client = reqwest::Client::builder()
+        .use_preconfigured_tls(delivery_tls()?)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(deps.retry.timeout)
         // Connect to the address that was checked, whatever DNS says by now.
@@ -234,6 +239,37 @@ fn allowed(ip: IpAddr, policy: UrlPolicy) -> bool {
 
 /// The first address of `host` that a webhook may reach; refused when every address is
 /// forbidden (or the name does not resolve).
+/// The TLS configuration of deliveries: the system's certificate store, read at the first
+/// delivery and kept for the life of the process (reading and parsing it takes milliseconds).
+/// A store with no usable certificate fails every HTTPS delivery, saying so.
+fn delivery_tls() -> Result<rustls::ClientConfig, DeliveryError> {
+    static TLS: OnceLock<Result<rustls::ClientConfig, String>> = OnceLock::new();
+    TLS.get_or_init(|| {
+        let found = rustls_native_certs::load_native_certs();
+        let mut roots = rustls::RootCertStore::empty();
+        let (usable, _) = roots.add_parsable_certificates(found.certs);
+        if usable == 0 {
+            return Err(format!(
+                "no CA certificate in the system's store to check the webhook's certificate with \
+                 (install the CA certificates or set SSL_CERT_FILE){}",
+                found
+                    .errors
+                    .first()
+                    .map(|error| format!(": {error}"))
+                    .unwrap_or_default()
+            ));
+        }
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map(|builder| builder.with_root_certificates(roots).with_no_client_auth())
+        .map_err(|error| error.to_string())
+    })
+    .clone()
+    .map_err(DeliveryError::Failed)
+}
+
 async fn checked_address(
     host: &str,
     port: u16,

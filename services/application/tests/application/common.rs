@@ -5,7 +5,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use eventforge_core::{InventoryItem, Store};
+use eventforge_application::commands::place_order;
+use eventforge_application::webhook::{RetryPolicy, WebhookDeps};
+use eventforge_core::clock::SystemClock;
+use eventforge_core::event::EventType;
+use eventforge_core::ids::WebhookId;
+use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
+use eventforge_core::webhook::{UrlPolicy, Webhook};
+use eventforge_core::{Event, InventoryItem, Store, UserId};
 use eventforge_local::{RuntimeConfig, TimeScale};
 use eventforge_store_sqlite::SqliteStore;
 
@@ -27,6 +34,54 @@ pub async fn monitor_store(dir: &Path, stock: u32) -> Arc<dyn Store> {
         .await
         .unwrap();
     Arc::new(sqlite)
+}
+
+/// The `order.created` event of an order `user` places in `store` after registering a webhook
+/// for it at each of `urls`: what the webhook processor is handed.
+pub async fn order_created_for_webhooks(
+    store: &dyn Store,
+    user: &UserId,
+    urls: &[String],
+) -> Event {
+    for url in urls {
+        store
+            .create_webhook(&Webhook {
+                id: WebhookId::generate(),
+                user_id: user.clone(),
+                url: url.clone(),
+                event_types: vec![EventType::ORDER_CREATED],
+                secret: "whsec-test".into(),
+                created_at: time::OffsetDateTime::now_utc(),
+            })
+            .await
+            .unwrap();
+    }
+    let request = CreateOrderRequest {
+        items: vec![RequestedItem {
+            sku: SKU.into(),
+            quantity: 1,
+        }],
+    };
+    let order = place_order(store, &SystemClock, user, &request, None, None)
+        .await
+        .unwrap()
+        .into_order();
+    store.order_history(order.id).await.unwrap().remove(0)
+}
+
+/// The webhook processor on `store` delivering to loopback receivers, one attempt per
+/// processing: each retry is a redelivery of the message.
+pub fn loopback_webhooks(store: Arc<dyn Store>) -> WebhookDeps {
+    WebhookDeps {
+        store,
+        clock: Arc::new(SystemClock),
+        policy: UrlPolicy::AllowLoopback,
+        retry: RetryPolicy {
+            attempts: 1,
+            first_backoff: Duration::from_millis(1),
+            timeout: Duration::from_secs(5),
+        },
+    }
 }
 
 /// `config` with delays (retry backoffs, redelivery) a thousandth of real time, timeouts a

@@ -8,3 +8,4 @@ mod redelivery;
 mod runtime;
 mod webhook_delivery;
 mod webhook_retry;
+mod webhook_tls;

@@ -4,20 +4,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use eventforge_application::commands::place_order;
-use eventforge_application::webhook::{self, RetryPolicy, WebhookDeps};
+use eventforge_application::webhook;
 use eventforge_core::UserId;
-use eventforge_core::clock::SystemClock;
-use eventforge_core::event::EventType;
-use eventforge_core::ids::WebhookId;
-use eventforge_core::validation::{CreateOrderRequest, RequestedItem};
-use eventforge_core::webhook::{UrlPolicy, Webhook};
 use proptest::prelude::*;
 
 /// Receiver `i` answers 500 to its first `failures[i]` requests, then 200; it counts them all.
@@ -61,41 +54,11 @@ async fn check(failures: Vec<u32>) {
     let store = crate::common::monitor_store(dir.path(), 5).await;
     let user = UserId("alice".into());
     let (base, receivers) = start(&failures).await;
-    for index in 0..failures.len() {
-        store
-            .create_webhook(&Webhook {
-                id: WebhookId::generate(),
-                user_id: user.clone(),
-                url: format!("{base}/hook/{index}"),
-                event_types: vec![EventType::ORDER_CREATED],
-                secret: "whsec-test".into(),
-                created_at: time::OffsetDateTime::now_utc(),
-            })
-            .await
-            .unwrap();
-    }
-    let request = CreateOrderRequest {
-        items: vec![RequestedItem {
-            sku: "MONITOR-27".into(),
-            quantity: 1,
-        }],
-    };
-    let order = place_order(store.as_ref(), &SystemClock, &user, &request, None, None)
-        .await
-        .unwrap()
-        .into_order();
-    let created = store.order_history(order.id).await.unwrap().remove(0);
-    let deps = WebhookDeps {
-        store: Arc::clone(&store),
-        clock: Arc::new(SystemClock),
-        policy: UrlPolicy::AllowLoopback,
-        // One attempt per processing: each retry is a redelivery of the message.
-        retry: RetryPolicy {
-            attempts: 1,
-            first_backoff: Duration::from_millis(1),
-            timeout: Duration::from_secs(5),
-        },
-    };
+    let urls: Vec<String> = (0..failures.len())
+        .map(|index| format!("{base}/hook/{index}"))
+        .collect();
+    let created = crate::common::order_created_for_webhooks(store.as_ref(), &user, &urls).await;
+    let deps = crate::common::loopback_webhooks(Arc::clone(&store));
 
     let rounds = failures.iter().max().copied().unwrap_or(0) + 1;
     for round in 0..rounds {
