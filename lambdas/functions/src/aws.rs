@@ -12,8 +12,11 @@ use aws_smithy_async::time::{SharedTimeSource, SystemTimeSource};
 use eventforge_application::email::{EmailSink, OutgoingEmail, Recipient, Recipients};
 use eventforge_application::message::ProcessError;
 use eventforge_application::receipt::ReceiptStore;
+use eventforge_application::webhook::{Delivery, DeliveryError, WebhookTransport, delivery_tls};
 use eventforge_aws_https::presign::{BucketAddressError, PresigningBucket};
-use eventforge_aws_https::{HttpClientError, PresignedUploads, TrustAnchors, http_client};
+use eventforge_aws_https::{
+    HttpClientError, PresignedUploads, TrustAnchors, http_client, post_pinned,
+};
 use eventforge_core::UserId;
 
 /// Why the AWS configuration cannot be made from the function's environment.
@@ -95,6 +98,28 @@ impl ReceiptStore for S3Receipts {
             .put(&url, "application/pdf", pdf.to_vec())
             .await
             .map_err(|e| ProcessError::Failed(format!("s3://{}/{key}: {e}", self.bucket.name())))
+    }
+}
+
+/// Webhook deliveries on the SDK's HTTP client (`eventforge_aws_https::post_pinned`), TLS from
+/// the execution environment's certificate store (`webhook::delivery_tls`): no second HTTP
+/// client in the webhook function's zip.
+pub struct PinnedHttpsTransport;
+
+#[async_trait]
+impl WebhookTransport for PinnedHttpsTransport {
+    async fn post(&self, delivery: Delivery) -> Result<u16, DeliveryError> {
+        let tls = std::sync::Arc::new(delivery_tls()?);
+        post_pinned(
+            &tls,
+            &delivery.url,
+            delivery.address,
+            &delivery.headers,
+            delivery.body,
+            delivery.timeout,
+        )
+        .await
+        .map_err(|error| DeliveryError::Failed(error.to_string()))
     }
 }
 

@@ -40,7 +40,7 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-pub use aws::{CognitoRecipients, S3Receipts, SesEmail};
+pub use aws::{CognitoRecipients, PinnedHttpsTransport, S3Receipts, SesEmail};
 pub use settings::{Settings, SettingsError};
 
 /// What every function is built on, once per execution environment (not per invocation). The
@@ -177,6 +177,7 @@ async fn serve_webhooks() -> Result<(), Error> {
     serve_queue(WebhookDeps {
         store: platform.store,
         clock: platform.clock,
+        transport: Arc::new(PinnedHttpsTransport),
         policy: UrlPolicy::PublicHttpsOnly,
         retry: RetryPolicy::default(),
     })

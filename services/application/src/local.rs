@@ -17,7 +17,7 @@ use crate::message::{Processor, serve_batch};
 use crate::payment::{PaymentProvider, SimulatedPayment};
 use crate::receipt::{ReceiptDeps, ReceiptFolder};
 use crate::saga::{SagaDeps, Step, StepError};
-use crate::webhook::{RetryPolicy, WebhookDeps};
+use crate::webhook::{ReqwestTransport, RetryPolicy, WebhookDeps};
 
 /// What the local platform runs on.
 pub struct LocalPlatform {
@@ -152,6 +152,7 @@ fn mount_processor(functions: Functions, platform: &LocalPlatform, queue: Queue)
             WebhookDeps {
                 store: platform.store.clone(),
                 clock: platform.clock.clone(),
+                transport: Arc::new(ReqwestTransport),
                 policy: platform.webhook_policy,
                 retry: platform.webhook_retry,
             },

@@ -25,6 +25,7 @@ use eventforge_core::store::MAX_RECENT_EVENTS;
 use eventforge_core::webhook::{UrlPolicy, is_forbidden_ip, validate_url};
 use eventforge_core::{Clock, Event, EventId, EventType, Store, Webhook};
 use serde_json::json;
+use url::Url;
 
 use crate::derived_event_id;
 use crate::message::{ProcessError, Processor};
@@ -58,6 +59,7 @@ impl Default for RetryPolicy {
 pub struct WebhookDeps<S: Store + ?Sized = dyn Store> {
     pub store: Arc<S>,
     pub clock: Arc<dyn Clock>,
+    pub transport: Arc<dyn WebhookTransport>,
     pub policy: UrlPolicy,
     pub retry: RetryPolicy,
 }
@@ -195,54 +197,91 @@ async fn attempt_once<S: Store + ?Sized>(
         .port_or_known_default()
         .ok_or_else(|| DeliveryError::Refused("no port".to_owned()))?;
     let address = checked_address(&host, port, deps.policy).await?;
-    let client = reqwest::Client::builder()
-        .use_preconfigured_tls(delivery_tls()?)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(deps.retry.timeout)
-        // Connect to the address that was checked, whatever DNS says by now.
-        .resolve(&host, address)
-        .build()
-        .map_err(|e| DeliveryError::Failed(e.to_string()))?;
     let timestamp = deps.clock.now().unix_timestamp();
-    let mut request = client
-        .post(url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(TIMESTAMP_HEADER, timestamp.to_string())
-        .header(
+    let mut headers = vec![
+        ("content-type", "application/json".to_owned()),
+        (TIMESTAMP_HEADER, timestamp.to_string()),
+        (
             SIGNATURE_HEADER,
             signature::sign(hook.secret.as_bytes(), timestamp, body),
-        )
-        .header(EVENT_ID_HEADER, event.id.to_string())
-        .header(EVENT_TYPE_HEADER, event.event_type.as_str());
+        ),
+        (EVENT_ID_HEADER, event.id.to_string()),
+        (EVENT_TYPE_HEADER, event.event_type.as_str().to_owned()),
+    ];
     if let Some(trace) = event.trace {
-        request = request.header("traceparent", trace.child().traceparent());
+        headers.push(("traceparent", trace.child().traceparent()));
     }
-    let response = request
-        .body(body.to_vec())
-        .send()
-        .await
-        .map_err(|e| DeliveryError::Failed(e.to_string()))?;
-    let status = response.status();
-    if status.is_success() {
-        Ok(status.as_u16())
+    let status = deps
+        .transport
+        .post(Delivery {
+            url,
+            address,
+            headers,
+            body: body.to_vec(),
+            timeout: deps.retry.timeout,
+        })
+        .await?;
+    if (200..300).contains(&status) {
+        Ok(status)
     } else {
-        Err(DeliveryError::Failed(format!(
-            "answered HTTP {}",
-            status.as_u16()
-        )))
+        Err(DeliveryError::Failed(format!("answered HTTP {status}")))
     }
 }
 
-fn allowed(ip: IpAddr, policy: UrlPolicy) -> bool {
-    !is_forbidden_ip(ip) || (policy == UrlPolicy::AllowLoopback && ip.is_loopback())
+/// One delivery's POST: to `address`, the address `url`'s host was checked to resolve to.
+#[derive(Debug)]
+pub struct Delivery {
+    pub url: Url,
+    pub address: SocketAddr,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+    /// For the connection, TLS and the response's head.
+    pub timeout: Duration,
 }
 
-/// The first address of `host` that a webhook may reach; refused when every address is
-/// forbidden (or the name does not resolve).
+/// Sends deliveries. What every transport owes the SSRF check: the connection goes to
+/// `Delivery::address` only, the certificate is checked against the URL's host name, and
+/// redirects are not followed.
+#[async_trait::async_trait]
+pub trait WebhookTransport: Send + Sync {
+    /// The status the receiver answered with, or why there was none.
+    async fn post(&self, delivery: Delivery) -> Result<u16, DeliveryError>;
+}
+
+/// Deliveries with reqwest, TLS from the system's store ([`delivery_tls`]): the local runtime's.
+pub struct ReqwestTransport;
+
+#[async_trait::async_trait]
+impl WebhookTransport for ReqwestTransport {
+    async fn post(&self, delivery: Delivery) -> Result<u16, DeliveryError> {
+        let failed = |e: reqwest::Error| DeliveryError::Failed(e.to_string());
+        let host = delivery
+            .url
+            .host_str()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls(delivery_tls()?)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(delivery.timeout)
+            // Connect to the address that was checked, whatever DNS says by now.
+            .resolve(&host, delivery.address)
+            .build()
+            .map_err(failed)?;
+        let mut request = client.post(delivery.url).body(delivery.body);
+        for (name, value) in delivery.headers {
+            request = request.header(name, value);
+        }
+        Ok(request.send().await.map_err(failed)?.status().as_u16())
+    }
+}
+
 /// The TLS configuration of deliveries: the system's certificate store, read at the first
 /// delivery and kept for the life of the process (reading and parsing it takes milliseconds).
 /// A store with no usable certificate fails every HTTPS delivery, saying so.
-fn delivery_tls() -> Result<rustls::ClientConfig, DeliveryError> {
+pub fn delivery_tls() -> Result<rustls::ClientConfig, DeliveryError> {
     static TLS: OnceLock<Result<rustls::ClientConfig, String>> = OnceLock::new();
     TLS.get_or_init(|| {
         let found = rustls_native_certs::load_native_certs();
@@ -270,6 +309,12 @@ fn delivery_tls() -> Result<rustls::ClientConfig, DeliveryError> {
     .map_err(DeliveryError::Failed)
 }
 
+fn allowed(ip: IpAddr, policy: UrlPolicy) -> bool {
+    !is_forbidden_ip(ip) || (policy == UrlPolicy::AllowLoopback && ip.is_loopback())
+}
+
+/// The first address of `host` that a webhook may reach; refused when every address is
+/// forbidden (or the name does not resolve).
 async fn checked_address(
     host: &str,
     port: u16,

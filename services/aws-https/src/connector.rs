@@ -21,10 +21,11 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::ErrorKind;
-use hyper_rustls::HttpsConnector;
+use hyper_rustls::{FixedServerNameResolver, HttpsConnector};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector as TcpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls_pki_types::ServerName;
 
 /// How long an idle pooled connection is kept: hyper's default, as the SDK's client has it.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
@@ -98,20 +99,40 @@ pub(crate) fn pooled_client(
     tls: &Arc<rustls::ClientConfig>,
     connect_timeout: Option<Duration>,
 ) -> PooledClient {
-    let mut tcp = TcpConnector::new();
-    tcp.enforce_http(false);
-    tcp.set_nodelay(true);
-    tcp.set_connect_timeout(connect_timeout);
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls.as_ref().clone())
         .https_or_http()
         .enable_http1()
-        .wrap_connector(tcp);
+        .wrap_connector(tcp_connector(connect_timeout));
     Client::builder(TokioExecutor::new())
         // The timer is what lets the pool drop idle connections at all.
         .pool_timer(TokioTimer::new())
         .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .build(https)
+}
+
+/// HTTPS only, checking the server's certificate against `server_name` whatever host the
+/// request's URI names: for requests sent to an address resolved and checked beforehand.
+pub(crate) fn pinned_client(
+    tls: &Arc<rustls::ClientConfig>,
+    server_name: ServerName<'static>,
+    connect_timeout: Duration,
+) -> PooledClient {
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls.as_ref().clone())
+        .https_only()
+        .with_server_name_resolver(FixedServerNameResolver::new(server_name))
+        .enable_http1()
+        .wrap_connector(tcp_connector(Some(connect_timeout)));
+    Client::builder(TokioExecutor::new()).build(https)
+}
+
+fn tcp_connector(connect_timeout: Option<Duration>) -> TcpConnector {
+    let mut tcp = TcpConnector::new();
+    tcp.enforce_http(false);
+    tcp.set_nodelay(true);
+    tcp.set_connect_timeout(connect_timeout);
+    tcp
 }
 
 impl HttpConnector for Http1Connector {

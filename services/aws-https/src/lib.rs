@@ -17,9 +17,11 @@
 //!   or a local emulator behind TLS may be signed by a CA that only the system store knows.
 
 mod connector;
+mod pinned;
 pub mod presign;
 mod upload;
 
+pub use pinned::{PinnedPostError, post_pinned};
 pub use upload::{PresignedUploads, UploadError};
 
 use std::sync::Arc;

@@ -8,14 +8,14 @@
 
 use std::net::Ipv4Addr;
 use std::process::Command;
-use std::sync::Arc;
 
 use aws_sdk_dynamodb::error::SdkError;
 use eventforge_aws_https::{AMAZON_TRUST_SERVICES_ROOTS, TrustAnchors, http_client};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+mod support;
 
 /// Set in the child process that runs one test with the certificate variables set.
 const CHILD: &str = "EVENTFORGE_AWS_HTTPS_TEST_CHILD";
@@ -112,33 +112,7 @@ struct TestEndpoint {
 
 impl TestEndpoint {
     fn start() -> Self {
-        let ca_key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "EventForge test CA");
-        let ca = params.self_signed(&ca_key).unwrap();
-        Self::serve(ca, ca_key)
-    }
-    fn serve(ca: rcgen::Certificate, ca_key: KeyPair) -> Self {
-        let server_key = KeyPair::generate().unwrap();
-        let server = CertificateParams::new(vec!["localhost".to_owned()])
-            .unwrap()
-            .signed_by(&server_key, &ca, &ca_key)
-            .unwrap();
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![server.der().clone()],
-            PrivateKeyDer::from_pem_slice(server_key.serialize_pem().as_bytes()).unwrap(),
-        )
-        .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let (ca_pem, acceptor) = support::tls_acceptor("localhost");
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
@@ -165,7 +139,7 @@ impl TestEndpoint {
             }
         });
         Self {
-            ca_pem: Box::leak(ca.pem().into_boxed_str()),
+            ca_pem: Box::leak(ca_pem.into_boxed_str()),
             port,
             runtime,
         }

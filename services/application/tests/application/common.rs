@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eventforge_application::commands::place_order;
-use eventforge_application::webhook::{RetryPolicy, WebhookDeps};
+use eventforge_application::webhook::{ReqwestTransport, RetryPolicy, WebhookDeps};
 use eventforge_core::clock::SystemClock;
 use eventforge_core::event::EventType;
 use eventforge_core::ids::WebhookId;
@@ -75,6 +75,7 @@ pub fn loopback_webhooks(store: Arc<dyn Store>) -> WebhookDeps {
     WebhookDeps {
         store,
         clock: Arc::new(SystemClock),
+        transport: Arc::new(ReqwestTransport),
         policy: UrlPolicy::AllowLoopback,
         retry: RetryPolicy {
             attempts: 1,
