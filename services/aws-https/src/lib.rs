@@ -1,5 +1,7 @@
 //! The HTTPS client of every AWS SDK client in EventForge: rustls over ring, with the trust
-//! anchors chosen by where the code runs.
+//! anchors chosen by where the code runs; and the functions' other HTTPS on the same client
+//! (one copy of its code per zip): uploads to presigned S3 URLs (`upload.rs`) and POSTs pinned to
+//! an address checked beforehand (`pinned.rs`, the webhook function's deliveries).
 //!
 //! One TLS stack for the whole workspace. The SDK's default HTTPS client brings rustls over
 //! aws-lc, a second crypto library (the SDK signs with ring already) and a C build of several
