@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use crate::host::{FunctionError, FunctionHost};
 use crate::machine::{Condition, Machine, Operand, Operator, Retrier, State, TaskState, WaitState};
-use crate::paths::{self, PathError};
+use crate::paths::{self, ContextObject, LazyContext, PathError};
 
 /// Matches every error but the terminal `States.Runtime`.
 pub const STATES_ALL: &str = "States.ALL";
@@ -276,23 +276,20 @@ impl Interpreter {
                 cause: format!("no state named {name}"),
             };
         };
-        // The context object copies the execution's input: built only for the states below
-        // that may read it, not for a Task, which builds its own (built twice per Task, it was
-        // a twentieth of the local saga's time; BENCHMARKS.md, "Saga").
-        let context_object = || context.object(name, 0);
+        // The context object copies the execution's input: made only if a path reads it.
+        let ctx = LazyContext::new(|| context.object(name, 0));
         match state {
-            State::Task(task) => self.task(context, name, task, input, stop).await,
+            State::Task(task) => self.task(context, name, task, input, &ctx, stop).await,
             State::Pass(pass) => {
-                let ctx = context_object();
-                let processed = (|| {
+                let processed = (move || {
                     let effective = paths::select(&pass.input_path, &input, &ctx)?;
-                    let effective = match &pass.parameters {
-                        Some(parameters) => paths::template(parameters, &effective, &ctx)?,
-                        None => effective,
+                    let result = match (&pass.result, &pass.parameters) {
+                        (Some(result), _) => result.clone(),
+                        (None, Some(parameters)) => paths::template(parameters, &effective, &ctx)?,
+                        (None, None) => effective.into_owned(),
                     };
-                    let result = pass.result.clone().unwrap_or(effective);
-                    let output = paths::place(&pass.result_path, &input, result)?;
-                    paths::select(&pass.output_path, &output, &ctx)
+                    let output = paths::place(&pass.result_path, input, result)?;
+                    paths::select_owned(&pass.output_path, output, &ctx)
                 })();
                 match processed {
                     Ok(output) => flow(&pass.next, output),
@@ -300,8 +297,7 @@ impl Interpreter {
                 }
             }
             State::Wait(wait) => {
-                let ctx = context_object();
-                let effective = match paths::select(&wait.input_path, &input, &ctx) {
+                let effective = match paths::select_owned(&wait.input_path, input, &ctx) {
                     Ok(effective) => effective,
                     Err(error) => return runtime_error(error),
                 };
@@ -312,14 +308,13 @@ impl Interpreter {
                 if !stop.sleep(self.time.delay(duration)).await {
                     return Step::Interrupted;
                 }
-                match paths::select(&wait.output_path, &effective, &ctx) {
+                match paths::select_owned(&wait.output_path, effective, &ctx) {
                     Ok(output) => flow(&wait.next, output),
                     Err(error) => runtime_error(error),
                 }
             }
             State::Choice(choice) => {
-                let ctx = context_object();
-                let effective = match paths::select(&choice.input_path, &input, &ctx) {
+                let effective = match paths::select_owned(&choice.input_path, input, &ctx) {
                     Ok(effective) => effective,
                     Err(error) => return runtime_error(error),
                 };
@@ -340,7 +335,7 @@ impl Interpreter {
                         cause: format!("no choice rule of {name} matched and it has no Default"),
                     };
                 };
-                match paths::select(&choice.output_path, &effective, &ctx) {
+                match paths::select_owned(&choice.output_path, effective, &ctx) {
                     Ok(output) => Step::Next {
                         state: next,
                         output,
@@ -349,9 +344,10 @@ impl Interpreter {
                 }
             }
             State::Succeed(succeed) => {
-                let ctx = context_object();
-                let output = paths::select(&succeed.input_path, &input, &ctx)
-                    .and_then(|effective| paths::select(&succeed.output_path, &effective, &ctx));
+                let output =
+                    paths::select_owned(&succeed.input_path, input, &ctx).and_then(|effective| {
+                        paths::select_owned(&succeed.output_path, effective, &ctx)
+                    });
                 match output {
                     Ok(output) => Step::Succeeded(output),
                     Err(error) => runtime_error(error),
@@ -370,13 +366,13 @@ impl Interpreter {
         name: &str,
         task: &TaskState,
         input: Value,
+        ctx: &dyn ContextObject,
         stop: &mut StopSignal,
     ) -> Step {
-        let ctx = context.object(name, 0);
-        let effective = paths::select(&task.input_path, &input, &ctx).and_then(|effective| {
+        let effective = paths::select(&task.input_path, &input, ctx).and_then(|effective| {
             match &task.parameters {
-                Some(parameters) => paths::template(parameters, &effective, &ctx),
-                None => Ok(effective),
+                Some(parameters) => paths::template(parameters, &effective, ctx),
+                None => Ok(effective.into_owned()),
             }
         });
         let effective = match effective {
@@ -407,7 +403,7 @@ impl Interpreter {
                 None => invocation.await,
             };
             let error = match result {
-                Ok(result) => return self.task_output(task, &input, result, &ctx),
+                Ok(result) => return task_output(task, input, result, ctx),
                 Err(error) => error,
             };
             if let Some(index) = task
@@ -438,7 +434,7 @@ impl Interpreter {
                 .find(|catcher| error_matches(&catcher.error_equals, &error.error_type))
             {
                 let caught = json!({ "Error": error.error_type, "Cause": error.cause });
-                return match paths::place(&catcher.result_path, &input, caught) {
+                return match paths::place(&catcher.result_path, input, caught) {
                     Ok(output) => Step::Next {
                         state: catcher.next.clone(),
                         output,
@@ -452,24 +448,29 @@ impl Interpreter {
             };
         }
     }
+}
 
-    fn task_output(&self, task: &TaskState, input: &Value, result: Value, ctx: &Value) -> Step {
-        let output = (|| {
-            let result = match &task.result_selector {
-                Some(selector) => paths::template(selector, &result, ctx)?,
-                None => result,
-            };
-            let output = paths::place(&task.result_path, input, result)?;
-            paths::select(&task.output_path, &output, ctx)
-        })();
-        match output {
-            Ok(output) => flow(&task.next, output),
-            Err(error) => runtime_error(error),
-        }
+/// A Task's output from its `result`: `ResultSelector`, `ResultPath` into `input`, `OutputPath`.
+fn task_output(task: &TaskState, input: Value, result: Value, ctx: &dyn ContextObject) -> Step {
+    let output = (|| {
+        let result = match &task.result_selector {
+            Some(selector) => paths::template(selector, &result, ctx)?,
+            None => result,
+        };
+        let output = paths::place(&task.result_path, input, result)?;
+        paths::select_owned(&task.output_path, output, ctx)
+    })();
+    match output {
+        Ok(output) => flow(&task.next, output),
+        Err(error) => runtime_error(error),
     }
 }
 
-fn wait_duration(wait: &WaitState, input: &Value, ctx: &Value) -> Result<Duration, PathError> {
+fn wait_duration(
+    wait: &WaitState,
+    input: &Value,
+    ctx: &dyn ContextObject,
+) -> Result<Duration, PathError> {
     let until = |text: &str| -> Result<Duration, PathError> {
         let at = OffsetDateTime::parse(text, &Rfc3339)
             .map_err(|e| PathError(format!("{text:?} is not an RFC 3339 timestamp: {e}")))?;
@@ -551,7 +552,7 @@ fn timestamp(value: &Value) -> Option<OffsetDateTime> {
 }
 
 /// Evaluates a Choice condition; a variable or operand path that selects nothing compares false.
-pub fn evaluate(condition: &Condition, input: &Value, ctx: &Value) -> bool {
+pub fn evaluate(condition: &Condition, input: &Value, ctx: &dyn ContextObject) -> bool {
     match condition {
         Condition::And(all) => all.iter().all(|c| evaluate(c, input, ctx)),
         Condition::Or(any) => any.iter().any(|c| evaluate(c, input, ctx)),

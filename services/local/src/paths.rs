@@ -4,6 +4,9 @@
 //! A path field of a state is absent (the default, `$`), `null` (nothing: `{}` as input, the
 //! result discarded, `{}` as output) or a path string; [`PathField`] keeps the three apart.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use serde_json_path::JsonPath;
@@ -21,6 +24,41 @@ pub fn nullable<'de, D: Deserializer<'de>>(deserializer: D) -> Result<PathField,
 #[error("{0}")]
 pub struct PathError(pub String);
 
+/// The context object (`$$`) as paths see it: asked for only by a path that reads it. `Sync`,
+/// as a Task keeps it across the awaits of its invocation.
+pub trait ContextObject: Sync {
+    fn context_object(&self) -> &Value;
+}
+
+impl ContextObject for Value {
+    fn context_object(&self) -> &Value {
+        self
+    }
+}
+
+/// A context object made at the first path that reads it. Making it copies the execution's
+/// input; the saga's paths never read it, and making it for every state was a tenth of the local
+/// saga's time in clones and frees (BENCHMARKS.md, "Saga").
+pub struct LazyContext<F> {
+    made: OnceLock<Value>,
+    make: F,
+}
+
+impl<F: Fn() -> Value> LazyContext<F> {
+    pub fn new(make: F) -> Self {
+        Self {
+            made: OnceLock::new(),
+            make,
+        }
+    }
+}
+
+impl<F: Fn() -> Value + Sync> ContextObject for LazyContext<F> {
+    fn context_object(&self) -> &Value {
+        self.made.get_or_init(&self.make)
+    }
+}
+
 fn parse(path: &str) -> Result<JsonPath, PathError> {
     JsonPath::parse(path).map_err(|e| PathError(format!("invalid path {path:?}: {e}")))
 }
@@ -32,9 +70,9 @@ fn is_definite(path: &str) -> bool {
 
 /// Reads `path` from `input`; a path starting with `$$` reads the context object. A definite
 /// path yields its one value (its absence is an error); any other yields the array of matches.
-pub fn read(path: &str, input: &Value, context: &Value) -> Result<Value, PathError> {
+pub fn read(path: &str, input: &Value, context: &dyn ContextObject) -> Result<Value, PathError> {
     let (path, document) = match path.strip_prefix('$') {
-        Some(rest) if rest.starts_with('$') => (rest, context),
+        Some(rest) if rest.starts_with('$') => (rest, context.context_object()),
         _ => (path, input),
     };
     let query = parse(path)?;
@@ -50,25 +88,45 @@ pub fn read(path: &str, input: &Value, context: &Value) -> Result<Value, PathErr
 }
 
 /// Whether a definite `path` names something in `input` (Choice's `IsPresent`).
-pub fn is_present(path: &str, input: &Value, context: &Value) -> bool {
+pub fn is_present(path: &str, input: &Value, context: &dyn ContextObject) -> bool {
     read(path, input, context).is_ok()
 }
 
-/// Applies `InputPath` or `OutputPath`.
-pub fn select(field: &PathField, input: &Value, context: &Value) -> Result<Value, PathError> {
+/// Applies `InputPath` or `OutputPath`; the absent path (`$`) borrows `input` whole.
+pub fn select<'a>(
+    field: &PathField,
+    input: &'a Value,
+    context: &dyn ContextObject,
+) -> Result<Cow<'a, Value>, PathError> {
     match field {
-        None => Ok(input.clone()),
-        Some(Value::Null) => Ok(Value::Object(Map::new())),
-        Some(Value::String(path)) => read(path, input, context),
+        None => Ok(Cow::Borrowed(input)),
+        Some(Value::Null) => Ok(Cow::Owned(Value::Object(Map::new()))),
+        Some(Value::String(path)) => read(path, input, context).map(Cow::Owned),
         Some(other) => Err(PathError(format!(
             "a path must be a string or null, not {other}"
         ))),
     }
 }
 
+/// [`select`] on an `input` the caller gives up: the absent path (`$`) moves it through.
+pub fn select_owned(
+    field: &PathField,
+    input: Value,
+    context: &dyn ContextObject,
+) -> Result<Value, PathError> {
+    match field {
+        None => Ok(input),
+        Some(_) => select(field, &input, context).map(Cow::into_owned),
+    }
+}
+
 /// Evaluates a `Parameters` (or `ResultSelector`) template: keys ending in `.$` take the value
 /// their path selects, under the key without the suffix; everything else is copied.
-pub fn template(template: &Value, input: &Value, context: &Value) -> Result<Value, PathError> {
+pub fn template(
+    template: &Value,
+    input: &Value,
+    context: &dyn ContextObject,
+) -> Result<Value, PathError> {
     match template {
         Value::Object(fields) => {
             let mut out = Map::new();
@@ -93,7 +151,11 @@ pub fn template(template: &Value, input: &Value, context: &Value) -> Result<Valu
     }
 }
 
-fn template_value(value: &Value, input: &Value, context: &Value) -> Result<Value, PathError> {
+fn template_value(
+    value: &Value,
+    input: &Value,
+    context: &dyn ContextObject,
+) -> Result<Value, PathError> {
     match value {
         Value::Object(_) => template(value, input, context),
         Value::Array(items) => items
@@ -146,10 +208,11 @@ fn reference_steps(path: &str) -> Result<Vec<Step>, PathError> {
 
 /// Applies `ResultPath`: places `result` into `input` at the reference path (creating the
 /// objects on the way), replaces the input (`$`, or absent) or discards the result (`null`).
-pub fn place(field: &PathField, input: &Value, result: Value) -> Result<Value, PathError> {
+/// `input` is taken, not copied: it becomes the output.
+pub fn place(field: &PathField, input: Value, result: Value) -> Result<Value, PathError> {
     let path = match field {
         None => return Ok(result),
-        Some(Value::Null) => return Ok(input.clone()),
+        Some(Value::Null) => return Ok(input),
         Some(Value::String(path)) => path,
         Some(other) => {
             return Err(PathError(format!(
@@ -161,7 +224,7 @@ pub fn place(field: &PathField, input: &Value, result: Value) -> Result<Value, P
     if steps.is_empty() {
         return Ok(result);
     }
-    let mut output = input.clone();
+    let mut output = input;
     let mut cursor = &mut output;
     let last = steps.len() - 1;
     for (i, step) in steps.iter().enumerate() {
@@ -214,20 +277,23 @@ mod tests {
     fn result_path_places_creates_replaces_or_discards() {
         let input = json!({"a": 1});
         assert_eq!(
-            place(&Some(json!("$.r.s")), &input, json!(2)),
+            place(&Some(json!("$.r.s")), input.clone(), json!(2)),
             Ok(json!({"a": 1, "r": {"s": 2}}))
         );
-        assert_eq!(place(&None, &input, json!(2)), Ok(json!(2)));
-        assert_eq!(place(&Some(json!("$")), &input, json!(2)), Ok(json!(2)));
+        assert_eq!(place(&None, input.clone(), json!(2)), Ok(json!(2)));
         assert_eq!(
-            place(&Some(Value::Null), &input, json!(2)),
+            place(&Some(json!("$")), input.clone(), json!(2)),
+            Ok(json!(2))
+        );
+        assert_eq!(
+            place(&Some(Value::Null), input.clone(), json!(2)),
             Ok(input.clone())
         );
         assert_eq!(
-            place(&Some(json!("$['x y']")), &input, json!(3)),
+            place(&Some(json!("$['x y']")), input.clone(), json!(3)),
             Ok(json!({"a": 1, "x y": 3}))
         );
-        assert!(place(&Some(json!("$.a.b")), &input, json!(2)).is_err());
+        assert!(place(&Some(json!("$.a.b")), input.clone(), json!(2)).is_err());
     }
 
     #[test]
@@ -251,9 +317,44 @@ mod tests {
     fn null_input_and_output_paths_give_an_empty_object() {
         let input = json!({"a": 1});
         assert_eq!(
-            select(&Some(Value::Null), &input, &json!({})),
+            select(&Some(Value::Null), &input, &json!({})).map(Cow::into_owned),
             Ok(json!({}))
         );
-        assert_eq!(select(&None, &input, &json!({})), Ok(input.clone()));
+        assert_eq!(
+            select_owned(&Some(Value::Null), input.clone(), &json!({})),
+            Ok(json!({}))
+        );
+        assert_eq!(
+            select(&None, &input, &json!({})).map(Cow::into_owned),
+            Ok(input.clone())
+        );
+        assert_eq!(select_owned(&None, input.clone(), &json!({})), Ok(input));
+    }
+
+    #[test]
+    fn the_context_object_is_made_only_for_a_path_that_reads_it() {
+        let made = std::sync::atomic::AtomicU32::new(0);
+        let ctx = LazyContext::new(|| {
+            made.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            json!({"State": {"Name": "S"}})
+        });
+        let input = json!({"a": 1});
+        assert_eq!(read("$.a", &input, &ctx), Ok(json!(1)));
+        assert_eq!(
+            template(&json!({"x.$": "$.a"}), &input, &ctx),
+            Ok(json!({"x": 1}))
+        );
+        assert_eq!(
+            made.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "no path read `$$`"
+        );
+        assert_eq!(read("$$.State.Name", &input, &ctx), Ok(json!("S")));
+        assert_eq!(read("$$.State.Name", &input, &ctx), Ok(json!("S")));
+        assert_eq!(
+            made.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "made once, at the first path that read it"
+        );
     }
 }
