@@ -110,7 +110,7 @@ impl RuntimeDb {
     pub async fn call<T, F>(&self, work: F) -> LocalResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> LocalResult<T> + Send + 'static,
+        F: Fn(&Connection) -> LocalResult<T> + Send + 'static,
     {
         self.writer.apply(work).await?
     }

@@ -190,7 +190,7 @@ impl Executor {
                      ORDER BY started_ms",
                 )?;
                 let names = statement
-                    .query_map([machine], |row| row.get(0))?
+                    .query_map([&machine], |row| row.get(0))?
                     .collect::<Result<Vec<String>, _>>()?;
                 Ok(names)
             })
@@ -213,7 +213,7 @@ impl Executor {
                 let found = db
                     .query_row(
                         &format!("{SELECT} WHERE name = ?1"),
-                        [name],
+                        [&name],
                         row_to_execution,
                     )
                     .optional()?;
@@ -238,7 +238,7 @@ impl Executor {
                     "SELECT state, outcome FROM local_execution_steps WHERE execution = ?1 ORDER BY seq",
                 )?;
                 let steps = statement
-                    .query_map([name], |row| Ok((row.get(0)?, row.get(1)?)))?
+                    .query_map([&name], |row| Ok((row.get(0)?, row.get(1)?)))?
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(steps)
             })
@@ -255,7 +255,7 @@ impl Executor {
                     "SELECT status, COUNT(*) FROM local_executions WHERE machine = ?1 GROUP BY status",
                 )?;
                 let mut counts = (0, 0, 0);
-                let rows = statement.query_map([machine], |row| {
+                let rows = statement.query_map([&machine], |row| {
                     Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?))
                 })?;
                 for row in rows {

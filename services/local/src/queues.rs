@@ -310,7 +310,10 @@ impl Queues {
         let id = id.to_owned();
         self.db
             .call(move |db| {
-                db.execute("UPDATE local_messages SET reported = 1 WHERE id = ?1", [id])?;
+                db.execute(
+                    "UPDATE local_messages SET reported = 1 WHERE id = ?1",
+                    [&id],
+                )?;
                 Ok(())
             })
             .await

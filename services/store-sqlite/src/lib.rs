@@ -130,7 +130,7 @@ impl SqliteStore {
     async fn write<T, F>(&self, change: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        F: Fn(&Connection) -> StoreResult<T> + Send + 'static,
     {
         self.inner
             .writer
@@ -373,7 +373,7 @@ impl Store for SqliteStore {
             )
             .map_err(sql)?;
             insert_event(tx, &created)?;
-            Ok(CreateOutcome::Created(order))
+            Ok(CreateOutcome::Created(order.clone()))
         })
         .await
     }
@@ -692,7 +692,7 @@ impl Store for SqliteStore {
         let (key, event) = (key.to_owned(), event.clone());
         self.write(move |tx| {
             let mut order = order_in(tx, order_id)?.ok_or(StoreError::OrderNotFound(order_id))?;
-            order.receipt_key = Some(key);
+            order.receipt_key = Some(key.clone());
             save_order(tx, &order)?;
             insert_event(tx, &event)?;
             Ok(())
