@@ -155,6 +155,7 @@ fn doctor_names_the_account_and_what_email_still_needs() {
     );
     assert!(out.contains("not deployed yet"), "{out}");
     assert!(out.contains("ok       cargo-lambda"), "{out}");
+    assert!(out.contains("ok       objcopy"), "{out}");
     // The default sender identity is nobody's: a warning with the fix, not a failure.
     assert!(
         out.contains("warning  SES sender identity")

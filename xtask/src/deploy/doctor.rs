@@ -216,7 +216,8 @@ async fn bootstrap(plan: &Plan, sdk: &SdkConfig) -> Finding {
     }
 }
 
-/// What building the code here needs: the Rust targets of the architecture, cargo-lambda, zig.
+/// What building the code here needs: the Rust targets of the architecture, cargo-lambda, zig,
+/// and binutils' objcopy (the zips' unwind tables; `artefacts::package_function`).
 fn toolchain(architecture: ArchitectureArg) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (check, target) in [
@@ -254,6 +255,15 @@ fn toolchain(architecture: ArchitectureArg) -> Vec<Finding> {
             )
         },
     );
+    findings.push(if runs(Command::new("objcopy").arg("--version")) {
+        ok("objcopy", "installed")
+    } else {
+        problem(
+            "objcopy",
+            "objcopy (the Lambda zips are packaged with it) is not installed",
+            "`apt-get install binutils` (it comes with gcc)",
+        )
+    });
     findings
 }
 
