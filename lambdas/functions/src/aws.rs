@@ -109,9 +109,8 @@ pub struct PinnedHttpsTransport;
 #[async_trait]
 impl WebhookTransport for PinnedHttpsTransport {
     async fn post(&self, delivery: Delivery) -> Result<u16, DeliveryError> {
-        let tls = std::sync::Arc::new(delivery_tls()?);
         post_pinned(
-            &tls,
+            &delivery_tls()?,
             &delivery.url,
             delivery.address,
             &delivery.headers,

@@ -263,7 +263,7 @@ impl WebhookTransport for ReqwestTransport {
             .trim_end_matches(']')
             .to_owned();
         let client = reqwest::Client::builder()
-            .use_preconfigured_tls(delivery_tls()?)
+            .use_preconfigured_tls(delivery_tls()?.as_ref().clone())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(delivery.timeout)
             // Connect to the address that was checked, whatever DNS says by now.
@@ -281,8 +281,8 @@ impl WebhookTransport for ReqwestTransport {
 /// The TLS configuration of deliveries: the system's certificate store, read at the first
 /// delivery and kept for the life of the process (reading and parsing it takes milliseconds).
 /// A store with no usable certificate fails every HTTPS delivery, saying so.
-pub fn delivery_tls() -> Result<rustls::ClientConfig, DeliveryError> {
-    static TLS: OnceLock<Result<rustls::ClientConfig, String>> = OnceLock::new();
+pub fn delivery_tls() -> Result<Arc<rustls::ClientConfig>, DeliveryError> {
+    static TLS: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
     TLS.get_or_init(|| {
         let found = rustls_native_certs::load_native_certs();
         let mut roots = rustls::RootCertStore::empty();
@@ -302,7 +302,7 @@ pub fn delivery_tls() -> Result<rustls::ClientConfig, DeliveryError> {
             rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()
-        .map(|builder| builder.with_root_certificates(roots).with_no_client_auth())
+        .map(|builder| Arc::new(builder.with_root_certificates(roots).with_no_client_auth()))
         .map_err(|error| error.to_string())
     })
     .clone()

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::DispatchFailure;
 use aws_smithy_types::retry::ErrorKind;
 use eventforge_aws_https::{TrustAnchors, http_client};
@@ -134,12 +136,7 @@ async fn requests_are_http_1_1_and_reuse_one_pooled_connection() {
     let stand_in = StandIn::start(Answer::ServiceError).await;
     let client = stand_in.client(TimeoutConfig::disabled());
     for _ in 0..3 {
-        let error = client
-            .describe_table()
-            .table_name("orders")
-            .send()
-            .await
-            .unwrap_err();
+        let error = failed_call(&client).await;
         assert!(
             matches!(&error, SdkError::ServiceError(service) if service.err().is_resource_not_found_exception()),
             "{error:?}"
@@ -185,15 +182,21 @@ async fn an_answer_slower_than_the_read_timeout_is_a_timeout() {
     );
 }
 
-/// The connector's failure in one DynamoDB call that never got an answer.
-async fn dispatch_failure(client: &aws_sdk_dynamodb::Client) -> DispatchFailure {
-    let error = client
+/// The error of one DynamoDB call, which every answer of the stand-in makes fail.
+async fn failed_call(
+    client: &aws_sdk_dynamodb::Client,
+) -> SdkError<DescribeTableError, HttpResponse> {
+    client
         .describe_table()
         .table_name("orders")
         .send()
         .await
-        .unwrap_err();
-    match error {
+        .unwrap_err()
+}
+
+/// The connector's failure in one DynamoDB call that never got an answer.
+async fn dispatch_failure(client: &aws_sdk_dynamodb::Client) -> DispatchFailure {
+    match failed_call(client).await {
         SdkError::DispatchFailure(failure) => failure,
         other => panic!("expected a dispatch failure: {other:?}"),
     }
