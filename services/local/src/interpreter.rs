@@ -283,11 +283,13 @@ impl Interpreter {
             State::Pass(pass) => {
                 let processed = (move || {
                     let effective = paths::select(&pass.input_path, &input, &ctx)?;
-                    let result = match (&pass.result, &pass.parameters) {
-                        (Some(result), _) => result.clone(),
-                        (None, Some(parameters)) => paths::template(parameters, &effective, &ctx)?,
-                        (None, None) => effective.into_owned(),
+                    // Parameters are evaluated even when a Result replaces their value, as the
+                    // interpreter always has: a bad path in them fails the state either way.
+                    let effective = match &pass.parameters {
+                        Some(parameters) => paths::template(parameters, &effective, &ctx)?,
+                        None => effective.into_owned(),
                     };
+                    let result = pass.result.clone().unwrap_or(effective);
                     let output = paths::place(&pass.result_path, input, result)?;
                     paths::select_owned(&pass.output_path, output, &ctx)
                 })();
