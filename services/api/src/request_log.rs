@@ -1,61 +1,104 @@
 //! One log line per request: `finished`, with its request id, method, path, status, latency,
 //! and the user, order and trace the request turned out to concern.
 //!
-//! The request's span carries only what is known when it starts (request id, method, path), so
-//! every line logged while serving it names the request. What is learnt later (the user from
-//! the token, the order from the path, the trace from the headers) is noted in a request-scoped
-//! [`RequestFacts`] and written as fields of the final line, not recorded into the span:
-//! tracing-subscriber's JSON formatter re-parses and re-writes a span's fields on every
-//! `Span::record`, which took a tenth of the server's time (BENCHMARKS.md, "API").
+//! What is known when a request starts (request id, method, path) and what is learnt while
+//! serving it (the user from the token, the order from the path, the trace from the headers)
+//! are kept in a request-scoped [`RequestFacts`], a task-local, not in a tracing span.
+//!
+//! In the ECS task's JSON format the API writes the `finished` line itself, one `write` of a
+//! line serialised by serde, and every other line logged while serving a request carries the
+//! request as `span` (read from the task-local by the JSON layer). A tracing span per request,
+//! entered on every poll, and the line formatted through tracing's field visitors, cost a GET a
+//! sixth of its throughput and `/health` a third (BENCHMARKS.md, "API"). In the text format of
+//! `cargo xtask dev` the request is a tracing span and `finished` a tracing event, as a reader of
+//! a terminal expects them.
 
+use std::cell::RefCell;
+use std::io::Write;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::BorrowedFormatItem;
 use tracing::Instrument;
+use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::{SubscriberInitExt, TryInitError};
 
-/// The JSON log lines of the ECS task (`EVENTFORGE_LOG_FORMAT=json`), written to `writer`: each
-/// line carries its request's span (request id, method, path) as `span`. The format is
-/// tracing-subscriber's JSON format, written by `json-subscriber`, which keeps each span's
-/// fields as ready-made JSON: tracing-subscriber's own formatter parsed them back for every line
-/// and wrote each value through a UTF-8 check, which together were a tenth of a
-/// `GET /api/orders/{id}` (BENCHMARKS.md, "API"). Not also as `spans`, the list of every span the
-/// line is in: the request's span is the only one.
-pub fn json_lines<W>(writer: W) -> json_subscriber::fmt::SubscriberBuilder<W>
+/// The target of the `finished` lines, as `RUST_LOG` names it.
+const TARGET: &str = "eventforge_api::request_log";
+
+/// Writes one whole JSON line; set once, by [`try_init_json_lines`].
+type LineWriter = Box<dyn Fn(&[u8]) + Send + Sync>;
+
+static JSON_LINES: OnceLock<LineWriter> = OnceLock::new();
+
+/// Installs the JSON log lines of the ECS task (`EVENTFORGE_LOG_FORMAT=json`) as the process's
+/// logging, written to `writer` and filtered by `filter`. The format is tracing-subscriber's JSON
+/// format (`timestamp`, `level`, `fields`, `target`, and the request as `span`), written by
+/// `json-subscriber`, which keeps each span's fields as ready-made JSON: tracing-subscriber's
+/// own formatter parsed them back for every line and wrote each value through a UTF-8 check.
+/// Fails when the process already has a subscriber.
+pub fn try_init_json_lines<W>(writer: W, filter: EnvFilter) -> Result<(), TryInitError>
 where
-    W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
+    W: for<'writer> MakeWriter<'writer> + Clone + Send + Sync + 'static,
 {
-    json_subscriber::fmt()
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_writer(writer)
+    let mut layer = json_subscriber::JsonLayer::new(writer.clone());
+    layer.with_timer("timestamp", tracing_subscriber::fmt::time::SystemTime);
+    layer.with_level("level");
+    layer.with_target("target");
+    layer.with_event("fields");
+    layer.add_dynamic_field("span", |_, _| {
+        FACTS.try_with(|facts| facts.identity.clone()).ok()
+    });
+    tracing_subscriber::registry()
+        .with(layer)
+        .with(filter)
+        .try_init()?;
+    let _ = JSON_LINES.set(Box::new(move |line| {
+        // A line that cannot be written has nowhere to be reported: logging goes on.
+        let _ = writer.make_writer().write_all(line);
+    }));
+    Ok(())
 }
 
 /// Installs the process's logging: `RUST_LOG`'s filter (default `info`), lines to `writer` as
-/// [`json_lines`] or as text. The ECS task and `cargo xtask dev` both log through this. A
-/// second call keeps the first subscriber.
+/// [`try_init_json_lines`] or as text. The ECS task and `cargo xtask dev` both log through
+/// this. A second call keeps the first subscriber.
 pub fn init_logs<W>(json: bool, writer: W)
 where
-    W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
+    W: for<'writer> MakeWriter<'writer> + Clone + Send + Sync + 'static,
 {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = if json {
-        json_lines(writer).with_env_filter(filter).try_init()
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    if json {
+        let _ = try_init_json_lines(writer, filter);
     } else {
-        tracing_subscriber::fmt()
+        let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(writer)
-            .try_init()
-    };
+            .try_init();
+    }
+}
+
+/// What a request is, known when it starts: its log lines carry it as `span`.
+#[derive(Debug, Clone, Serialize)]
+struct RequestIdentity {
+    method: String,
+    /// What the JSON format has always called the request's span.
+    name: &'static str,
+    path: String,
+    request_id: String,
 }
 
 /// What the serving code learns about a request that its log line reports.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RequestFacts {
+    identity: RequestIdentity,
     user_id: OnceLock<String>,
     order_id: OnceLock<String>,
     trace_id: OnceLock<String>,
@@ -93,36 +136,125 @@ pub fn note_trace(trace_id: String) {
     });
 }
 
-/// The middleware: serves the request inside its span and with its facts, then logs `finished`.
+/// The middleware: serves the request with its facts, then logs `finished`.
 pub async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("-");
-    let span = tracing::info_span!(
-        "request",
-        request_id,
-        method = %request.method(),
-        path = %request.uri().path(),
-    );
-    let facts = Arc::new(RequestFacts::default());
-    let response = FACTS
-        .scope(facts.clone(), next.run(request))
-        .instrument(span.clone())
-        .await;
-    span.in_scope(|| {
-        tracing::info!(
-            status = response.status().as_u16(),
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-            user_id = or_dash(&facts.user_id),
-            order_id = or_dash(&facts.order_id),
-            trace_id = or_dash(&facts.trace_id),
-            "finished"
-        );
+    let identity = RequestIdentity {
+        method: request.method().to_string(),
+        name: "request",
+        path: request.uri().path().to_owned(),
+        request_id: request
+            .headers()
+            .get("x-request-id")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("-")
+            .to_owned(),
+    };
+    let facts = Arc::new(RequestFacts {
+        identity,
+        user_id: OnceLock::new(),
+        order_id: OnceLock::new(),
+        trace_id: OnceLock::new(),
     });
+    let serving = FACTS.scope(facts.clone(), next.run(request));
+    let Some(json_lines) = JSON_LINES.get() else {
+        let identity = &facts.identity;
+        let span = tracing::info_span!(
+            "request",
+            request_id = identity.request_id,
+            method = identity.method,
+            path = identity.path,
+        );
+        let response = serving.instrument(span.clone()).await;
+        span.in_scope(|| {
+            tracing::info!(
+                target: TARGET,
+                status = response.status().as_u16(),
+                latency_ms = latency_ms(started),
+                user_id = or_dash(&facts.user_id),
+                order_id = or_dash(&facts.order_id),
+                trace_id = or_dash(&facts.trace_id),
+                "finished"
+            );
+        });
+        return response;
+    };
+    let response = serving.await;
+    if tracing::enabled!(target: TARGET, tracing::Level::INFO) {
+        write_json_line(
+            json_lines,
+            &FinishedLine {
+                fields: Finished {
+                    latency_ms: latency_ms(started),
+                    message: "finished",
+                    order_id: or_dash(&facts.order_id),
+                    status: response.status().as_u16(),
+                    trace_id: or_dash(&facts.trace_id),
+                    user_id: or_dash(&facts.user_id),
+                },
+                level: "INFO",
+                span: &facts.identity,
+                target: TARGET,
+                timestamp: Timestamp(OffsetDateTime::now_utc()),
+            },
+        );
+    }
     response
+}
+
+/// The `finished` line, its keys in the order the JSON layer writes them (sorted).
+#[derive(Serialize)]
+struct FinishedLine<'a> {
+    fields: Finished<'a>,
+    level: &'static str,
+    span: &'a RequestIdentity,
+    target: &'static str,
+    timestamp: Timestamp,
+}
+
+#[derive(Serialize)]
+struct Finished<'a> {
+    latency_ms: f64,
+    message: &'static str,
+    order_id: &'a str,
+    status: u16,
+    trace_id: &'a str,
+    user_id: &'a str,
+}
+
+/// A UTC time as the JSON layer's timer writes it: `2026-12-07T02:30:16.198801Z`.
+struct Timestamp(OffsetDateTime);
+
+const TIMESTAMP: &[BorrowedFormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+);
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let text = self
+            .0
+            .format(TIMESTAMP)
+            .map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(&text)
+    }
+}
+
+/// Serialises `line` into this thread's buffer and writes it whole, in one call.
+fn write_json_line(write: &LineWriter, line: &impl Serialize) {
+    thread_local! {
+        static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    BUFFER.with_borrow_mut(|buffer| {
+        buffer.clear();
+        if serde_json::to_writer(&mut *buffer, line).is_ok() {
+            buffer.push(b'\n');
+            write(buffer);
+        }
+    });
+}
+
+fn latency_ms(started: Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1000.0
 }
 
 fn or_dash(fact: &OnceLock<String>) -> &str {

@@ -12,7 +12,7 @@ fn alice_id() -> String {
     eventforge_auth::DevIssuer::user_id("alice")
 }
 
-fn signed(body: &str, timestamp: i64, secret: &[u8]) -> Request<Body> {
+pub(crate) fn signed(body: &str, timestamp: i64, secret: &[u8]) -> Request<Body> {
     Request::post("/webhooks/ingest")
         .header(header::CONTENT_TYPE, "application/json")
         .header("x-eventforge-timestamp", timestamp.to_string())

@@ -162,8 +162,8 @@ impl std::io::Write for ThreadCapture {
     }
 }
 
-/// Sends `request` with the server logging as the ECS task does (JSON, with the current span);
-/// returns the reply and the `finished` lines it logged. The subscriber is the process's global
+/// Sends `request` with the server logging as the ECS task does (JSON lines, each naming its
+/// request as `span`); returns the reply and every line it logged. The subscriber is the process's global
 /// one, installed once: a thread's own subscriber (`set_default`) loses events to tracing's
 /// cache of which call sites are off, when tests on other threads meet them first.
 async fn logged(
@@ -172,17 +172,27 @@ async fn logged(
 ) -> (crate::common::Reply, Vec<serde_json::Value>) {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
-        eventforge_api::request_log::json_lines(|| ThreadCapture).init();
+        eventforge_api::request_log::try_init_json_lines(
+            || ThreadCapture,
+            tracing_subscriber::EnvFilter::new("info"),
+        )
+        .expect("the test process's only subscriber");
     });
     CAPTURED.set(Some(Vec::new()));
     let reply = app.send(request).await;
     let text = String::from_utf8(CAPTURED.take().unwrap_or_default()).expect("utf-8");
-    let finished = text
+    let lines = text
         .lines()
         .map(|line| serde_json::from_str(line).expect("a JSON log line"))
-        .filter(|line: &serde_json::Value| line["fields"]["message"] == "finished")
         .collect();
-    (reply, finished)
+    (reply, lines)
+}
+
+fn finished(lines: &[serde_json::Value]) -> Vec<&serde_json::Value> {
+    lines
+        .iter()
+        .filter(|line| line["fields"]["message"] == "finished")
+        .collect()
 }
 
 #[tokio::test]
@@ -190,7 +200,7 @@ async fn each_request_logs_one_line_naming_its_user_order_trace_status_and_laten
     let app = TestApp::new().await;
     let created = app.send(order_request(None)).await;
     let order_id = created.json["id"].as_str().expect("id").to_owned();
-    let (reply, finished) = logged(
+    let (reply, lines) = logged(
         &app,
         Request::get(format!("/api/orders/{order_id}"))
             .header(header::AUTHORIZATION, format!("Bearer {}", token("alice")))
@@ -201,8 +211,14 @@ async fn each_request_logs_one_line_naming_its_user_order_trace_status_and_laten
     )
     .await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(finished.len(), 1, "one line per request: {finished:?}");
-    let line = &finished[0];
+    let finished = finished(&lines);
+    assert_eq!(finished.len(), 1, "one line per request: {lines:?}");
+    let line = finished[0];
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["target"], "eventforge_api::request_log");
+    let logged_at = line["timestamp"].as_str().expect("timestamp");
+    time::OffsetDateTime::parse(logged_at, &time::format_description::well_known::Rfc3339)
+        .expect("an RFC 3339 timestamp");
     assert_eq!(line["fields"]["status"], 200);
     assert_eq!(line["fields"]["order_id"], order_id.as_str());
     assert_eq!(line["fields"]["user_id"], created.json["user_id"]);
@@ -223,7 +239,7 @@ async fn each_request_logs_one_line_naming_its_user_order_trace_status_and_laten
 #[tokio::test]
 async fn what_a_rejected_request_never_learnt_is_logged_as_a_dash() {
     let app = TestApp::new().await;
-    let (reply, finished) = logged(
+    let (reply, lines) = logged(
         &app,
         Request::get("/api/orders")
             .body(Body::empty())
@@ -231,8 +247,37 @@ async fn what_a_rejected_request_never_learnt_is_logged_as_a_dash() {
     )
     .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(finished.len(), 1, "one line per request: {finished:?}");
+    let finished = finished(&lines);
+    assert_eq!(finished.len(), 1, "one line per request: {lines:?}");
     assert_eq!(finished[0]["fields"]["status"], 401);
     assert_eq!(finished[0]["fields"]["user_id"], "-");
     assert_eq!(finished[0]["fields"]["order_id"], "-");
+}
+
+#[tokio::test]
+async fn a_line_logged_while_serving_a_request_names_that_request() {
+    let app = TestApp::new().await;
+    let body =
+        serde_json::json!({"type": "shipment.dispatched", "user_id": "nobody", "detail": {}})
+            .to_string();
+    let mut request = crate::ingest::signed(
+        &body,
+        eventforge_core::Clock::now(&*app.clock).unix_timestamp(),
+        crate::common::INGEST_SECRET,
+    );
+    request
+        .headers_mut()
+        .insert("x-request-id", "req-ingest".parse().expect("header"));
+
+    let (reply, lines) = logged(&app, request).await;
+
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.json);
+    let ingested = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "ingested an event")
+        .unwrap_or_else(|| panic!("the handler's own line: {lines:?}"));
+    assert_eq!(ingested["span"]["request_id"], "req-ingest");
+    assert_eq!(ingested["span"]["path"], "/webhooks/ingest");
+    assert_eq!(ingested["span"]["method"], "POST");
+    assert_eq!(finished(&lines)[0]["span"], ingested["span"]);
 }
