@@ -65,6 +65,15 @@ const IDLE_READERS: usize = 16;
 // The reads that return lists. Each reads one index in its order (newest first: backwards),
 // so none sorts, whatever the number of rows; a unit test below holds them to that.
 const ORDER_HISTORY: &str = "SELECT data FROM events WHERE order_id = ?1 ORDER BY occurred_ms, id";
+/// An order's row (first column 1), then its events in order (0), in one statement: one
+/// statement is one read transaction, so the two are one snapshot without a `BEGIN` and a
+/// `COMMIT` around them (which were a third of the read's time, BENCHMARKS.md, "API"). The
+/// order's row sorts first by a key below any event's time; the events come from their index
+/// in its order, and the two are merged, not sorted.
+const ORDER_WITH_HISTORY: &str =
+    "SELECT 1, -9223372036854775808, '', data FROM orders WHERE id = ?1
+     UNION ALL SELECT 0, occurred_ms, id, data FROM events WHERE order_id = ?1
+     ORDER BY 2, 3";
 const ORDERS_FIRST_PAGE: &str = "SELECT data FROM orders WHERE user_id = ?1
      ORDER BY created_ms DESC, id DESC LIMIT ?2";
 const ORDERS_AFTER_CURSOR: &str =
@@ -196,23 +205,6 @@ impl CachedStatements for Connection {
     }
 }
 
-/// Runs `read` in one read transaction: every statement sees the same snapshot. `BEGIN` and
-/// `COMMIT` go through the statement cache, as every other statement here does; rusqlite's
-/// `Transaction` compiles both anew each time, which was a tenth of a `GET /api/orders/{id}`'s
-/// read (BENCHMARKS.md, "API").
-fn in_snapshot<T>(
-    connection: &Connection,
-    read: impl FnOnce(&Connection) -> StoreResult<T>,
-) -> StoreResult<T> {
-    connection.run("BEGIN", []).map_err(sql)?;
-    let outcome = read(connection);
-    // The transaction only read: ending it releases the snapshot, whatever `read` returned.
-    let ended = connection.run("COMMIT", []).map_err(sql);
-    let value = outcome?;
-    ended?;
-    Ok(value)
-}
-
 fn sql(error: rusqlite::Error) -> StoreError {
     StoreError::backend(SqliteError::Sql(error))
 }
@@ -258,6 +250,32 @@ fn order_in(tx: &Connection, id: OrderId) -> StoreResult<Option<Order>> {
     .map_err(sql)?
     .map(|data| from_json(&data))
     .transpose()
+}
+
+fn order_with_history_in(
+    connection: &Connection,
+    id: OrderId,
+) -> StoreResult<Option<(Order, Vec<Event>)>> {
+    let mut statement = connection.prepare_cached(ORDER_WITH_HISTORY).map_err(sql)?;
+    let mut rows = statement.query([id.to_string()]).map_err(sql)?;
+    let (mut order, mut history) = (None, Vec::new());
+    while let Some(row) = rows.next().map_err(sql)? {
+        let is_order: bool = row.get(0).map_err(sql)?;
+        let data = row.get_ref(3).map_err(sql)?;
+        let text = data.as_str().map_err(|error| {
+            sql(rusqlite::Error::FromSqlConversionFailure(
+                3,
+                data.data_type(),
+                Box::new(error),
+            ))
+        })?;
+        if is_order {
+            order = Some(from_json(text)?);
+        } else {
+            history.push(from_json(text)?);
+        }
+    }
+    Ok(order.map(|order| (order, history)))
 }
 
 fn history_in(connection: &Connection, id: OrderId) -> StoreResult<Vec<Event>> {
@@ -388,16 +406,11 @@ impl Store for SqliteStore {
     }
 
     async fn order_with_history(&self, id: OrderId) -> StoreResult<Option<(Order, Vec<Event>)>> {
-        self.read(move |connection| {
-            // One snapshot for both statements, as DynamoDB's one query of the partition is: a
-            // transition committed between them would pair the old status with its new event.
-            in_snapshot(connection, |snapshot| {
-                order_in(snapshot, id)?
-                    .map(|order| Ok((order, history_in(snapshot, id)?)))
-                    .transpose()
-            })
-        })
-        .await
+        // One snapshot for the order and its events, as DynamoDB's one query of the partition
+        // is: a transition committed between two reads would pair the old status with its new
+        // event.
+        self.read(move |connection| order_with_history_in(connection, id))
+            .await
     }
 
     async fn list_orders(
@@ -749,6 +762,7 @@ mod tests {
         let connection = Connection::open(&path).expect("inspect");
         for (query, index) in [
             (ORDER_HISTORY, "events_by_order"),
+            (ORDER_WITH_HISTORY, "events_by_order"),
             (ORDERS_FIRST_PAGE, "orders_by_user"),
             (ORDERS_AFTER_CURSOR, "orders_by_user"),
             (RECENT_EVENTS, "events_by_user"),
