@@ -4,7 +4,7 @@
 //!
 //! Environment:
 //! - `EVENTFORGE_STORE` = `dynamodb` (with `EVENTFORGE_TABLE`) or `sqlite` (with
-//!   `EVENTFORGE_SQLITE_PATH`)
+//!   `EVENTFORGE_SQLITE_PATH`, a file the process keeps to itself while it runs)
 //! - `EVENTFORGE_ISSUER`, `EVENTFORGE_CLIENT_ID`: whose access tokens are accepted;
 //!   `EVENTFORGE_JWKS_URL` (default: the issuer's `/.well-known/jwks.json`)
 //! - `EVENTFORGE_RECEIPTS_BUCKET` (presigned S3 links), or `EVENTFORGE_RECEIPTS_DIR` served at
@@ -174,9 +174,19 @@ async fn open_store(
             aws_sdk_dynamodb::Client::new(aws(loaded).await?),
             table.clone(),
         )),
+        // The server is its database's only process: no file lock per transaction.
         StoreSettings::Sqlite { path } => Arc::new(
-            eventforge_store_sqlite::SqliteStore::open(path)
-                .with_context(|| format!("opening the SQLite store {}", path.display()))?,
+            eventforge_store_sqlite::SqliteStore::open_with(
+                path,
+                eventforge_store_sqlite::Sharing::ThisProcess,
+            )
+            .with_context(|| {
+                format!(
+                    "opening the SQLite store {} (the API keeps it to itself: \
+                     is another process using it?)",
+                    path.display()
+                )
+            })?,
         ),
     })
 }

@@ -92,6 +92,7 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
+    sharing: Sharing,
     writer: Writer,
     readers: Mutex<Vec<Connection>>,
 }
@@ -104,10 +105,34 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+/// Which processes may have the database file open while a store has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sharing {
+    /// Any number: each transaction takes and releases file locks (`fcntl`) that other
+    /// processes see, and the write-ahead log's index is a `-shm` file they map. What `cargo
+    /// xtask dev` opens, so the catalogue command and a `sqlite3` shell can use its database
+    /// while it runs.
+    #[default]
+    Processes,
+    /// This process only: SQLite's `unix-excl` VFS locks the file exclusively at the first
+    /// access and keeps it until the store is dropped. The store's connections then coordinate
+    /// in memory: no system call per transaction and the log's index in the heap, not a `-shm`
+    /// file. Those system calls were an eighth of a `GET /api/orders/{id}`
+    /// (BENCHMARKS.md, "API"). Another process that opens the file is answered "database is
+    /// locked". What the API binary opens: it is its database's only process. A process must
+    /// not open one file both ways at once (the two would keep two different log indexes).
+    ThisProcess,
+}
+
 impl SqliteStore {
-    /// Opens (creating it and its parent directories if needed) the database at `path` and
-    /// brings its schema up to date.
+    /// Opens (creating it and its parent directories if needed) the database at `path`, shared
+    /// with other processes, and brings its schema up to date.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, SqliteError> {
+        Self::open_with(path, Sharing::Processes)
+    }
+
+    /// Opens the database at `path` as [`SqliteStore::open`] does, shared as `sharing` says.
+    pub fn open_with(path: impl AsRef<Path>, sharing: Sharing) -> Result<Self, SqliteError> {
         let path = path.as_ref().to_path_buf();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| SqliteError::CreateDirectory {
@@ -115,15 +140,16 @@ impl SqliteStore {
                 source,
             })?;
         }
-        let mut connection = schema::connect(&path)?;
+        let mut connection = schema::connect(&path, sharing)?;
         schema::migrate(&mut connection)?;
         // The checkpointer's own connection, opened before the writer's threads start so that
         // a file that cannot be opened is an error here.
-        let checkpointer = schema::connect(&path)?;
+        let checkpointer = schema::connect(&path, sharing)?;
         let writer = Writer::start("sqlite", connection, checkpointer)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
+                sharing,
                 writer,
                 readers: Mutex::new(Vec::new()),
             }),
@@ -163,7 +189,7 @@ impl SqliteStore {
         let pooled = inner.readers.lock().ok().and_then(|mut idle| idle.pop());
         let connection = match pooled {
             Some(connection) => connection,
-            None => schema::connect(&inner.path).map_err(StoreError::backend)?,
+            None => schema::connect(&inner.path, inner.sharing).map_err(StoreError::backend)?,
         };
         let value = query(&connection);
         // A connection left inside a transaction (a snapshot that could not be ended) would hold

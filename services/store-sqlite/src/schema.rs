@@ -3,9 +3,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-use crate::SqliteError;
+use crate::{Sharing, SqliteError};
 
 /// The schema this build writes; stored in SQLite's `user_version`.
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -101,12 +101,17 @@ CREATE INDEX orders_by_user ON orders (user_id, created_ms, id);
 ";
 
 /// A connection in WAL mode with the settings every connection of the store uses.
-pub(crate) fn connect(path: &Path) -> Result<Connection, SqliteError> {
+pub(crate) fn connect(path: &Path, sharing: Sharing) -> Result<Connection, SqliteError> {
     let open = |source| SqliteError::Open {
         path: path.to_path_buf(),
         source,
     };
-    let connection = Connection::open(path).map_err(open)?;
+    let vfs = match sharing {
+        Sharing::Processes => "unix",
+        Sharing::ThisProcess => "unix-excl",
+    };
+    let connection =
+        Connection::open_with_flags_and_vfs(path, OpenFlags::default(), vfs).map_err(open)?;
     connection.busy_timeout(BUSY_TIMEOUT).map_err(open)?;
     // WAL: readers never block the writer; NORMAL sync is durable across application crashes
     // (the WAL is fsynced at checkpoints), which is what a development database needs.
@@ -260,9 +265,9 @@ mod tests {
     fn opening_twice_migrates_once() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("twice.db");
-        let mut first = connect(&path).expect("connect");
+        let mut first = connect(&path, Sharing::Processes).expect("connect");
         migrate(&mut first).expect("first migration");
-        let mut second = connect(&path).expect("connect");
+        let mut second = connect(&path, Sharing::Processes).expect("connect");
         migrate(&mut second).expect("a current schema is left alone");
         let tables: i64 = second
             .query_row(

@@ -6,7 +6,7 @@ use eventforge_core::Store;
 use eventforge_core::event::{Event, EventType};
 use eventforge_core::ids::OrderId;
 use eventforge_store_conformance::fixtures::{created_event, order, product, user};
-use eventforge_store_sqlite::{SqliteError, SqliteStore};
+use eventforge_store_sqlite::{Sharing, SqliteError, SqliteStore};
 
 #[tokio::test]
 async fn reopening_the_file_keeps_every_order_event_and_stock() {
@@ -132,4 +132,75 @@ async fn readers_see_committed_writes_while_writes_go_on() {
         store.get_order(OrderId::generate()).await.expect("get"),
         None
     );
+}
+
+/// Counts the orders in the database at `path` from another process (Python's own SQLite, as a
+/// `sqlite3` shell would), not waiting for a lock: the count, or what the process printed.
+fn orders_seen_by_another_process(path: &std::path::Path) -> Result<i64, String> {
+    let output = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys\n\
+             connection = sqlite3.connect(sys.argv[1], timeout=0)\n\
+             print(connection.execute('SELECT COUNT(*) FROM orders').fetchone()[0])",
+        ])
+        .arg(path)
+        .output()
+        .expect("python3 runs (the machine's CPython)");
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .expect("a count"))
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+#[tokio::test]
+async fn a_store_kept_to_its_process_locks_others_out_until_it_is_dropped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("api.db");
+    let alice = user("alice");
+    let store = SqliteStore::open_with(&path, Sharing::ThisProcess).expect("open");
+    for n in 0..3 {
+        let placed = order(&alice, n);
+        store
+            .create_order(&placed, &created_event(&placed), None)
+            .await
+            .expect("create");
+    }
+    // The store's own connections share the file: a read sees the writer's commits.
+    assert_eq!(
+        store
+            .list_orders(&alice, 10, None)
+            .await
+            .expect("list")
+            .items
+            .len(),
+        3
+    );
+
+    let refused = orders_seen_by_another_process(&path).expect_err("the file is this process's");
+    assert!(refused.contains("database is locked"), "{refused}");
+
+    drop(store);
+    assert_eq!(
+        orders_seen_by_another_process(&path),
+        Ok(3),
+        "once the store is dropped, another process reads every committed order"
+    );
+}
+
+#[tokio::test]
+async fn a_shared_store_lets_another_process_read_while_it_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("dev.db");
+    let store = SqliteStore::open(&path).expect("open");
+    let placed = order(&user("alice"), 0);
+    store
+        .create_order(&placed, &created_event(&placed), None)
+        .await
+        .expect("create");
+    assert_eq!(orders_seen_by_another_process(&path), Ok(1));
 }
