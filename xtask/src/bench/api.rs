@@ -316,7 +316,7 @@ fn report(
          `cargo xtask bench api` ({provenance}, 2 cores): `eventforge-api` ({:.1} MB, {build}; \
          {:.2} MB gzipped at the deployer's level, which is the image's one layer: target under \
          8 MB) as \
-         its own process, on the SQLite store in WAL mode, JSON request logs to a discarded \
+         its own process, on the SQLite store in WAL mode (the file kept to the process), JSON request logs to a discarded \
          stdout, no OTLP collector. {seconds} s per scenario after a 1 s warm-up; the load comes \
          from `wrk` (one thread) in another process on the same 2 cores, and the ceiling is an \
          axum hello-world in the benchmark's process. Every `/api` request carries an RS256 \
