@@ -136,7 +136,7 @@ impl BuildProfile {
     /// How hard the zips of this profile are compressed. A shipped zip is downloaded on every
     /// cold start, so it gets deflate's best; a watch zip is made on every save and uploaded to
     /// a stage under development, where level 9 took 1.2 s of an 11 MB binary against 0.17 s at
-    /// level 1, for a zip 9% smaller (BENCHMARKS.md, "Watch").
+    /// level 1, for a zip 9% smaller (BENCHMARKS.md, "Watch: the zip's compression").
     fn zip_level(self) -> i64 {
         match self {
             Self::Ship => 9,
