@@ -37,7 +37,7 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::oneshot;
 
 /// Most changes committed together: bounds how long the first waits for the last.
@@ -280,22 +280,31 @@ fn write_batches(mut connection: Connection, queue: &mpsc::Receiver<Box<dyn Chan
     }
 }
 
+/// Begins the write transaction of `batch`; when it cannot begin, every caller of the batch
+/// hears why, and there is nothing left to run.
+fn begin(
+    connection: &mut Connection,
+    batch: Vec<Box<dyn Change>>,
+) -> Option<(Transaction<'_>, Vec<Box<dyn Change>>)> {
+    match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(transaction) => Some((transaction, batch)),
+        Err(error) => {
+            for change in batch {
+                change.reject(error.to_string());
+            }
+            None
+        }
+    }
+}
+
 /// Runs `batch` in one transaction with no savepoints and commits it, answering every caller;
 /// or, when a change failed, rolls the transaction back and hands the batch back untouched in
 /// effect, to run again with savepoints.
 fn commit_unguarded(
     connection: &mut Connection,
-    mut batch: Vec<Box<dyn Change>>,
+    batch: Vec<Box<dyn Change>>,
 ) -> Option<Vec<Box<dyn Change>>> {
-    let transaction = match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(transaction) => transaction,
-        Err(error) => {
-            for change in batch {
-                change.reject(error.to_string());
-            }
-            return None;
-        }
-    };
+    let (transaction, mut batch) = begin(connection, batch)?;
     if !batch
         .iter_mut()
         .all(|change| change.run_unguarded(&transaction))
@@ -315,14 +324,8 @@ fn commit_unguarded(
 /// Runs `batch` in one transaction, each change in a savepoint of its own, so that a change
 /// that fails is rolled back alone; commits the rest and answers every caller.
 fn commit_guarded(connection: &mut Connection, batch: Vec<Box<dyn Change>>) {
-    let transaction = match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(transaction) => transaction,
-        Err(error) => {
-            for change in batch {
-                change.reject(error.to_string());
-            }
-            return;
-        }
+    let Some((transaction, batch)) = begin(connection, batch) else {
+        return;
     };
     let mut settled = Vec::with_capacity(batch.len());
     let mut intact = true;
