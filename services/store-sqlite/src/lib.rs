@@ -287,14 +287,12 @@ fn order_with_history_in(
     let (mut order, mut history) = (None, Vec::new());
     while let Some(row) = rows.next().map_err(sql)? {
         let is_order: bool = row.get(0).map_err(sql)?;
-        let data = row.get_ref(3).map_err(sql)?;
-        let text = data.as_str().map_err(|error| {
-            sql(rusqlite::Error::FromSqlConversionFailure(
-                3,
-                data.data_type(),
-                Box::new(error),
-            ))
-        })?;
+        // Borrowed from the row: the JSON is parsed where SQLite holds it, not copied first.
+        let text = row
+            .get_ref(3)
+            .map_err(sql)?
+            .as_str()
+            .map_err(|e| sql(e.into()))?;
         if is_order {
             order = Some(from_json(text)?);
         } else {
