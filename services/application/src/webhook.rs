@@ -187,11 +187,8 @@ async fn attempt_once<S: Store + ?Sized>(
 ) -> Result<u16, DeliveryError> {
     let url =
         validate_url(&hook.url, deps.policy).map_err(|e| DeliveryError::Refused(e.to_string()))?;
-    let host = url
-        .host_str()
+    let host = host_name(&url)
         .ok_or_else(|| DeliveryError::Refused("no host".to_owned()))?
-        .trim_start_matches('[')
-        .trim_end_matches(']')
         .to_owned();
     let port = url
         .port_or_known_default()
@@ -255,13 +252,7 @@ pub struct ReqwestTransport;
 impl WebhookTransport for ReqwestTransport {
     async fn post(&self, delivery: Delivery) -> Result<u16, DeliveryError> {
         let failed = |e: reqwest::Error| DeliveryError::Failed(e.to_string());
-        let host = delivery
-            .url
-            .host_str()
-            .unwrap_or_default()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
+        let host = host_name(&delivery.url).unwrap_or_default().to_owned();
         let client = reqwest::Client::builder()
             .use_preconfigured_tls(delivery_tls()?.as_ref().clone())
             .redirect(reqwest::redirect::Policy::none())
@@ -307,6 +298,12 @@ pub fn delivery_tls() -> Result<Arc<rustls::ClientConfig>, DeliveryError> {
     })
     .clone()
     .map_err(DeliveryError::Failed)
+}
+
+/// The URL's host as a resolver and a certificate name it: an IPv6 literal without its brackets.
+fn host_name(url: &Url) -> Option<&str> {
+    url.host_str()
+        .map(|host| host.trim_start_matches('[').trim_end_matches(']'))
 }
 
 fn allowed(ip: IpAddr, policy: UrlPolicy) -> bool {
