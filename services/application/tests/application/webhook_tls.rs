@@ -10,10 +10,11 @@ use std::sync::Arc;
 
 use eventforge_application::webhook;
 use eventforge_core::UserId;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-use rustls::pki_types::PrivateKeyDer;
-use rustls::pki_types::pem::PemObject;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The test CA and server certificate, as `eventforge-aws-https`'s TLS specifications make them.
+#[path = "../../../aws-https/tests/support/mod.rs"]
+mod tls_support;
 
 /// Set in the child process that runs one case with `SSL_CERT_FILE` set.
 const CHILD: &str = "EVENTFORGE_WEBHOOK_TLS_CHILD";
@@ -87,30 +88,7 @@ struct Receiver {
 
 impl Receiver {
     fn start() -> Self {
-        let ca_key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "EventForge webhook test CA");
-        let ca = params.self_signed(&ca_key).unwrap();
-        let server_key = KeyPair::generate().unwrap();
-        let server = CertificateParams::new(vec!["localhost".to_owned()])
-            .unwrap()
-            .signed_by(&server_key, &ca, &ca_key)
-            .unwrap();
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![server.der().clone()],
-            PrivateKeyDer::from_pem_slice(server_key.serialize_pem().as_bytes()).unwrap(),
-        )
-        .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let (ca_pem, acceptor) = tls_support::tls_acceptor("localhost");
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -140,7 +118,7 @@ impl Receiver {
             }
         });
         Self {
-            ca_pem: ca.pem(),
+            ca_pem,
             port,
             requests,
             runtime,

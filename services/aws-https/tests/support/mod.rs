@@ -1,10 +1,12 @@
 //! What the TLS specifications share: a CA made in the test and a server certificate from it.
+//! Also the webhook receiver's of `eventforge-application`'s tests (`webhook_tls.rs`), which
+//! include this file.
 
 use std::sync::Arc;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-use rustls_pki_types::PrivateKeyDer;
-use rustls_pki_types::pem::PemObject;
+use rustls::pki_types::PrivateKeyDer;
+use rustls::pki_types::pem::PemObject;
 
 /// A TLS acceptor whose certificate names `server_name`, and the PEM of the CA that signed it
 /// (a CA no system store knows).
