@@ -286,12 +286,22 @@ fn health_check() -> anyhow::Result<()> {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     if std::env::args().nth(1).as_deref() == Some("health") {
         return health_check();
     }
     init_tracing();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        // A worker's request log lines wait until it goes idle (see `request_log`).
+        .on_thread_park(eventforge_api::request_log::on_worker_park)
+        .build()
+        .context("starting the async runtime")?
+        .block_on(serve())
+}
+
+/// Serves the API until SIGTERM or Ctrl-C, then lets the requests in flight finish.
+async fn serve() -> anyhow::Result<()> {
     let settings = Settings::from_vars(|name| std::env::var(name).ok())?;
     if let Ok(bus) = std::env::var("EVENTFORGE_EVENT_BUS") {
         tracing::info!(%bus, "events reach the bus through the store's outbox, not from the API");

@@ -5,9 +5,13 @@
 //! serving it (the user from the token, the order from the path, the trace from the headers)
 //! are kept in a request-scoped [`RequestFacts`], a task-local, not in a tracing span.
 //!
-//! In the ECS task's JSON format the API writes the `finished` line itself, one `write` of a
-//! line serialised by serde, and every other line logged while serving a request carries the
-//! request as `span` (read from the task-local by the JSON layer). A tracing span per request,
+//! In the ECS task's JSON format the API writes the `finished` line itself, a line serialised by
+//! serde, and every other line logged while serving a request carries the request as `span`
+//! (read from the task-local by the JSON layer). A thread that has called [`on_worker_park`]
+//! (the API binary's runtime workers, as they go idle) keeps its `finished` lines until it parks
+//! again, its next other line, or 32 KiB of them, and writes them in one `write`: a system call per
+//! request was a preemption point at which the load's own wake-ups took the core, and cost
+//! `/health` a sixth of its throughput (BENCHMARKS.md, "API"). A tracing span per request,
 //! entered on every poll, and the line formatted through tracing's field visitors, cost a GET a
 //! sixth of its throughput and `/health` a third (BENCHMARKS.md, "API"). In the text format of
 //! `cargo xtask dev` the request is a tracing span and `finished` a tracing event, as a reader of
@@ -33,10 +37,109 @@ use tracing_subscriber::util::{SubscriberInitExt, TryInitError};
 /// The target of the `finished` lines, as `RUST_LOG` names it.
 const TARGET: &str = "eventforge_api::request_log";
 
-/// Writes one whole JSON line; set once, by [`try_init_json_lines`].
+/// Writes whole JSON lines; set once, by [`try_init_json_lines`].
 type LineWriter = Box<dyn Fn(&[u8]) + Send + Sync>;
 
 static JSON_LINES: OnceLock<LineWriter> = OnceLock::new();
+
+/// How many bytes of `finished` lines a batching thread keeps before it writes them.
+const BATCH_BYTES: usize = 32 * 1024;
+
+/// A thread's lines not yet written: written when the thread parks, logs another line, fills
+/// [`BATCH_BYTES`], or ends.
+struct Waiting {
+    lines: Vec<u8>,
+    /// Whether `finished` lines wait at all: only once the thread has parked as a worker.
+    batching: bool,
+}
+
+impl Waiting {
+    fn write_out(&mut self) {
+        if let Some(write) = JSON_LINES.get()
+            && !self.lines.is_empty()
+        {
+            write(&self.lines);
+        }
+        self.lines.clear();
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.write_out();
+    }
+}
+
+thread_local! {
+    static WAITING: RefCell<Waiting> = const {
+        RefCell::new(Waiting { lines: Vec::new(), batching: false })
+    };
+}
+
+/// The runtime's `on_thread_park` hook in the API binary: writes this worker's waiting lines,
+/// and from now on keeps its `finished` lines until its next park. A thread that never parks
+/// as a worker (a test's, a blocking one's) writes each line as it is logged.
+pub fn on_worker_park() {
+    let _ = WAITING.try_with(|waiting| {
+        let mut waiting = waiting.borrow_mut();
+        waiting.batching = true;
+        waiting.write_out();
+    });
+}
+
+/// Appends `serialise`'s line to this thread's waiting lines and writes them, unless
+/// `may_wait` and the thread batches and the batch is not yet full. A thread's lines are written
+/// in the order they were logged.
+fn append_line(serialise: impl Fn(&mut Vec<u8>) -> bool, may_wait: bool) {
+    let appended = WAITING.try_with(|waiting| {
+        let mut waiting = waiting.borrow_mut();
+        let start = waiting.lines.len();
+        if !serialise(&mut waiting.lines) {
+            waiting.lines.truncate(start);
+        }
+        if !(may_wait && waiting.batching && waiting.lines.len() < BATCH_BYTES) {
+            waiting.write_out();
+        }
+    });
+    if appended.is_err()
+        && let Some(write) = JSON_LINES.get()
+    {
+        // The thread is ending and its waiting lines are gone: the line is written on its own.
+        let mut line = Vec::new();
+        if serialise(&mut line) {
+            write(&line);
+        }
+    }
+}
+
+/// The JSON layer's writer: every line it logs goes out at once, after the `finished` lines
+/// waiting on its thread.
+struct InOrder;
+
+impl std::io::Write for InOrder {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        append_line(
+            |lines| {
+                lines.extend_from_slice(bytes);
+                true
+            },
+            false,
+        );
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl MakeWriter<'_> for InOrder {
+    type Writer = Self;
+
+    fn make_writer(&self) -> Self::Writer {
+        Self
+    }
+}
 
 /// Installs the JSON log lines of the ECS task (`EVENTFORGE_LOG_FORMAT=json`) as the process's
 /// logging, written to `writer` and filtered by `filter`. The format is tracing-subscriber's JSON
@@ -48,7 +151,7 @@ pub fn try_init_json_lines<W>(writer: W, filter: EnvFilter) -> Result<(), TryIni
 where
     W: for<'writer> MakeWriter<'writer> + Clone + Send + Sync + 'static,
 {
-    let mut layer = json_subscriber::JsonLayer::new(writer.clone());
+    let mut layer = json_subscriber::JsonLayer::new(InOrder);
     layer.with_timer("timestamp", tracing_subscriber::fmt::time::SystemTime);
     layer.with_level("level");
     layer.with_target("target");
@@ -157,7 +260,7 @@ pub async fn log_request(request: Request, next: Next) -> Response {
         trace_id: OnceLock::new(),
     });
     let serving = FACTS.scope(facts.clone(), next.run(request));
-    let Some(json_lines) = JSON_LINES.get() else {
+    if JSON_LINES.get().is_none() {
         let identity = &facts.identity;
         let span = tracing::info_span!(
             "request",
@@ -178,26 +281,23 @@ pub async fn log_request(request: Request, next: Next) -> Response {
             );
         });
         return response;
-    };
+    }
     let response = serving.await;
     if tracing::enabled!(target: TARGET, tracing::Level::INFO) {
-        write_json_line(
-            json_lines,
-            &FinishedLine {
-                fields: Finished {
-                    latency_ms: latency_ms(started),
-                    message: "finished",
-                    order_id: or_dash(&facts.order_id),
-                    status: response.status().as_u16(),
-                    trace_id: or_dash(&facts.trace_id),
-                    user_id: or_dash(&facts.user_id),
-                },
-                level: "INFO",
-                span: &facts.identity,
-                target: TARGET,
-                timestamp: Timestamp(OffsetDateTime::now_utc()),
+        write_finished_line(&FinishedLine {
+            fields: Finished {
+                latency_ms: latency_ms(started),
+                message: "finished",
+                order_id: or_dash(&facts.order_id),
+                status: response.status().as_u16(),
+                trace_id: or_dash(&facts.trace_id),
+                user_id: or_dash(&facts.user_id),
             },
-        );
+            level: "INFO",
+            span: &facts.identity,
+            target: TARGET,
+            timestamp: Timestamp(OffsetDateTime::now_utc()),
+        });
     }
     response
 }
@@ -239,18 +339,16 @@ impl Serialize for Timestamp {
     }
 }
 
-/// Serialises `line` into this thread's buffer and writes it whole, in one call.
-fn write_json_line(write: &LineWriter, line: &impl Serialize) {
-    thread_local! {
-        static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-    }
-    BUFFER.with_borrow_mut(|buffer| {
-        buffer.clear();
-        if serde_json::to_writer(&mut *buffer, line).is_ok() {
-            buffer.push(b'\n');
-            write(buffer);
-        }
-    });
+/// Appends the `finished` line to this thread's waiting lines.
+fn write_finished_line(line: &FinishedLine) {
+    append_line(
+        |lines| {
+            let written = serde_json::to_writer(&mut *lines, line).is_ok();
+            lines.push(b'\n');
+            written
+        },
+        true,
+    );
 }
 
 fn latency_ms(started: Instant) -> f64 {

@@ -162,14 +162,11 @@ impl std::io::Write for ThreadCapture {
     }
 }
 
-/// Sends `request` with the server logging as the ECS task does (JSON lines, each naming its
-/// request as `span`); returns the reply and every line it logged. The subscriber is the process's global
-/// one, installed once: a thread's own subscriber (`set_default`) loses events to tracing's
-/// cache of which call sites are off, when tests on other threads meet them first.
-async fn logged(
-    app: &TestApp,
-    request: Request<Body>,
-) -> (crate::common::Reply, Vec<serde_json::Value>) {
+/// Makes the server log as the ECS task does (JSON lines, each naming its request as `span`),
+/// and starts capturing what this thread writes. The subscriber is the process's global one,
+/// installed once: a thread's own subscriber (`set_default`) loses events to tracing's cache of
+/// which call sites are off, when tests on other threads meet them first.
+fn listen() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
         eventforge_api::request_log::try_init_json_lines(
@@ -179,13 +176,62 @@ async fn logged(
         .expect("the test process's only subscriber");
     });
     CAPTURED.set(Some(Vec::new()));
-    let reply = app.send(request).await;
-    let text = String::from_utf8(CAPTURED.take().unwrap_or_default()).expect("utf-8");
-    let lines = text
-        .lines()
+}
+
+/// The lines this thread has written since [`listen`] or the last call.
+fn heard() -> Vec<serde_json::Value> {
+    let captured = CAPTURED.with_borrow_mut(|captured| captured.replace(Vec::new()));
+    let text = String::from_utf8(captured.unwrap_or_default()).expect("utf-8");
+    text.lines()
         .map(|line| serde_json::from_str(line).expect("a JSON log line"))
-        .collect();
-    (reply, lines)
+        .collect()
+}
+
+/// Sends `request` with the server logging as the ECS task does; returns the reply and every
+/// line it logged.
+async fn logged(
+    app: &TestApp,
+    request: Request<Body>,
+) -> (crate::common::Reply, Vec<serde_json::Value>) {
+    listen();
+    let reply = app.send(request).await;
+    (reply, heard())
+}
+
+/// A request the API refuses (no token), logged as `request_id`.
+fn refused(request_id: &str) -> Request<Body> {
+    Request::get("/api/orders")
+        .header("x-request-id", request_id)
+        .body(Body::empty())
+        .expect("request")
+}
+
+/// A signed event for `/webhooks/ingest`, whose handler logs a line of its own.
+fn ingested(app: &TestApp, request_id: &str) -> Request<Body> {
+    let body =
+        serde_json::json!({"type": "shipment.dispatched", "user_id": "nobody", "detail": {}})
+            .to_string();
+    let mut request = crate::ingest::signed(
+        &body,
+        eventforge_core::Clock::now(&*app.clock).unix_timestamp(),
+        crate::common::INGEST_SECRET,
+    );
+    request
+        .headers_mut()
+        .insert("x-request-id", request_id.parse().expect("header"));
+    request
+}
+
+fn request_ids(lines: &[serde_json::Value]) -> Vec<(&str, &str)> {
+    lines
+        .iter()
+        .map(|line| {
+            (
+                line["fields"]["message"].as_str().unwrap_or("?"),
+                line["span"]["request_id"].as_str().unwrap_or("?"),
+            )
+        })
+        .collect()
 }
 
 fn finished(lines: &[serde_json::Value]) -> Vec<&serde_json::Value> {
@@ -257,19 +303,7 @@ async fn what_a_rejected_request_never_learnt_is_logged_as_a_dash() {
 #[tokio::test]
 async fn a_line_logged_while_serving_a_request_names_that_request() {
     let app = TestApp::new().await;
-    let body =
-        serde_json::json!({"type": "shipment.dispatched", "user_id": "nobody", "detail": {}})
-            .to_string();
-    let mut request = crate::ingest::signed(
-        &body,
-        eventforge_core::Clock::now(&*app.clock).unix_timestamp(),
-        crate::common::INGEST_SECRET,
-    );
-    request
-        .headers_mut()
-        .insert("x-request-id", "req-ingest".parse().expect("header"));
-
-    let (reply, lines) = logged(&app, request).await;
+    let (reply, lines) = logged(&app, ingested(&app, "req-ingest")).await;
 
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.json);
     let ingested = lines
@@ -280,4 +314,47 @@ async fn a_line_logged_while_serving_a_request_names_that_request() {
     assert_eq!(ingested["span"]["path"], "/webhooks/ingest");
     assert_eq!(ingested["span"]["method"], "POST");
     assert_eq!(finished(&lines)[0]["span"], ingested["span"]);
+}
+
+#[tokio::test]
+async fn a_worker_that_went_idle_keeps_its_finished_lines_until_it_next_goes_idle() {
+    let app = TestApp::new().await;
+    listen();
+    // What the API binary's runtime calls as a worker parks.
+    eventforge_api::request_log::on_worker_park();
+
+    app.send(refused("req-1")).await;
+    app.send(refused("req-2")).await;
+    assert_eq!(
+        heard(),
+        Vec::<serde_json::Value>::new(),
+        "nothing written yet"
+    );
+
+    eventforge_api::request_log::on_worker_park();
+    assert_eq!(
+        request_ids(&heard()),
+        [("finished", "req-1"), ("finished", "req-2")],
+        "written at the park, in the order they were served"
+    );
+}
+
+#[tokio::test]
+async fn another_line_goes_out_at_once_after_the_finished_lines_waiting_before_it() {
+    let app = TestApp::new().await;
+    listen();
+    eventforge_api::request_log::on_worker_park();
+    app.send(refused("req-refused")).await;
+    app.send(ingested(&app, "req-ingest")).await;
+
+    assert_eq!(
+        request_ids(&heard()),
+        [
+            ("finished", "req-refused"),
+            ("ingested an event", "req-ingest")
+        ],
+        "the handler's line is written when logged, and the waiting line before it"
+    );
+    eventforge_api::request_log::on_worker_park();
+    assert_eq!(request_ids(&heard()), [("finished", "req-ingest")]);
 }
