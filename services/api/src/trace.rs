@@ -49,13 +49,14 @@ pub async fn propagate(
     };
     crate::request_log::note_trace(span.trace_id());
     request.extensions_mut().insert(RequestTrace(span));
-    let name = span_name(&request);
+    let sink = state.config().span_sink.clone().filter(|_| span.sampled());
+    // Only a kept span needs its name and times.
+    let name = sink.as_ref().and_then(|_| span_name(&request));
     let (started_at, clock) = (OffsetDateTime::now_utc(), Instant::now());
     let mut response = next.run(request).await;
-    if let Ok(value) = HeaderValue::from_str(&span.traceparent()) {
+    if let Ok(value) = HeaderValue::try_from(span.traceparent()) {
         response.headers_mut().insert(TRACEPARENT, value);
     }
-    let sink = state.config().span_sink.clone().filter(|_| span.sampled());
     if let (Some(spans), Some(name)) = (sink, name) {
         let status = response.status();
         let error = (status.is_client_error() || status.is_server_error())

@@ -67,14 +67,16 @@ impl TraceContext {
         self.sampled
     }
 
-    /// `00-<trace id>-<span id>-<flags>`.
+    /// `00-<trace id>-<span id>-<flags>`. Written in place, as one string: the API sends it
+    /// with every response.
     pub fn traceparent(&self) -> String {
-        format!(
-            "00-{}-{}-{:02x}",
-            self.trace_id(),
-            self.span_id(),
-            u8::from(self.sampled)
-        )
+        let mut text = *b"00-<trace id: 32 hex digits       >-<span id: 16   >-00";
+        encode_hex(&self.trace_id, &mut text[3..35]);
+        encode_hex(&self.span_id, &mut text[36..52]);
+        if self.sampled {
+            text[54] = b'1';
+        }
+        text.iter().copied().map(char::from).collect()
     }
 
     /// `Root=1-<8 hex>-<24 hex>;Parent=<16 hex>;Sampled=<0|1>`.
@@ -150,8 +152,15 @@ impl TraceContext {
 }
 
 fn decode<const N: usize>(text: &str) -> Option<[u8; N]> {
-    let bytes = hex::decode(text).ok()?;
-    bytes.try_into().ok()
+    let mut bytes = [0; N];
+    hex::decode_to_slice(text, &mut bytes).ok()?;
+    Some(bytes)
+}
+
+/// `bytes` as lowercase hex into `text`, whose length the callers fix at twice theirs (hex
+/// refuses any other, which the `traceparent` specs would show).
+fn encode_hex(bytes: &[u8], text: &mut [u8]) {
+    let _ = hex::encode_to_slice(bytes, text);
 }
 
 fn new_span_id() -> [u8; 8] {
