@@ -22,9 +22,11 @@
 //! mode, which neither waits for nor blocks the writer or the readers. Left to SQLite, they
 //! would run inside a commit every thousand pages and hold up every change queued behind it.
 //! Under sustained writes the log then grows (it only starts over once a checkpoint has caught
-//! up with its end, which happens at the first lull, and at the latest on closing); making the
-//! writer catch up costs it the checkpoint's fsyncs, measured at 50 to 80 ms a time on the
-//! project's machine (see BENCHMARKS.md), so the log's size is the price paid for even latency.
+//! up with its end, which happens at the first lull, and at the latest on closing). Making it
+//! start over under load means holding the writer while a checkpoint reaches the log's end, and
+//! only such a checkpoint fsyncs the database file: it writes out every page copied since the
+//! log last started over, 3 to 20 ms on the project's machine, and every write waits for that
+//! (see BENCHMARKS.md). So the log's size is the price paid for even latency.
 //!
 //! Between checkpoints the same thread writes out what the log gained, every
 //! [`LOG_FLUSH_INTERVAL`]. A checkpoint's fsync would otherwise write out 100 ms of log at once,
