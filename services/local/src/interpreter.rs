@@ -371,22 +371,24 @@ impl Interpreter {
         ctx: &dyn ContextObject,
         stop: &mut StopSignal,
     ) -> Step {
-        let effective = paths::select(&task.input_path, &input, ctx).and_then(|effective| {
-            match &task.parameters {
-                Some(parameters) => paths::template(parameters, &effective, ctx),
-                None => Ok(effective.into_owned()),
-            }
-        });
-        let effective = match effective {
-            Ok(effective) => effective,
-            Err(error) => return runtime_error(error),
-        };
         let mut retries = vec![0u32; task.retry.len()];
         loop {
             if stop.is_stopped() {
                 return Step::Interrupted;
             }
-            let invocation = self.host.invoke(&task.resource, effective.clone());
+            // Made anew for each attempt rather than copied for it: a retry is rare, and a copy
+            // of the saga's state for every invocation was a twentieth of the local saga's time.
+            let effective = paths::select(&task.input_path, &input, ctx).and_then(|effective| {
+                match &task.parameters {
+                    Some(parameters) => paths::template(parameters, &effective, ctx),
+                    None => Ok(effective.into_owned()),
+                }
+            });
+            let effective = match effective {
+                Ok(effective) => effective,
+                Err(error) => return runtime_error(error),
+            };
+            let invocation = self.host.invoke(&task.resource, effective);
             let result = match task.timeout_seconds {
                 Some(seconds) => {
                     match tokio::time::timeout(

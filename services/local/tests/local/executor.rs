@@ -240,9 +240,16 @@ async fn a_step_that_fails_transiently_n_times_succeeds_by_retry() {
         .then("fn", Reply::Ok(json!("finally")));
     let host = Arc::new(host);
     let started = Instant::now();
-    let (outcome, _) = run(document, host.clone(), json!({})).await;
-    assert_eq!(outcome, Outcome::Succeeded(json!({"result": "finally"})));
-    assert_eq!(host.calls_of("fn").len(), 4, "one call and three retries");
+    let (outcome, _) = run(document, host.clone(), json!({"order": 7})).await;
+    assert_eq!(
+        outcome,
+        Outcome::Succeeded(json!({"order": 7, "result": "finally"}))
+    );
+    assert_eq!(
+        host.calls_of("fn"),
+        vec![json!({"order": 7}); 4],
+        "one call and three retries, each given the same input"
+    );
     // Backoff 1 + 2 + 4 s, at a scale of 1/1000.
     assert!(started.elapsed() >= Duration::from_millis(7));
 }
