@@ -149,7 +149,7 @@ impl MakeWriter<'_> for InOrder {
 /// Fails when the process already has a subscriber.
 pub fn try_init_json_lines<W>(writer: W, filter: EnvFilter) -> Result<(), TryInitError>
 where
-    W: for<'writer> MakeWriter<'writer> + Clone + Send + Sync + 'static,
+    W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
 {
     let mut layer = json_subscriber::JsonLayer::new(InOrder);
     layer.with_timer("timestamp", tracing_subscriber::fmt::time::SystemTime);
@@ -175,7 +175,7 @@ where
 /// this. A second call keeps the first subscriber.
 pub fn init_logs<W>(json: bool, writer: W)
 where
-    W: for<'writer> MakeWriter<'writer> + Clone + Send + Sync + 'static,
+    W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
 {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     if json {
