@@ -46,8 +46,9 @@ pub enum BenchTarget {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
         _args: Vec<std::ffi::OsString>,
     },
-    /// Load the API: authenticated POST /api/orders and GET /api/orders/{id} on SQLite, beside
-    /// an axum hello-world as the ceiling; prints req/s and p50/p99 latency.
+    /// Load the API: authenticated POST /api/orders and GET /api/orders/{id} on SQLite, and
+    /// GET /health (the middleware alone), beside an axum hello-world as the ceiling; prints
+    /// req/s and p50/p99 latency.
     Api(api::ApiBenchArgs),
     /// Lighthouse over the dashboard in Chromium: performance, accessibility and best-practices
     /// scores, load metrics and script bytes of the sign-in and orders pages, mobile and desktop.

@@ -3,7 +3,8 @@
 //! running as its own process on the SQLite store, and an axum hello-world in the same run on
 //! the same machine as the ceiling. The load comes from `wrk` (see `load`), which shares the
 //! machine's cores with the server, as it does for the ceiling, so the ratio between the two is
-//! the figure to watch. The server's resident memory is read from `/proc` when it has started
+//! the figure to watch. `GET /health`, the same middleware with no token and no store, is run
+//! beside them as the floor an `/api` request could reach. The server's resident memory is read from `/proc` when it has started
 //! and after the load.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -142,6 +143,13 @@ async fn measure(
         headers: Vec::new(),
         body: None,
     };
+    let health = Request {
+        method: "GET",
+        url: format!("http://{api}/health"),
+        headers: Vec::new(),
+        body: None,
+    };
+    answer(&health, StatusCode::OK).await?;
     let mut rows = Vec::new();
     for &connections in &args.connections {
         let load = Load {
@@ -153,6 +161,7 @@ async fn measure(
             ("axum hello-world (ceiling)", &ceiling),
             ("POST /api/orders", &create),
             ("GET /api/orders/{id}", &read),
+            ("GET /health (the middleware alone)", &health),
         ] {
             println!("{name}, {connections} connections ...");
             let request = request.clone();
@@ -320,7 +329,9 @@ fn report(
          stdout, no OTLP collector. {seconds} s per scenario after a 1 s warm-up; the load comes \
          from `wrk` (one thread) in another process on the same 2 cores, and the ceiling is an \
          axum hello-world in the benchmark's process. Every `/api` request carries an RS256 \
-         bearer token that is verified.\n\n\
+         bearer token that is verified. `GET /health` runs the same middleware (request id, \
+         trace context, the request's log line) with no token, no store and no JSON body: the \
+         most an `/api` request could reach on this stack.\n\n\
          | connections | scenario | req/s | p50 ms | p99 ms | max ms | of ceiling |\n\
          |---|---|---|---|---|---|---|\n\
          {table}\n\
