@@ -6,6 +6,7 @@ mod common;
 
 mod admin;
 mod auth;
+mod binary;
 mod dev;
 mod hostile_input;
 mod ingest;
