@@ -10,8 +10,9 @@
 //! (read from the task-local by the JSON layer). A thread that has called [`on_worker_park`]
 //! (the API binary's runtime workers, as they go idle) keeps its `finished` lines until it parks
 //! again, its next other line, or 32 KiB of them, and writes them in one `write`: a system call per
-//! request was a preemption point at which the load's own wake-ups took the core, and cost
-//! `/health` a sixth of its throughput (BENCHMARKS.md, "API"). A tracing span per request,
+//! request was a point at which the kernel switched to the load's own woken threads, and the
+//! batches made `/health` 4% faster with stdout discarded and 16% with it a pipe, as a
+//! container's is (BENCHMARKS.md, "API: log lines written in batches"). A tracing span per request,
 //! entered on every poll, and the line formatted through tracing's field visitors, cost a GET a
 //! sixth of its throughput and `/health` a third (BENCHMARKS.md, "API"). In the text format of
 //! `cargo xtask dev` the request is a tracing span and `finished` a tracing event, as a reader of

@@ -49,15 +49,21 @@ pub async fn propagate(
     };
     crate::request_log::note_trace(span.trace_id());
     request.extensions_mut().insert(RequestTrace(span));
-    let sink = state.config().span_sink.clone().filter(|_| span.sampled());
-    // Only a kept span needs its name and times.
-    let name = sink.as_ref().and_then(|_| span_name(&request));
-    let (started_at, clock) = (OffsetDateTime::now_utc(), Instant::now());
+    // Only a span that is kept needs its name and times.
+    let kept = state
+        .config()
+        .span_sink
+        .clone()
+        .filter(|_| span.sampled())
+        .and_then(|spans| {
+            let name = span_name(&request)?;
+            Some((spans, name, OffsetDateTime::now_utc(), Instant::now()))
+        });
     let mut response = next.run(request).await;
     if let Ok(value) = HeaderValue::try_from(span.traceparent()) {
         response.headers_mut().insert(TRACEPARENT, value);
     }
-    if let (Some(spans), Some(name)) = (sink, name) {
+    if let Some((spans, name, started_at, clock)) = kept {
         let status = response.status();
         let error = (status.is_client_error() || status.is_server_error())
             .then(|| format!("HTTP {}", status.as_u16()));

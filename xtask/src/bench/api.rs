@@ -4,8 +4,8 @@
 //! the same machine as the ceiling. The load comes from `wrk` (see `load`), which shares the
 //! machine's cores with the server, as it does for the ceiling, so the ratio between the two is
 //! the figure to watch. `GET /health`, the same middleware with no token and no store, is run
-//! beside them as the floor an `/api` request could reach. The server's resident memory is read from `/proc` when it has started
-//! and after the load.
+//! beside them as the floor an `/api` request could reach. The server's resident memory is read
+//! from `/proc` when it has started and after the load.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::Path;
